@@ -1,0 +1,159 @@
+//! Errors of `nsbox-ns`: one variant per step, each naming its object, the
+//! kernel's cause kept as `#[source]`.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::NsKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("process {pid} does not exist")]
+    NoSuchProcess { pid: u32 },
+
+    #[error("stat {path}")]
+    Stat {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("open {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path} is not a namespace file")]
+    NotNamespace { path: PathBuf },
+
+    #[error("{path} is a {found} namespace, not {expected}")]
+    WrongKind {
+        path: PathBuf,
+        expected: NsKind,
+        found: NsKind,
+    },
+
+    #[error("ioctl {op} on {what}")]
+    Ioctl {
+        op: &'static str,
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("unshare {kinds}")]
+    Unshare {
+        kinds: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// ENOSPC from unshare/clone: a `/proc/sys/user/max_*_namespaces` limit (or
+    /// the nesting depth of 32) was reached. `limits` names each file and value.
+    #[error("create {kinds} namespace: limit reached ({limits})")]
+    LimitReached { kinds: String, limits: String },
+
+    #[error("setns into {kind} namespace {path}")]
+    Setns {
+        kind: NsKind,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("clone3")]
+    Clone {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("fork")]
+    Fork {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("invalid id map {text:?}: {why}")]
+    BadIdMap { text: String, why: &'static str },
+
+    #[error("run {program}")]
+    Spawn {
+        program: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{program} {args} failed: {status}")]
+    HelperFailed {
+        program: &'static str,
+        args: String,
+        status: String,
+    },
+
+    #[error("bind {source_path} on {target}")]
+    Persist {
+        source_path: PathBuf,
+        target: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("mount {what} on {target}")]
+    Mount {
+        what: &'static str,
+        target: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("unmount {target}")]
+    Unmount {
+        target: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Turns "stat /proc/PID/...: not found" into "process PID does not exist"
+    /// when the process is the missing thing, not the file.
+    pub(crate) fn for_pid(self, pid: u32) -> Error {
+        match &self {
+            Error::Stat { source, .. }
+            | Error::Open { source, .. }
+            | Error::Read { source, .. }
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::ENOENT) | Some(libc::ESRCH)
+                ) && !std::path::Path::new(&format!("/proc/{pid}")).exists() =>
+            {
+                Error::NoSuchProcess { pid }
+            }
+            _ => self,
+        }
+    }
+
+    /// The kernel's errno behind this error, if there is one.
+    pub fn errno(&self) -> Option<i32> {
+        use std::error::Error as _;
+        self.source()
+            .and_then(|s| s.downcast_ref::<io::Error>())
+            .and_then(|e| e.raw_os_error())
+    }
+}

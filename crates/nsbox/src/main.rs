@@ -1,0 +1,23 @@
+//! The `nsbox` command: parses arguments, calls one library function per verb,
+//! prints the result. Everything else lives in the library crates.
+
+mod cli;
+mod cmd;
+mod report;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let verb = cli.command.verb();
+    match cmd::dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            report::error(verb, &err);
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Helpers for nsbox's integration tests: busybox root file systems, scratch
+//! directories that clean up after themselves, and a root check.
+//!
+//! Tests run real namespaces as root; nothing here mocks the kernel.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Where Debian's `busybox-static` installs its binary.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Fails the test (never skips it) when not run as root: these tests exist to
+/// exercise privileged kernel paths.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "nsbox integration tests must run as root");
+}
+
+/// A directory under /tmp, removed with everything in it when dropped.
+/// Anything still mounted beneath it is detached first so removal cannot
+/// wander into a mounted file system.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("nsbox-test-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create test dir");
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path.join(rel)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        unmount_beneath(&self.path);
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Lazily unmounts every mount point at or below `dir`, deepest first.
+pub fn unmount_beneath(dir: &Path) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) {
+            // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal `\ooo`.
+pub fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Builds a minimal root file system in `root` from Debian's busybox-static:
+/// `/bin/busybox` plus a symlink per applet, the usual empty mount points,
+/// and `/etc/passwd` / `/etc/group` with root and nobody.
+pub fn busybox_rootfs(root: &Path) -> io::Result<()> {
+    if !Path::new(BUSYBOX).exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "/bin/busybox missing: apt-get install busybox-static",
+        ));
+    }
+    for d in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "root", "run",
+        "var/tmp",
+    ] {
+        fs::create_dir_all(root.join(d))?;
+    }
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777))?;
+    fs::copy(BUSYBOX, root.join("bin/busybox"))?;
+    fs::set_permissions(root.join("bin/busybox"), fs::Permissions::from_mode(0o755))?;
+    let list = Command::new(BUSYBOX).arg("--list-full").output()?;
+    for rel in String::from_utf8_lossy(&list.stdout).lines() {
+        let rel = rel.trim();
+        if rel.is_empty() || rel == "bin/busybox" {
+            continue;
+        }
+        let link = root.join(rel);
+        if link.symlink_metadata().is_ok() {
+            continue;
+        }
+        if let Some(parent) = link.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        symlink("/bin/busybox", &link)?;
+    }
+    fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )?;
+    fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
+    fs::write(root.join("etc/hostname"), "busybox\n")?;
+    Ok(())
+}
+
+/// Runs `prog args...` and returns (exit code, stdout, stderr); panics only
+/// if the program cannot be started at all.
+pub fn run<I, S>(prog: impl AsRef<OsStr>, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let prog = prog.as_ref();
+    let out = Command::new(prog)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("start {prog:?}: {e}"));
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// What a finished command printed and returned.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panics with everything the command printed unless it exited 0.
+    pub fn success(self) -> Output {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes_octal() {
+        assert_eq!(unescape_mountinfo(r"/a\040b"), "/a b");
+        assert_eq!(unescape_mountinfo(r"/plain"), "/plain");
+    }
+}
