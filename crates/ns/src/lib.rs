@@ -4,6 +4,7 @@
 //! - [`inspect`]: which namespace a pid or a file refers to ([`NsId`]);
 //! - [`ioctl`]: `ioctl_ns(2)` queries (owner, parent, type, owner uid);
 //! - [`idmap`]: uid/gid maps, written directly or through newuidmap;
+//! - [`setns`]: joining namespaces by file or pidfd ([`NsFile`]);
 //! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained.
 
 pub mod error;
@@ -17,3 +18,5 @@ pub use kind::{clone_flags, NsKind, UnknownKind};
 pub mod idmap;
 pub mod limits;
 pub use idmap::{IdMaps, IdRange, SetGroups};
+pub mod setns;
+pub use setns::{join_pidfd, NsFile};
