@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" = 0 ]; then
   apt-get update -qq
-  apt-get install -y -qq uidmap busybox-static >/dev/null
+  apt-get install -y -qq uidmap busybox-static libseccomp-dev pkg-config >/dev/null
 fi
 cargo build --release -p nsbox
 install -m 0755 target/release/nsbox /usr/local/bin/nsbox

@@ -11,8 +11,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # busybox-static: test root file systems; util-linux: lsns/unshare to compare with;
-# iproute2/procps: tools used inside test namespaces; uidmap: newuidmap/newgidmap.
-apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap >/dev/null
+# iproute2/procps: tools used inside test namespaces; uidmap: newuidmap/newgidmap;
+# libseccomp-dev/pkg-config: nsbox-seccomp links libseccomp.
+apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libseccomp-dev pkg-config >/dev/null
 
 cargo build --workspace --all-targets
 cargo test --workspace -- --test-threads=2
