@@ -319,7 +319,15 @@ impl Opened {
                 (cmd, PathBuf::from(program))
             }
             None => {
-                let shell = default_shell(std::env::var_os("SHELL"));
+                // $SHELL from the environment the program gets.
+                let shell = match &self.env {
+                    Some(env) => env
+                        .iter()
+                        .find(|(k, _)| k == "SHELL")
+                        .map(|(_, v)| v.clone()),
+                    None => std::env::var_os("SHELL"),
+                };
+                let shell = default_shell(shell);
                 let mut cmd = Command::new(&shell);
                 let base = Path::new(&shell).file_name().unwrap_or(shell.as_os_str());
                 let mut arg0 = OsString::from("-");
