@@ -197,8 +197,12 @@ impl Target {
         }
     }
 
+    /// `/proc/PID/REL`, or `/proc/PID` itself for ".".
     fn proc_path(&self, rel: &str) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/{rel}", self.pid))
+        match rel {
+            "." => PathBuf::from(format!("/proc/{}", self.pid)),
+            _ => PathBuf::from(format!("/proc/{}/{rel}", self.pid)),
+        }
     }
 }
 
@@ -244,7 +248,7 @@ impl Opened {
         };
         let follows = [opts.uid, opts.gid].contains(&Some(Credential::Follow));
         let owner = match (follows && !opts.preserve_credentials, target) {
-            (true, Some(t)) => Some(open_path(t.proc_path("")).map_err(explain)?),
+            (true, Some(t)) => Some(open_path(t.proc_path(".")).map_err(explain)?),
             (true, None) => {
                 return Err(Error::NoTargetFor {
                     what: "ids to follow",
