@@ -521,7 +521,7 @@ impl Creds {
     fn apply(&self, groups_dropped: bool) -> Result<(), Error> {
         if let Some(gid) = self.gid {
             if let Err(e) = rustix::thread::set_thread_groups(&[]) {
-                if !groups_dropped {
+                if !groups_dropped && !has_no_groups() {
                     return Err(Error::SetGroups { source: e.into() });
                 }
             }
@@ -546,6 +546,12 @@ impl Creds {
 fn drop_groups_early(opts: &EnterOptions, joins_user: bool) -> bool {
     let sets_gid = !opts.preserve_credentials && (opts.gid.is_some() || joins_user);
     sets_gid && rustix::thread::set_thread_groups(&[]).is_ok()
+}
+
+/// Whether there are no supplementary groups to drop (an unprivileged
+/// caller may not call setgroups at all, yet has nothing to lose).
+fn has_no_groups() -> bool {
+    rustix::process::getgroups().is_ok_and(|g| g.is_empty())
 }
 
 /// -1 is not an id: to setuid(2) it means "leave unchanged".

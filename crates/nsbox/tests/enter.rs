@@ -659,24 +659,61 @@ fn lack_of_privilege_names_the_step() {
     require_root();
     let netns = Netns::add("eperm");
     let flag = format!("--net={}", netns.path());
-    let out = run(
-        "setpriv",
-        [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            NSBOX,
-            "enter",
-            &flag,
-            "true",
-        ],
-    );
+    let mut args: Vec<&str> = AS_NOBODY.to_vec();
+    args.extend([NSBOX, "enter", &flag, "true"]);
+    let out = run("setpriv", &args);
     let line = one_line_error(&out, 1);
     assert_eq!(
         line,
         format!(
             "nsbox: enter: setns into net namespace {}: Operation not permitted",
             netns.path()
+        )
+    );
+}
+
+/// `setpriv` arguments that make the rest run as nobody, without groups.
+const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+
+/// A rootless container: an unprivileged user's namespaces, entered by that
+/// user. Only after joining the user namespace may it join the others (the
+/// second pass), and it cannot call setgroups there (it has no groups).
+#[test]
+fn unprivileged_user_enters_its_own_namespaces() {
+    require_root();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(AS_NOBODY).args([
+        "unshare",
+        "-U",
+        "-r",
+        "-u",
+        "-n",
+        "sh",
+        "-c",
+        "hostname nsbox-rootless; exec sleep 1000",
+    ]);
+    let t = Target::start(cmd);
+    let pid = t.pid();
+    let script = "hostname; id -u; readlink /proc/self/ns/user; cat /proc/net/dev";
+    let mut args: Vec<&str> = AS_NOBODY.to_vec();
+    args.extend([NSBOX, "enter", "-t", &pid, "sh", "-c", script]);
+    let out = run("setpriv", &args).success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[..3],
+        ["nsbox-rootless", "0", &t.ns("user")],
+        "{out:?}"
+    );
+    assert_eq!(interfaces(&lines[3..].join("\n")), ["lo"], "{out:?}");
+    // Without its user namespace, the user lacks the privilege.
+    let mut args: Vec<&str> = AS_NOBODY.to_vec();
+    args.extend([NSBOX, "enter", "-t", &pid, "-u", "true"]);
+    let out = run("setpriv", &args);
+    let line = one_line_error(&out, 1);
+    assert_eq!(
+        line,
+        format!(
+            "nsbox: enter: setns into uts namespace /proc/{pid}/ns/uts: Operation not permitted"
         )
     );
 }
