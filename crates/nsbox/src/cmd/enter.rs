@@ -217,3 +217,72 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Err(err) => Err(err.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn options(args: &[&str]) -> Result<EnterOptions, String> {
+        let cli =
+            Cli::try_parse_from([&["nsbox", "enter"], args].concat()).map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Enter(args) => args.to_options(),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_combine_and_take_files_after_equals() {
+        let o = options(&[
+            "-t",
+            "7",
+            "-mu",
+            "--net=/run/netns/blue",
+            "-p=/f",
+            "ip",
+            "-br",
+            "a",
+        ])
+        .unwrap();
+        assert_eq!(o.target, Some(7));
+        assert!(!o.all);
+        assert_eq!(
+            o.namespaces,
+            [
+                (NsKind::Uts, NsSource::Target),
+                (NsKind::Net, NsSource::File("/run/netns/blue".into())),
+                (NsKind::Pid, NsSource::File("/f".into())),
+                (NsKind::Mnt, NsSource::Target),
+            ]
+        );
+        assert_eq!(o.command, ["ip", "-br", "a"]);
+    }
+
+    #[test]
+    fn target_alone_means_all() {
+        let o = options(&["-t", "7"]).unwrap();
+        assert!(o.all && o.namespaces.is_empty() && o.command.is_empty());
+    }
+
+    #[test]
+    fn directories_and_ids() {
+        let o = options(&["-t", "7", "-U", "-r", "-w=/srv", "-S", "follow", "-G", "5"]).unwrap();
+        assert_eq!(o.root, Some(DirSource::Target));
+        assert_eq!(o.wd, Some(DirSource::Path("/srv".into())));
+        assert_eq!(o.uid, Some(Credential::Follow));
+        assert_eq!(o.gid, Some(Credential::Id(5)));
+        assert!(options(&["-t", "7", "-w", "-W", "/x"]).is_err());
+        assert!(options(&["-t", "7", "-S", "1", "--preserve-credentials"]).is_err());
+    }
+
+    #[test]
+    fn target_needed_without_files() {
+        let err = options(&["--uts=/f", "-w"]).unwrap_err();
+        assert_eq!(err, "--wd needs a target process (-t PID)");
+        let err = options(&["-S", "follow", "--uts=/f"]).unwrap_err();
+        assert_eq!(err, "--setuid follow needs a target process (-t PID)");
+        assert!(options(&["--uts=/f", "-r=/", "-w=/"]).is_ok());
+    }
+}
