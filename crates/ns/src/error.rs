@@ -194,8 +194,9 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Setting up the wait for a forked program: signal mask, signalfd, pipe.
     #[error("{step}")]
-    Signals {
+    Supervise {
         step: &'static str,
         #[source]
         source: io::Error,

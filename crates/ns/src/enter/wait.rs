@@ -26,7 +26,7 @@ const FORWARDED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, 
 pub(super) fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result<u8, Error> {
     let signals = BlockedSignals::block()?;
     let (report_rd, report_wr) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::Signals {
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::Supervise {
             step: "create exec report pipe",
             source: e.into(),
         })?;
@@ -178,7 +178,7 @@ impl BlockedSignals {
         // fills `old_mask` on success.
         let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, old_mask.as_mut_ptr()) };
         if rc != 0 {
-            return Err(Error::Signals {
+            return Err(Error::Supervise {
                 step: "block signals",
                 source: std::io::Error::from_raw_os_error(rc),
             });
@@ -200,7 +200,7 @@ impl BlockedSignals {
         // SAFETY: `set` is an initialised sigset_t; -1 asks for a new fd.
         let fd = unsafe { libc::signalfd(-1, &self.set, libc::SFD_CLOEXEC) };
         if fd < 0 {
-            return Err(Error::Signals {
+            return Err(Error::Supervise {
                 step: "create signalfd",
                 source: std::io::Error::last_os_error(),
             });
