@@ -128,6 +128,79 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- enter ---
+    #[error("process {pid} exited before its namespaces were opened")]
+    TargetExited { pid: u32 },
+
+    #[error("pidfd_open {pid}")]
+    PidfdOpen {
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{kind} namespace: no file given and no target process")]
+    NoTarget { kind: NsKind },
+
+    #[error("{what}: needs a target process")]
+    NoTargetFor { what: &'static str },
+
+    #[error("chroot to {path}")]
+    Chroot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("change directory to {path}")]
+    Chdir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("drop supplementary groups")]
+    SetGroups {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("setgid {gid}")]
+    SetGid {
+        gid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("setuid {uid}")]
+    SetUid {
+        uid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("exec {program}")]
+    Exec {
+        program: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("wait for process {pid}")]
+    Wait {
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Setting up the wait for a forked program: signal mask, signalfd, pipe.
+    #[error("{step}")]
+    Supervise {
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl Error {

@@ -20,3 +20,4 @@ pub mod limits;
 pub use idmap::{IdMaps, IdRange, SetGroups};
 pub mod setns;
 pub use setns::{join_pidfd, NsFile};
+pub mod enter;
