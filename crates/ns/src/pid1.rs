@@ -114,6 +114,14 @@ impl BlockedSignals {
     }
 }
 
+impl Drop for BlockedSignals {
+    /// Unblocks on the way out of the parent; a forked child never drops its
+    /// copy (it execs or `_exit`s), it calls [`restore`](Self::restore).
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
 fn forward(to: Pid, sig: i32) {
     if let Some(sig) = Signal::from_named_raw(sig) {
         // ESRCH: the child is exiting; its SIGCHLD is on its way.
