@@ -134,12 +134,16 @@ fn forward(to: Pid, sig: i32) {
 /// `child` was forked.
 pub fn wait_forwarding(child: Pid, signals: &BlockedSignals) -> Result<ChildStatus, Error> {
     loop {
-        if let Some(status) = try_wait(child)? {
-            return Ok(status);
-        }
-        let (sig, from_tty) = signals.wait()?;
-        if sig != libc::SIGCHLD && !from_tty {
-            forward(child, sig);
+        // SIGCHLD was blocked before `child` existed: if it has exited
+        // already, the signal is pending and this returns at once.
+        match signals.wait()? {
+            (libc::SIGCHLD, _) => {
+                if let Some(status) = try_wait(child)? {
+                    return Ok(status);
+                }
+            }
+            (_, true) => {}
+            (sig, false) => forward(child, sig),
         }
     }
 }

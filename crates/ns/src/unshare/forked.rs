@@ -166,7 +166,9 @@ fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Erro
     if opts.keep_caps && opts.creates(NsKind::User) {
         keep_caps()?;
     }
-    let program = Program::resolve(opts)?;
+    // A failed exec is reported like any step, and nsbox undoes its work:
+    // no need to search $PATH ahead of execvp.
+    let program = Program::new(opts);
     if !opts.init {
         ctx.signals.restore();
         return Err(program.exec());

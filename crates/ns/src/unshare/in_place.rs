@@ -83,7 +83,12 @@ fn in_place_steps(
     if opts.keep_caps && opts.creates(NsKind::User) {
         keep_caps()?;
     }
-    let program = Program::resolve(opts)?;
+    let mut program = Program::new(opts);
+    if helper.is_some() || !files.is_empty() {
+        // After the binds (or the helper's commit) a failed exec could not
+        // undo them: find the program first.
+        program = program.resolve()?;
+    }
     files.bind(std::process::id())?;
     if let Some(h) = helper {
         h.commit();

@@ -1,9 +1,12 @@
-//! Finding the command before anything is committed.
+//! The command to run, and finding it on `$PATH` before anything is
+//! committed where a failed exec could no longer be undone.
 
 use super::*;
-/// The command, found on `$PATH` before anything is committed, so that a
-/// missing program fails while failures can still be undone.
+
+/// The command: what to exec, its argv[0] and arguments.
 pub(super) struct Program {
+    /// The name given (searched on `$PATH` by execvp at exec time), or the
+    /// path [`resolve`](Self::resolve) found.
     path: PathBuf,
     arg0: OsString,
     args: Vec<OsString>,
@@ -11,7 +14,8 @@ pub(super) struct Program {
 }
 
 impl Program {
-    pub(super) fn resolve(opts: &UnshareOptions) -> Result<Program, Error> {
+    /// The command of `opts`; `$SHELL` (or /bin/sh) as a login shell when empty.
+    pub(super) fn new(opts: &UnshareOptions) -> Program {
         let (name, arg0, args) = match opts.command.split_first() {
             Some((first, rest)) => (first.clone(), first.clone(), rest.to_vec()),
             None => {
@@ -28,17 +32,22 @@ impl Program {
                 (shell, arg0, Vec::new())
             }
         };
-        let shown = name.to_string_lossy().into_owned();
-        let path = find_program(&name).map_err(|source| Error::Exec {
-            program: shown.clone(),
-            source,
-        })?;
-        Ok(Program {
-            path,
+        Program {
+            name: name.to_string_lossy().into_owned(),
+            path: PathBuf::from(name),
             arg0,
             args,
-            name: shown,
-        })
+        }
+    }
+
+    /// Looks the program up now (as execvp will), so that a missing one
+    /// fails before work that cannot be taken back after exec.
+    pub(super) fn resolve(mut self) -> Result<Program, Error> {
+        self.path = find_program(self.path.as_os_str()).map_err(|source| Error::Exec {
+            program: self.name.clone(),
+            source,
+        })?;
+        Ok(self)
     }
 
     /// Replaces this process with the command; returns only on failure.
