@@ -614,3 +614,56 @@ fn clustered_short_flags_parse_like_util_linux() {
     let out = nsbox(["-u", "echo", "-n", "--net"]).success();
     assert_eq!(out.stdout, "--net");
 }
+
+#[test]
+fn namespace_limit_names_the_sysctl() {
+    require_root();
+    // The limits are per user namespace: lower one inside a fresh one.
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_net_namespaces && {NSBOX} unshare -n true; \
+         echo rc=$?; {NSBOX} unshare -f -n true; echo rc=$?"
+    );
+    let out = nsbox(["-r", "sh", "-c", &script]);
+    assert_eq!(out.stdout, "rc=1\nrc=1\n", "{out:?}");
+    let want = "nsbox: unshare: create net namespace: limit reached \
+                (/proc/sys/user/max_net_namespaces = 0)";
+    assert_eq!(out.stderr.lines().collect::<Vec<_>>(), [want, want]);
+}
+
+#[test]
+fn user_and_mount_files_without_fork_are_bound_by_the_helper() {
+    require_root();
+    let dir = TempDir::new("unshare-helper");
+    let user = dir.join("user");
+    let mnt = dir.join("mnt");
+    let out = nsbox([
+        format!("--user={}", user.display()),
+        format!("--mount={}", mnt.display()),
+        "-r".into(),
+        "readlink".into(),
+        "/proc/self/ns/user".into(),
+        "/proc/self/ns/mnt".into(),
+    ])
+    .success();
+    let _g1 = Unmount(mnt.clone());
+    let _g2 = Unmount(user.clone());
+    use std::os::unix::fs::MetadataExt;
+    let want = format!(
+        "user:[{}]\nmnt:[{}]\n",
+        std::fs::metadata(&user).unwrap().ino(),
+        std::fs::metadata(&mnt).unwrap().ino()
+    );
+    assert_eq!(out.stdout, want);
+    // The kept user namespace has the map -r wrote.
+    let entered = run(
+        "nsenter",
+        [
+            format!("--user={}", user.display()).as_str(),
+            "cat",
+            "/proc/self/uid_map",
+        ],
+    )
+    .success();
+    let map: Vec<&str> = entered.stdout.split_whitespace().collect();
+    assert_eq!(map, ["0", "0", "1"]);
+}
