@@ -3,6 +3,7 @@
 //! child's steps reported back over the close-on-exec pipe.
 
 use super::*;
+
 /// What the forked child is handed.
 struct ChildCtx {
     report: OwnedFd,

@@ -2,6 +2,7 @@
 //! helper forked beforehand only when the kernel needs an outside process.
 
 use super::*;
+
 /// # Safety
 /// Single-threaded caller (see [`unshare`]).
 pub(super) unsafe fn run_in_place(opts: &UnshareOptions) -> Result<Infallible, Error> {
