@@ -23,29 +23,29 @@ pub struct Args {
 #[derive(clap::Args, Debug)]
 struct Flags {
     /// Unshare the mount namespace [keep it on FILE]
-    #[arg(short = 'm', long = "mount", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    mount: Option<Option<PathBuf>>,
+    #[arg(short = 'm', long = "mount", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    mount: Option<Vec<PathBuf>>,
     /// Unshare the UTS namespace (hostname, domain name) [keep it on FILE]
-    #[arg(short = 'u', long = "uts", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    uts: Option<Option<PathBuf>>,
+    #[arg(short = 'u', long = "uts", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    uts: Option<Vec<PathBuf>>,
     /// Unshare the System V IPC namespace [keep it on FILE]
-    #[arg(short = 'i', long = "ipc", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    ipc: Option<Option<PathBuf>>,
+    #[arg(short = 'i', long = "ipc", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    ipc: Option<Vec<PathBuf>>,
     /// Unshare the network namespace [keep it on FILE]
-    #[arg(short = 'n', long = "net", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    net: Option<Option<PathBuf>>,
+    #[arg(short = 'n', long = "net", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    net: Option<Vec<PathBuf>>,
     /// Unshare the PID namespace (see --fork, --mount-proc, --init) [keep it on FILE]
-    #[arg(short = 'p', long = "pid", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    pid: Option<Option<PathBuf>>,
+    #[arg(short = 'p', long = "pid", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    pid: Option<Vec<PathBuf>>,
     /// Unshare the user namespace [keep it on FILE]
-    #[arg(short = 'U', long = "user", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    user: Option<Option<PathBuf>>,
+    #[arg(short = 'U', long = "user", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    user: Option<Vec<PathBuf>>,
     /// Unshare the cgroup namespace [keep it on FILE]
-    #[arg(short = 'C', long = "cgroup", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    cgroup: Option<Option<PathBuf>>,
+    #[arg(short = 'C', long = "cgroup", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    cgroup: Option<Vec<PathBuf>>,
     /// Unshare the time namespace [keep it on FILE]
-    #[arg(short = 'T', long = "time", value_name = "FILE", num_args = 0..=1, require_equals = true)]
-    time: Option<Option<PathBuf>>,
+    #[arg(short = 'T', long = "time", value_name = "FILE", num_args = 0..=1, require_equals = true, action = clap::ArgAction::Append)]
+    time: Option<Vec<PathBuf>>,
 
     /// Fork before running the program (needed for it to be in a new PID namespace)
     #[arg(short = 'f', long)]
@@ -143,10 +143,11 @@ fn parse_signal(s: &str) -> Result<i32, String> {
 impl Flags {
     fn into_options(self) -> UnshareOptions {
         let mut opts = UnshareOptions::default();
-        let mut add = |kind: NsKind, flag: Option<Option<PathBuf>>| {
-            if let Some(file) = flag {
+        // `-n --net=FILE` is one namespace; the last FILE given wins.
+        let mut add = |kind: NsKind, flag: Option<Vec<PathBuf>>| {
+            if let Some(files) = flag {
                 opts.namespaces.push(kind);
-                if let Some(path) = file {
+                if let Some(path) = files.into_iter().last() {
                     opts.persist.push(PersistTarget { kind, path });
                 }
             }
