@@ -111,7 +111,7 @@ pub fn run(opts: &EnterOptions) -> Result<u8, Error> {
         wait::fork_exec_wait(&mut cmd, &program)
     } else {
         Err(Error::Exec {
-            program,
+            program: program.display().to_string(),
             source: cmd.exec(),
         })
     }

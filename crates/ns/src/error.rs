@@ -146,20 +146,6 @@ pub enum Error {
     #[error("{what}: needs a target process")]
     NoTargetFor { what: &'static str },
 
-    #[error("chroot to {path}")]
-    Chroot {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error("change directory to {path}")]
-    Chdir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
     #[error("drop supplementary groups")]
     SetGroups {
         #[source]
@@ -180,13 +166,6 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("exec {program}")]
-    Exec {
-        program: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
     #[error("wait for process {pid}")]
     Wait {
         pid: u32,
@@ -201,6 +180,89 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- enter and unshare ---
+    #[error("chroot to {path}")]
+    Chroot {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("change directory to {path}")]
+    Chdir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("exec {program}")]
+    Exec {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+
+    // --- unshare ---
+    #[error("create {path} to keep the {kind} namespace")]
+    PersistCreate {
+        kind: NsKind,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("make {target} {mode}")]
+    Propagation {
+        target: PathBuf,
+        mode: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("set parent-death signal {signal}")]
+    DeathSignal {
+        signal: i32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("parent process exited before the command started")]
+    ParentGone,
+
+    #[error("keep capabilities in the new user namespace")]
+    KeepCaps {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{what}")]
+    Sys {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{peer} broke the setup protocol: expected {expected}, got {got}")]
+    Protocol {
+        peer: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+
+    #[error("{what}({id})")]
+    SetId {
+        what: &'static str,
+        id: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("no user named {name:?}")]
+    NoSuchUser { name: String },
+
+    #[error("no group named {name:?}")]
+    NoSuchGroup { name: String },
 }
 
 impl Error {

@@ -5,7 +5,11 @@
 //! - [`ioctl`]: `ioctl_ns(2)` queries (owner, parent, type, owner uid);
 //! - [`idmap`]: uid/gid maps, written directly or through newuidmap;
 //! - [`setns`]: joining namespaces by file or pidfd ([`NsFile`]);
-//! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained.
+//! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained;
+//! - [`unshare`]: run a command in new namespaces (util-linux unshare);
+//! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
+//! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
+//! - [`mountns`]: propagation changes and proc mounts in a new mount namespace.
 
 pub mod error;
 pub mod inspect;
@@ -21,3 +25,11 @@ pub use idmap::{IdMaps, IdRange, SetGroups};
 pub mod setns;
 pub use setns::{join_pidfd, NsFile};
 pub mod enter;
+pub mod mountns;
+pub mod persist;
+pub mod pid1;
+pub mod unshare;
+pub use mountns::Propagation;
+pub use persist::{PersistTarget, Persisted};
+pub use pid1::ChildStatus;
+pub use unshare::UnshareOptions;

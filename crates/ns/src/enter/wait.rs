@@ -49,7 +49,7 @@ pub(super) fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result<u8, Er
         // The child has exited (or is about to): reap it before reporting.
         let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
         return Err(Error::Exec {
-            program: program.to_path_buf(),
+            program: program.display().to_string(),
             source: std::io::Error::from_raw_os_error(errno),
         });
     }

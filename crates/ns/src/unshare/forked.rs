@@ -1,0 +1,278 @@
+//! The forked path of `unshare`: one `clone3` into the new namespaces,
+//! the outside work (id maps, namespace files) done by nsbox itself, the
+//! child's steps reported back over the close-on-exec pipe.
+
+use super::*;
+
+/// What the forked child is handed.
+struct ChildCtx {
+    report: OwnedFd,
+    go: Option<OwnedFd>,
+    parent: Option<OwnedFd>,
+    signals: BlockedSignals,
+}
+
+/// # Safety
+/// Single-threaded caller (see [`unshare`]).
+pub(super) unsafe fn run_forked(opts: &UnshareOptions) -> Result<ChildStatus, Error> {
+    let mut files = Persisted::prepare(&opts.persist)?;
+    // SAFETY: passed through from our caller.
+    match unsafe { forked(opts, &mut files) } {
+        Ok(status) => {
+            files.keep();
+            Ok(status)
+        }
+        Err(e) => {
+            files.undo();
+            Err(e)
+        }
+    }
+}
+
+/// # Safety
+/// Single-threaded caller (see [`unshare`]).
+unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildStatus, Error> {
+    // 1. Block the forwarded signals before the child exists, so none is lost.
+    let signals = BlockedSignals::block()?;
+    // 2. A handle on ourselves, for the child to check after PR_SET_PDEATHSIG.
+    let parent = match opts.kill_child {
+        Some(_) => Some(
+            rustix::process::pidfd_open(
+                rustix::process::getpid(),
+                rustix::process::PidfdFlags::empty(),
+            )
+            .map_err(|e| sys("open a pidfd on nsbox", e))?,
+        ),
+        None => None,
+    };
+    let (report_r, report_w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| sys("pipe", e))?;
+    let parent_work = !maps_empty(&opts.maps) || !files.is_empty();
+    let go = if parent_work {
+        Some(pipe_with(PipeFlags::CLOEXEC).map_err(|e| sys("pipe", e))?)
+    } else {
+        None
+    };
+
+    // 3. One clone3 into every new namespace but time (see module docs).
+    let kinds: Vec<NsKind> = opts
+        .kinds()
+        .into_iter()
+        .filter(|k| *k != NsKind::Time)
+        .collect();
+    // SAFETY: single-threaded (our caller's guarantee); the child below
+    // never returns into the caller: it execs or exits.
+    let pid = match unsafe { fork_into(crate::clone_flags(kinds.iter().copied())) } {
+        Ok(Some(pid)) => pid,
+        Ok(None) => {
+            drop(report_r);
+            let go = go.map(|(r, w)| {
+                drop(w);
+                r
+            });
+            child_main(
+                opts,
+                ChildCtx {
+                    report: report_w,
+                    go,
+                    parent,
+                    signals,
+                },
+            )
+        }
+        Err(source) => {
+            return Err(limits::explain_enospc(
+                &kinds,
+                Error::Unshare {
+                    kinds: label(&kinds),
+                    source,
+                },
+            ))
+        }
+    };
+    drop(report_w);
+    drop(parent);
+    let mut reader = Reader::new();
+
+    // 4. Sync: the child has done its namespace-side steps; do the outside
+    //    ones (id maps, namespace files), then let it go on.
+    if let Some((go_r, go_w)) = go {
+        drop(go_r);
+        match reader.next(report_r.as_fd())? {
+            Some(Msg::Ready) => {}
+            Some(Msg::Failed(e)) => {
+                reap(pid);
+                return Err(e);
+            }
+            None => {
+                let status = reap(pid);
+                return Err(Error::Protocol {
+                    peer: "child",
+                    expected: "ready",
+                    got: format!("exit with status {}", status.code()),
+                });
+            }
+        }
+        let outside = write_maps(&opts.maps, pid)
+            .and_then(|()| files.bind(pid.as_raw_nonzero().get() as u32));
+        if let Err(e) = outside {
+            drop(go_w);
+            reap(pid);
+            return Err(e);
+        }
+        wire_go(go_w.as_fd())?;
+    }
+
+    // 5. Wait, passing signals on; then the pipe says whether the command ran.
+    let status = pid1::wait_forwarding(pid, &signals)?;
+    match reader.next(report_r.as_fd())? {
+        Some(Msg::Failed(e)) => Err(e),
+        Some(Msg::Ready) => Err(Error::Protocol {
+            peer: "child",
+            expected: "failure or end of file",
+            got: "ready".into(),
+        }),
+        None => Ok(status),
+    }
+}
+
+/// The forked child: namespace-side steps, then the command (or PID 1).
+fn child_main(opts: &UnshareOptions, ctx: ChildCtx) -> ! {
+    let err = never_ok(child_steps(opts, &ctx));
+    wire::send_failure(&ctx.report, &err);
+    exit_now(exit_code_for(&err))
+}
+
+fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Error> {
+    if let Some(sig) = opts.kill_child {
+        set_death_signal(sig, ctx.parent.as_ref())?;
+    }
+    if opts.creates(NsKind::Time) {
+        unshare_time(opts)?;
+    }
+    if opts.creates(NsKind::Mnt) {
+        mountns::set_root_propagation(opts.propagation)?;
+    }
+    if let Some(go) = &ctx.go {
+        wire::send_ready(&ctx.report).map_err(|e| Error::Sys {
+            what: "child setup",
+            source: e,
+        })?;
+        if read_byte(go.as_fd()) != Some(GO) {
+            // The parent failed and says so itself.
+            exit_now(1);
+        }
+    }
+    enter_root(opts)?;
+    set_ids(opts)?;
+    if opts.keep_caps && opts.creates(NsKind::User) {
+        keep_caps()?;
+    }
+    // A failed exec is reported like any step, and nsbox undoes its work:
+    // no need to search $PATH ahead of execvp.
+    let program = Program::new(opts);
+    if !opts.init {
+        ctx.signals.restore();
+        return Err(program.exec());
+    }
+    // PID 1: fork the command, then reap and forward until it exits.
+    // SAFETY: this child is single-threaded (it was forked from a
+    // single-threaded process and started no thread).
+    match unsafe { libc::fork() } {
+        -1 => Err(Error::Sys {
+            what: "fork the command",
+            source: io::Error::last_os_error(),
+        }),
+        0 => {
+            ctx.signals.restore();
+            let err = program.exec();
+            wire::send_failure(&ctx.report, &err);
+            exit_now(exit_code_for(&err))
+        }
+        pid => {
+            let command = Pid::from_raw(pid).expect("fork returned a positive pid");
+            let status = pid1::init_loop(command, &ctx.signals)?;
+            exit_now(status.code())
+        }
+    }
+}
+
+fn set_death_signal(sig: i32, parent: Option<&OwnedFd>) -> Result<(), Error> {
+    let signal = Signal::from_named_raw(sig).ok_or(Error::DeathSignal {
+        signal: sig,
+        source: io::Error::from_raw_os_error(libc::EINVAL),
+    })?;
+    rustix::process::set_parent_process_death_signal(Some(signal)).map_err(|e| {
+        Error::DeathSignal {
+            signal: sig,
+            source: e.into(),
+        }
+    })?;
+    // If nsbox died before the prctl, nothing will send the signal: check.
+    if let Some(fd) = parent {
+        let mut fds = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        if matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0) {
+            return Err(Error::ParentGone);
+        }
+    }
+    Ok(())
+}
+
+/// `struct clone_args` up to `tls` (CLONE_ARGS_SIZE_VER0).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Forks into new namespaces (`clone3`, or `clone` on kernels before 5.3):
+/// `Some(pid)` in the parent, `None` in the child.
+///
+/// # Safety
+/// The caller must be single-threaded: the child gets a copy of its memory
+/// with only the calling thread running. (glibc >= 2.34 resolves
+/// `raise`/`abort` through `gettid`, so they stay correct in the child.)
+pub(super) unsafe fn fork_into(flags: u64) -> io::Result<Option<Pid>> {
+    let args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed; no stack is
+    // given, so the child continues on a copy of ours, as after fork(2).
+    let mut ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        // SAFETY: clone without CLONE_VM and a null stack behaves as fork.
+        ret = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                flags | libc::SIGCHLD as u64,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+    }
+    match ret {
+        r if r < 0 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
