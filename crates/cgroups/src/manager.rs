@@ -1,0 +1,375 @@
+//! [`Cgroup`]: the handle a runtime holds, one enum over the three ways a
+//! host can arrange its cgroups. Every operation is one match; the managers
+//! in `v1` and `v2` do the work.
+
+use std::collections::BTreeSet;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process, Pid, Signal};
+use serde::{Deserialize, Serialize};
+
+use crate::controller::Controller;
+use crate::error::{Error, Result};
+use crate::fs::{read, read_keyed, read_pids, write, write_raw};
+use crate::host::{Host, Mode, ProcCgroups};
+use crate::path::CgroupPath;
+use crate::resources::Resources;
+use crate::stats::{self, Stats};
+use crate::{v1, v2};
+
+const KILL_DEADLINE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cgroup {
+    V1(v1::Manager),
+    V2(v2::Manager),
+    /// v1 hierarchies for the controllers they hold, plus a cgroup in the
+    /// unified hierarchy: for controllers only it has, cgroup.kill,
+    /// cgroup.freeze, and CLONE_INTO_CGROUP.
+    Hybrid {
+        v1: v1::Manager,
+        unified: v2::Manager,
+    },
+}
+
+impl Cgroup {
+    /// Where the cgroup goes on `host` for a caller in `own`; touches
+    /// nothing. Call [`Cgroup::create`] next.
+    pub fn new(host: &Host, own: &ProcCgroups, path: &CgroupPath) -> Result<Cgroup> {
+        Ok(match host.mode() {
+            Mode::V1 => Cgroup::V1(v1::Manager::new(host, own, path)?),
+            Mode::V2 => Cgroup::V2(v2::Manager::new(host, own, path)?),
+            Mode::Hybrid => Cgroup::Hybrid {
+                v1: v1::Manager::new(host, own, path)?,
+                unified: v2::Manager::new(host, own, path)?,
+            },
+        })
+    }
+
+    /// Detects the host and the caller's own cgroups from /proc, then
+    /// [`Cgroup::new`].
+    pub fn for_caller(path: &CgroupPath) -> Result<Cgroup> {
+        Cgroup::new(&Host::detect()?, &ProcCgroups::own()?, path)
+    }
+
+    /// Makes the directories (recording which, so that removal takes only
+    /// those) and, on v2, enables the controllers `res` needs. On failure
+    /// nothing it made is left behind.
+    pub fn create(&mut self, res: &Resources) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.create(),
+            Cgroup::V2(m) => m.create(&v2::needed_controllers(res)),
+            Cgroup::Hybrid { v1, unified } => {
+                v1.create()?;
+                // Only what no v1 hierarchy holds is enabled in the unified one.
+                let want: Vec<String> = v2::needed_controllers(res)
+                    .into_iter()
+                    .filter(|c| v1.dir(v1_name(c)).is_none())
+                    .collect();
+                if let Err(e) = unified.create(&want) {
+                    let _ = v1.remove();
+                    return Err(e);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes every limit in `res`. A value the host cannot apply is an
+    /// error naming the field and file; nothing is skipped silently.
+    pub fn apply(&self, res: &Resources) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.apply(res),
+            Cgroup::V2(m) => m.apply(res),
+            Cgroup::Hybrid { v1, unified } => {
+                let needs_v2 = v2::needed_controllers(res)
+                    .iter()
+                    .any(|c| v1.dir(v1_name(c)).is_none());
+                let avail = if needs_v2 {
+                    unified.available()?
+                } else {
+                    Vec::new()
+                };
+                use crate::{v1 as a, v2 as b};
+                hybrid_one::<a::cpuset::Cpuset, b::cpuset::Cpuset>(v1, unified, res, &avail)?;
+                hybrid_one::<a::memory::Memory, b::memory::Memory>(v1, unified, res, &avail)?;
+                hybrid_one::<a::cpu::Cpu, b::cpu::Cpu>(v1, unified, res, &avail)?;
+                hybrid_one::<a::pids::Pids, b::pids::Pids>(v1, unified, res, &avail)?;
+                hybrid_one::<a::blkio::Blkio, b::io::Io>(v1, unified, res, &avail)?;
+                hybrid_one::<a::hugetlb::Hugetlb, b::hugetlb::Hugetlb>(v1, unified, res, &avail)?;
+                hybrid_one::<a::rdma::Rdma, b::rdma::Rdma>(v1, unified, res, &avail)?;
+                v1.apply_v1_only(res)?;
+                v2::unified::apply(res, unified.path())
+            }
+        }
+    }
+
+    /// Moves process `pid` into the cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: u32) -> Result<()> {
+        for dir in self.dirs() {
+            let path = dir.join("cgroup.procs");
+            write_raw(&path, &pid.to_string()).map_err(|source| Error::AddProcess {
+                pid,
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// An `O_PATH` descriptor of the v2 cgroup for clone3's
+    /// CLONE_INTO_CGROUP; `None` on a pure v1 host. On a hybrid host the
+    /// process still has to be added to the v1 hierarchies.
+    pub fn clone_fd(&self) -> Result<Option<OwnedFd>> {
+        match self {
+            Cgroup::V1(_) => Ok(None),
+            Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => m.open_fd().map(Some),
+        }
+    }
+
+    /// Every cgroup directory, one per hierarchy.
+    pub fn dirs(&self) -> Vec<&Path> {
+        fn v1(m: &v1::Manager) -> Vec<&Path> {
+            m.dirs.iter().map(|d| d.path.as_path()).collect()
+        }
+        match self {
+            Cgroup::V1(m) => v1(m),
+            Cgroup::V2(m) => vec![m.path()],
+            Cgroup::Hybrid { v1: m, unified } => {
+                let mut d = v1(m);
+                d.push(unified.path());
+                d
+            }
+        }
+    }
+
+    /// The processes in the cgroup, in any hierarchy, sorted.
+    pub fn procs(&self) -> Result<Vec<u32>> {
+        let mut all = BTreeSet::new();
+        for dir in self.dirs() {
+            let path = dir.join("cgroup.procs");
+            if dir.exists() {
+                all.extend(read_pids(&path)?);
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// Freezes every process and waits until the kernel says frozen: v1's
+    /// freezer where mounted, else cgroup.freeze.
+    pub fn freeze(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freezer::freeze(d),
+            Freezer::V2(d) => v2::freezer::freeze(d),
+        }
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freezer::thaw(d),
+            Freezer::V2(d) => v2::freezer::thaw(d),
+        }
+    }
+
+    pub fn is_frozen(&self) -> Result<bool> {
+        match self.freezer()? {
+            Freezer::V1(d) => Ok(v1::freezer::state(d)? == "FROZEN"),
+            Freezer::V2(d) => v2::freezer::is_frozen(d),
+        }
+    }
+
+    fn freezer(&self) -> Result<Freezer<'_>> {
+        match self {
+            Cgroup::V1(m) => m
+                .dir("freezer")
+                .map(Freezer::V1)
+                .ok_or(Error::NoController {
+                    field: "freeze".to_owned(),
+                    controller: "freezer",
+                }),
+            Cgroup::V2(m) => Ok(Freezer::V2(m.path())),
+            Cgroup::Hybrid { v1, unified } => Ok(v1
+                .dir("freezer")
+                .map_or(Freezer::V2(unified.path()), Freezer::V1)),
+        }
+    }
+
+    /// Kills every process in the cgroup and waits until none is left:
+    /// cgroup.kill where the kernel has it (5.14+), else SIGKILL to each
+    /// process listed, frozen meanwhile so none can fork away, until empty.
+    pub fn kill(&self) -> Result<()> {
+        let start = Instant::now();
+        let v2_dir = match self {
+            Cgroup::V1(_) => None,
+            Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => Some(m.path()),
+        };
+        let cgroup_kill = v2_dir.map(|d| d.join("cgroup.kill")).filter(|p| p.exists());
+        let mut delay = Duration::from_millis(1);
+        loop {
+            let pids = self.procs()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > KILL_DEADLINE {
+                return Err(Error::KillTimeout {
+                    path: self.dirs()[0].to_owned(),
+                    pids,
+                    millis: start.elapsed().as_millis(),
+                });
+            }
+            match &cgroup_kill {
+                Some(p) => write(p, "1")?,
+                None => self.signal_all(Signal::KILL)?,
+            }
+            sleep(delay);
+            delay = (delay * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `sig` to every process, with the cgroup frozen meanwhile when a
+    /// freezer exists (a frozen task takes SIGKILL on thaw).
+    pub fn signal_all(&self, sig: Signal) -> Result<()> {
+        let frozen = self.freezer().is_ok() && self.freeze().is_ok();
+        let mut result = Ok(());
+        for pid in self.procs()? {
+            let Some(p) = Pid::from_raw(pid as i32) else {
+                continue;
+            };
+            match kill_process(p, sig) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => {
+                    result = Err(Error::Kill {
+                        pid,
+                        path: self.dirs()[0].to_owned(),
+                        source: e.into(),
+                    });
+                    break;
+                }
+            }
+        }
+        if frozen {
+            self.thaw()?;
+        }
+        result
+    }
+
+    /// How many times the OOM killer killed a process in this cgroup.
+    pub fn oom_kills(&self) -> Result<u64> {
+        match self.memory_dir()? {
+            MemDir::V1(d) => read_keyed(&d.join("memory.oom_control"), "oom_kill"),
+            MemDir::V2(d) => read_keyed(&d.join("memory.events"), "oom_kill"),
+        }
+    }
+
+    fn memory_dir(&self) -> Result<MemDir<'_>> {
+        match self {
+            Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {
+                field: "memory".to_owned(),
+                controller: "memory",
+            }),
+            Cgroup::V2(m) => Ok(MemDir::V2(m.path())),
+            Cgroup::Hybrid { v1, unified } => Ok(v1
+                .dir("memory")
+                .map_or(MemDir::V2(unified.path()), MemDir::V1)),
+        }
+    }
+
+    /// cpu, memory and pids statistics, each from the hierarchy holding it.
+    /// A controller the cgroup does not have reads as zeros.
+    pub fn stats(&self) -> Result<Stats> {
+        let mut s = Stats::default();
+        let (v1m, v2m) = match self {
+            Cgroup::V1(m) => (Some(m), None),
+            Cgroup::V2(m) => (None, Some(m)),
+            Cgroup::Hybrid { v1, unified } => (Some(v1), Some(unified)),
+        };
+        let v1dir = |c: &str| v1m.and_then(|m| m.dir(c));
+        let v2has = |file: &str| v2m.map(|m| m.path()).filter(|d| d.join(file).exists());
+        if v1dir("cpuacct").is_some() {
+            s.cpu = stats::cpu_v1(v1dir("cpuacct"), v1dir("cpu"))?;
+        } else if let Some(d) = v2has("cpu.stat") {
+            s.cpu = stats::cpu_v2(d)?;
+        }
+        if let Some(d) = v1dir("memory") {
+            s.memory = stats::memory_v1(d)?;
+        } else if let Some(d) = v2has("memory.current") {
+            s.memory = stats::memory_v2(d)?;
+        }
+        if let Some(d) = v1dir("pids").or_else(|| v2has("pids.current")) {
+            s.pids = stats::pids(d)?;
+        }
+        Ok(s)
+    }
+
+    /// Removes every directory `create` made, deepest first, in every
+    /// hierarchy; the processes must be gone (see [`Cgroup::kill`]). Safe to
+    /// call again after a failure.
+    pub fn remove(&mut self) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.remove(),
+            Cgroup::V2(m) => m.remove(),
+            Cgroup::Hybrid { v1, unified } => {
+                let a = v1.remove();
+                let b = unified.remove();
+                a.and(b)
+            }
+        }
+    }
+
+    /// Reads one file of the cgroup in the hierarchy holding `controller`
+    /// (the unified one for `None`): for callers that want a raw value.
+    pub fn read_file(&self, controller: Option<&str>, file: &str) -> Result<String> {
+        let dir = match (self, controller) {
+            (Cgroup::V1(m), Some(c)) | (Cgroup::Hybrid { v1: m, .. }, Some(c))
+                if m.dir(c).is_some() =>
+            {
+                m.dir(c)
+            }
+            (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, _) => Some(m.path()),
+            _ => None,
+        };
+        let dir = dir.ok_or(Error::NoUnified {
+            operation: "reading a unified cgroup file",
+        })?;
+        read(&dir.join(file))
+    }
+}
+
+enum Freezer<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+enum MemDir<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+/// v2's io is v1's blkio; every other name is the same.
+fn v1_name(v2: &str) -> &str {
+    if v2 == "io" {
+        "blkio"
+    } else {
+        v2
+    }
+}
+
+/// On a hybrid host: controller `A` in its v1 hierarchy if mounted, else its
+/// v2 twin `B` in the unified cgroup if enabled there, else an error.
+fn hybrid_one<A: Controller, B: Controller>(
+    v1: &v1::Manager,
+    unified: &v2::Manager,
+    res: &Resources,
+    avail: &[String],
+) -> Result<()> {
+    if !A::needed(res) {
+        return Ok(());
+    }
+    match v1.dir(A::NAME) {
+        Some(d) => A::apply(res, d),
+        None => unified.apply_one::<B>(res, avail),
+    }
+}
