@@ -65,10 +65,7 @@ pub enum Error {
 
     /// A field whose controller has no hierarchy on this host.
     #[error("{field}: controller {controller} is not available on this host")]
-    NoController {
-        field: String,
-        controller: &'static str,
-    },
+    NoController { field: String, controller: String },
 
     /// A field this cgroup version cannot express at all.
     #[error("{field}: not supported by cgroup {version}")]

@@ -188,7 +188,7 @@ impl Cgroup {
                 .map(Freezer::V1)
                 .ok_or(Error::NoController {
                     field: "freeze".to_owned(),
-                    controller: "freezer",
+                    controller: "freezer".to_owned(),
                 }),
             Cgroup::V2(m) => Ok(Freezer::V2(m.path())),
             Cgroup::Hybrid { v1, unified } => Ok(v1
@@ -199,7 +199,9 @@ impl Cgroup {
 
     /// Kills every process in the cgroup and waits until none is left:
     /// cgroup.kill where the kernel has it (5.14+), else SIGKILL to each
-    /// process listed, frozen meanwhile so none can fork away, until empty.
+    /// process listed, frozen meanwhile so none can fork away. Whatever is
+    /// still there on a later round (a process only in a v1 hierarchy) gets
+    /// the signal loop too.
     pub fn kill(&self) -> Result<()> {
         let start = Instant::now();
         let v2_dir = match self {
@@ -208,7 +210,7 @@ impl Cgroup {
         };
         let cgroup_kill = v2_dir.map(|d| d.join("cgroup.kill")).filter(|p| p.exists());
         let mut delay = Duration::from_millis(1);
-        loop {
+        for round in 0.. {
             let pids = self.procs()?;
             if pids.is_empty() {
                 return Ok(());
@@ -221,18 +223,22 @@ impl Cgroup {
                 });
             }
             match &cgroup_kill {
-                Some(p) => write(p, "1")?,
-                None => self.signal_all(Signal::KILL)?,
+                Some(p) if round < 3 => write(p, "1")?,
+                _ => self.signal_all(Signal::KILL)?,
             }
             sleep(delay);
             delay = (delay * 2).min(Duration::from_millis(50));
         }
+        unreachable!("the kill loop returns")
     }
 
-    /// Sends `sig` to every process, with the cgroup frozen meanwhile when a
-    /// freezer exists (a frozen task takes SIGKILL on thaw).
+    /// Sends `sig` to every process, with the cgroup frozen meanwhile when it
+    /// can be (no process forks away between listing and signalling). A
+    /// cgroup frozen before stays frozen, except for SIGKILL: a frozen task
+    /// only dies once thawed.
     pub fn signal_all(&self, sig: Signal) -> Result<()> {
-        let frozen = self.freezer().is_ok() && self.freeze().is_ok();
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        let froze = !was_frozen && self.freeze().is_ok();
         let mut result = Ok(());
         for pid in self.procs()? {
             let Some(p) = Pid::from_raw(pid as i32) else {
@@ -250,7 +256,7 @@ impl Cgroup {
                 }
             }
         }
-        if frozen {
+        if froze || (was_frozen && sig == Signal::KILL) {
             self.thaw()?;
         }
         result
@@ -268,7 +274,7 @@ impl Cgroup {
         match self {
             Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {
                 field: "memory".to_owned(),
-                controller: "memory",
+                controller: "memory".to_owned(),
             }),
             Cgroup::V2(m) => Ok(MemDir::V2(m.path())),
             Cgroup::Hybrid { v1, unified } => Ok(v1
@@ -319,21 +325,24 @@ impl Cgroup {
         }
     }
 
-    /// Reads one file of the cgroup in the hierarchy holding `controller`
-    /// (the unified one for `None`): for callers that want a raw value.
+    /// Reads one file of the cgroup in the v1 hierarchy holding
+    /// `controller`, or in the unified one for `None` (and on pure v2): for
+    /// callers that want a raw value.
     pub fn read_file(&self, controller: Option<&str>, file: &str) -> Result<String> {
         let dir = match (self, controller) {
-            (Cgroup::V1(m), Some(c)) | (Cgroup::Hybrid { v1: m, .. }, Some(c))
-                if m.dir(c).is_some() =>
-            {
-                m.dir(c)
+            (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, None) => m.path(),
+            (Cgroup::V1(_), None) => {
+                return Err(Error::NoUnified {
+                    operation: "reading a unified cgroup file",
+                })
             }
-            (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, _) => Some(m.path()),
-            _ => None,
+            (Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. }, Some(c)) => {
+                m.dir(c).ok_or_else(|| Error::NoController {
+                    field: file.to_owned(),
+                    controller: c.to_owned(),
+                })?
+            }
         };
-        let dir = dir.ok_or(Error::NoUnified {
-            operation: "reading a unified cgroup file",
-        })?;
         read(&dir.join(file))
     }
 }

@@ -78,7 +78,7 @@ impl Manager {
         }
         let dir = self.dir(C::NAME).ok_or_else(|| Error::NoController {
             field: C::FIELD.to_owned(),
-            controller: C::NAME,
+            controller: C::NAME.to_owned(),
         })?;
         C::apply(res, dir)
     }

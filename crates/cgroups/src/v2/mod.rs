@@ -119,7 +119,7 @@ impl Manager {
         if !available.iter().any(|a| a == C::NAME) {
             return Err(Error::NoController {
                 field: C::FIELD.to_owned(),
-                controller: C::NAME,
+                controller: C::NAME.to_owned(),
             });
         }
         C::apply(res, &self.dir.path)
