@@ -382,3 +382,133 @@ fn hybrid_one<A: Controller, B: Controller>(
         None => unified.apply_one::<B>(res, avail),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake hybrid host in a tempdir: memory and pids as v1 hierarchies,
+    /// a unified one offering hugetlb; our own cgroup is `own` everywhere.
+    fn fake_host(t: &Path) -> (Host, ProcCgroups) {
+        let mi = format!(
+            "35 31 0:32 / {t}/memory rw - cgroup cgroup rw,memory\n\
+             39 31 0:36 / {t}/pids rw - cgroup cgroup rw,pids\n\
+             41 31 0:38 / {t}/unified rw - cgroup2 cgroup2 rw\n",
+            t = t.display()
+        );
+        for h in ["memory", "pids", "unified"] {
+            fs::create_dir_all(t.join(h).join("own")).unwrap();
+        }
+        fs::write(t.join("unified/own/cgroup.controllers"), "hugetlb\n").unwrap();
+        fs::write(t.join("unified/own/cgroup.subtree_control"), "hugetlb\n").unwrap();
+        let host = Host::parse(&mi, Path::new("mi")).unwrap();
+        let own =
+            ProcCgroups::parse("2:memory:/own\n1:pids:/own\n0::/own\n", Path::new("cg")).unwrap();
+        (host, own)
+    }
+
+    #[test]
+    fn hybrid_routes_each_controller_to_its_hierarchy() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-hybrid");
+        let (host, own) = fake_host(t.path());
+        assert_eq!(host.mode(), Mode::Hybrid);
+        let path = CgroupPath::parse(None, "box").unwrap();
+        let mut cg = Cgroup::new(&host, &own, &path).unwrap();
+        cg.create(&Resources::default()).unwrap();
+        let dirs: Vec<_> = cg.dirs().iter().map(|d| d.to_path_buf()).collect();
+        assert_eq!(
+            dirs,
+            [
+                t.join("memory/own/box"),
+                t.join("pids/own/box"),
+                t.join("unified/own/box")
+            ]
+        );
+        // what the kernel would show in the new directories
+        fs::write(t.join("pids/own/box/pids.max"), "max\n").unwrap();
+        fs::write(t.join("unified/own/box/cgroup.controllers"), "hugetlb\n").unwrap();
+        fs::write(t.join("unified/own/box/hugetlb.2MB.max"), "max\n").unwrap();
+        let res = Resources {
+            pids: Some(crate::resources::Pids { limit: 9 }),
+            hugepage_limits: vec![crate::resources::HugepageLimit {
+                page_size: "2MB".into(),
+                limit: 4 << 20,
+            }],
+            ..Default::default()
+        };
+        cg.apply(&res).unwrap();
+        assert_eq!(
+            fs::read_to_string(t.join("pids/own/box/pids.max")).unwrap(),
+            "9"
+        );
+        assert_eq!(
+            fs::read_to_string(t.join("unified/own/box/hugetlb.2MB.max")).unwrap(),
+            "4194304"
+        );
+        // no cpu hierarchy anywhere: the field is named
+        let res = Resources {
+            cpu: Some(crate::resources::Cpu {
+                shares: Some(100),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = cg.apply(&res).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cpu: controller cpu is not available on this host"
+        );
+        // the handle survives a trip through JSON (the runtime's state)
+        let json = serde_json::to_string(&cg).unwrap();
+        let mut back: Cgroup = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cg);
+        for d in &dirs {
+            for f in fs::read_dir(d).unwrap() {
+                fs::remove_file(f.unwrap().path()).unwrap();
+            }
+        }
+        back.remove().unwrap();
+        for d in &dirs {
+            assert!(!d.exists());
+            assert!(d.parent().unwrap().exists());
+        }
+    }
+
+    #[test]
+    fn failed_create_leaves_nothing_behind() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-fail");
+        let (host, own) = fake_host(t.path());
+        // the pids hierarchy cannot take a directory there
+        fs::write(t.join("pids/own/box"), "").unwrap();
+        let path = CgroupPath::parse(Some("box/inner"), "x").unwrap();
+        let mut cg = Cgroup::new(&host, &own, &path).unwrap();
+        let e = cg.create(&Resources::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("create cgroup directory /tmp/nsbox-test-cg-mgr-fail"),
+            "{e}"
+        );
+        assert!(!t.join("memory/own/box").exists());
+        assert!(!t.join("unified/own/box").exists());
+    }
+
+    #[test]
+    fn pure_v1_refuses_unified_keys() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-v1");
+        let (mut host, own) = fake_host(t.path());
+        host.unified = None;
+        let mut cg = Cgroup::new(&host, &own, &CgroupPath::parse(None, "b").unwrap()).unwrap();
+        assert!(matches!(cg, Cgroup::V1(_)));
+        cg.create(&Resources::default()).unwrap();
+        let mut res = Resources::default();
+        res.unified.insert("memory.high".into(), "1".into());
+        let e = cg.apply(&res).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unified[memory.high]: not supported by cgroup v1 (this host has no unified hierarchy)"
+        );
+        assert!(cg.clone_fd().unwrap().is_none());
+        cg.remove().unwrap();
+    }
+}
