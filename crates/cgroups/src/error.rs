@@ -143,4 +143,22 @@ pub enum Error {
 
     #[error("{operation} needs a cgroup v2 (unified) hierarchy, and this host has none")]
     NoUnified { operation: &'static str },
+
+    /// A step of loading or attaching the v2 device filter (`bpf(2)`).
+    #[error("bpf {op} for {path}")]
+    Bpf {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The kernel's verifier refused the device program; `log` is its reason.
+    #[error("bpf: load device program for {path}: verifier says {log:?}")]
+    BpfVerifier {
+        path: PathBuf,
+        log: String,
+        #[source]
+        source: io::Error,
+    },
 }

@@ -102,6 +102,11 @@ impl Cgroup {
                 hybrid_one::<a::hugetlb::Hugetlb, b::hugetlb::Hugetlb>(v1, unified, res, &avail)?;
                 hybrid_one::<a::rdma::Rdma, b::rdma::Rdma>(v1, unified, res, &avail)?;
                 v1.apply_v1_only(res)?;
+                // devices last: v1's devices controller, else the eBPF filter
+                match v1.dir("devices") {
+                    Some(_) => v1.apply_one::<a::devices::Devices>(res)?,
+                    None => b::devices::apply(res, unified.path())?,
+                }
                 v2::unified::apply(res, unified.path())
             }
         }

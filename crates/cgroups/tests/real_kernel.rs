@@ -511,3 +511,43 @@ fn clone_into_cgroup_places_child_at_birth() {
     assert_eq!(r, pid as i32);
     assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL);
 }
+
+/// The v2 device filter (eBPF), on the unified cgroup of this hybrid host:
+/// /dev/null allowed, /dev/zero refused; applying again replaces the program.
+#[test]
+fn v2_device_filter_allows_only_listed_devices() {
+    use nsbox_cgroups::resources::DeviceRule;
+    use nsbox_cgroups::v2;
+    use std::os::fd::AsFd;
+    let mut g = Guard::new("bpfdev", &Resources::default());
+    let dir = match &g.cg {
+        Cgroup::Hybrid { unified, .. } | Cgroup::V2(unified) => unified.path().to_owned(),
+        Cgroup::V1(_) => return,
+    };
+    let res = Resources {
+        devices: vec![
+            DeviceRule {
+                allow: false,
+                ..Default::default()
+            },
+            DeviceRule {
+                allow: true,
+                kind: Some('c'),
+                major: Some(1),
+                minor: Some(3),
+                access: Some("rw".into()),
+            },
+        ],
+        ..Default::default()
+    };
+    v2::devices::apply(&res, &dir).unwrap();
+    v2::devices::apply(&res, &dir).unwrap();
+    let cg = std::fs::File::open(&dir).unwrap();
+    let ids = v2::bpf::query(cg.as_fd(), v2::bpf::BPF_CGROUP_DEVICE).unwrap();
+    assert_eq!(ids.len(), 1, "old program not detached: {ids:?}");
+    let i = g.spawn(
+        "echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied",
+    );
+    let (_, out, err) = g.wait(i, Duration::from_secs(10));
+    assert_eq!(out, "null-ok\nzero-denied\n", "stderr: {err}");
+}

@@ -1,7 +1,6 @@
 //! v1 devices: each rule becomes one line written to devices.allow or
 //! devices.deny, in order (`c 1:3 rwm`, `a` for everything).
-//! cgroup v2 has no such files: it needs an eBPF program attached to the
-//! cgroup, which is not written yet (see `v2::Manager::apply`).
+//! cgroup v2 has no such files: see `v2::devices` for its eBPF filter.
 
 use std::path::Path;
 

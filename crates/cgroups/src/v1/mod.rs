@@ -94,6 +94,7 @@ impl Manager {
         self.apply_one::<hugetlb::Hugetlb>(res)?;
         self.apply_one::<rdma::Rdma>(res)?;
         self.apply_v1_only(res)?;
+        self.apply_one::<devices::Devices>(res)?;
         if let Some(key) = res.unified.keys().next() {
             return Err(Error::Unsupported {
                 field: format!("unified[{key}]"),
@@ -103,11 +104,10 @@ impl Manager {
         Ok(())
     }
 
-    /// Controllers only v1 has: net_cls, net_prio, devices.
+    /// Controllers only v1 has: net_cls, net_prio.
     pub fn apply_v1_only(&self, res: &Resources) -> Result<()> {
         self.apply_one::<net_cls::NetCls>(res)?;
-        self.apply_one::<net_prio::NetPrio>(res)?;
-        self.apply_one::<devices::Devices>(res)
+        self.apply_one::<net_prio::NetPrio>(res)
     }
 
     /// Removes the directories this manager made, every hierarchy; the

@@ -2,8 +2,10 @@
 //! be enabled in the parent's cgroup.subtree_control before the child can use
 //! them; `create` enables those the resources need, along the chain it made.
 
+pub mod bpf;
 pub mod cpu;
 pub mod cpuset;
+pub mod devices;
 pub mod freezer;
 pub mod hugetlb;
 pub mod io;
@@ -137,12 +139,6 @@ impl Manager {
                 version: "v2 (net_cls/net_prio exist only in v1)",
             });
         }
-        if !res.devices.is_empty() {
-            return Err(Error::Unsupported {
-                field: "devices".to_owned(),
-                version: "v2 yet (needs an eBPF device program, not implemented)",
-            });
-        }
         let avail = if needed_controllers(res).is_empty() {
             Vec::new()
         } else {
@@ -155,6 +151,7 @@ impl Manager {
         self.apply_one::<io::Io>(res, &avail)?;
         self.apply_one::<hugetlb::Hugetlb>(res, &avail)?;
         self.apply_one::<rdma::Rdma>(res, &avail)?;
+        devices::apply(res, &self.dir.path)?;
         unified::apply(res, &self.dir.path)
     }
 
@@ -257,14 +254,16 @@ mod tests {
             dir: Dir::new(vec![], t.path().to_owned()),
         };
         let r = Resources {
-            devices: vec![Default::default()],
+            network: Some(crate::resources::Network {
+                class_id: Some(1),
+                priorities: vec![],
+            }),
             ..Default::default()
         };
         let e = m.apply(&r).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("devices: not supported by cgroup v2 yet"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "network: not supported by cgroup v2 (net_cls/net_prio exist only in v1)"
         );
         let r = Resources {
             pids: Some(Pids { limit: 3 }),
