@@ -67,6 +67,15 @@ pub enum Error {
     #[error("{field}: controller {controller} is not available on this host")]
     NoController { field: String, controller: String },
 
+    /// A v2 controller the host has, but the parent did not enable for this
+    /// cgroup (it is missing from `path`, the cgroup's cgroup.controllers).
+    #[error("{field}: controller {controller} is not enabled for this cgroup (not in {path})")]
+    NotEnabled {
+        field: String,
+        controller: String,
+        path: PathBuf,
+    },
+
     /// A field this cgroup version cannot express at all.
     #[error("{field}: not supported by cgroup {version}")]
     Unsupported {

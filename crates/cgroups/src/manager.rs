@@ -462,7 +462,10 @@ mod tests {
         let e = cg.apply(&res).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "cpu: controller cpu is not available on this host"
+            format!(
+                "cpu: controller cpu is not enabled for this cgroup (not in {}/unified/own/box/cgroup.controllers)",
+                t.path().display()
+            )
         );
         // the handle survives a trip through JSON (the runtime's state)
         let json = serde_json::to_string(&cg).unwrap();

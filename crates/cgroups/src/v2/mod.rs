@@ -119,9 +119,10 @@ impl Manager {
             return Ok(());
         }
         if !available.iter().any(|a| a == C::NAME) {
-            return Err(Error::NoController {
+            return Err(Error::NotEnabled {
                 field: C::FIELD.to_owned(),
                 controller: C::NAME.to_owned(),
+                path: self.dir.path.join("cgroup.controllers"),
             });
         }
         C::apply(res, &self.dir.path)
@@ -273,7 +274,10 @@ mod tests {
         let e = m.apply(&r).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "pids: controller pids is not available on this host"
+            format!(
+                "pids: controller pids is not enabled for this cgroup (not in {}/cgroup.controllers)",
+                t.path().display()
+            )
         );
     }
 }
