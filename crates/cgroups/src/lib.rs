@@ -18,6 +18,7 @@ pub mod controller;
 pub mod error;
 pub mod fs;
 pub mod host;
+pub mod hybrid;
 pub mod manager;
 pub mod path;
 pub mod resources;

@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process, Pid, Signal};
 use serde::{Deserialize, Serialize};
 
-use crate::controller::Controller;
 use crate::error::{Error, Result};
 use crate::fs::{read, read_keyed, read_pids, write, write_raw};
 use crate::host::{Host, Mode, ProcCgroups};
 use crate::path::CgroupPath;
 use crate::resources::Resources;
 use crate::stats::{self, Stats};
-use crate::{v1, v2};
+use crate::{hybrid, v1, v2};
 
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -62,19 +61,7 @@ impl Cgroup {
         match self {
             Cgroup::V1(m) => m.create(),
             Cgroup::V2(m) => m.create(&v2::needed_controllers(res)),
-            Cgroup::Hybrid { v1, unified } => {
-                v1.create()?;
-                // Only what no v1 hierarchy holds is enabled in the unified one.
-                let want: Vec<String> = v2::needed_controllers(res)
-                    .into_iter()
-                    .filter(|c| v1.dir(v1_name(c)).is_none())
-                    .collect();
-                if let Err(e) = unified.create(&want) {
-                    let _ = v1.remove();
-                    return Err(e);
-                }
-                Ok(())
-            }
+            Cgroup::Hybrid { v1, unified } => hybrid::create(v1, unified, res),
         }
     }
 
@@ -84,31 +71,7 @@ impl Cgroup {
         match self {
             Cgroup::V1(m) => m.apply(res),
             Cgroup::V2(m) => m.apply(res),
-            Cgroup::Hybrid { v1, unified } => {
-                let needs_v2 = v2::needed_controllers(res)
-                    .iter()
-                    .any(|c| v1.dir(v1_name(c)).is_none());
-                let avail = if needs_v2 {
-                    unified.available()?
-                } else {
-                    Vec::new()
-                };
-                use crate::{v1 as a, v2 as b};
-                hybrid_one::<a::cpuset::Cpuset, b::cpuset::Cpuset>(v1, unified, res, &avail)?;
-                hybrid_one::<a::memory::Memory, b::memory::Memory>(v1, unified, res, &avail)?;
-                hybrid_one::<a::cpu::Cpu, b::cpu::Cpu>(v1, unified, res, &avail)?;
-                hybrid_one::<a::pids::Pids, b::pids::Pids>(v1, unified, res, &avail)?;
-                hybrid_one::<a::blkio::Blkio, b::io::Io>(v1, unified, res, &avail)?;
-                hybrid_one::<a::hugetlb::Hugetlb, b::hugetlb::Hugetlb>(v1, unified, res, &avail)?;
-                hybrid_one::<a::rdma::Rdma, b::rdma::Rdma>(v1, unified, res, &avail)?;
-                v1.apply_v1_only(res)?;
-                // devices last: v1's devices controller, else the eBPF filter
-                match v1.dir("devices") {
-                    Some(_) => v1.apply_one::<a::devices::Devices>(res)?,
-                    None => b::devices::apply(res, unified.path())?,
-                }
-                v2::unified::apply(res, unified.path())
-            }
+            Cgroup::Hybrid { v1, unified } => hybrid::apply(v1, unified, res),
         }
     }
 
@@ -116,6 +79,25 @@ impl Cgroup {
     pub fn add_pid(&self, pid: u32) -> Result<()> {
         for dir in self.dirs() {
             let path = dir.join("cgroup.procs");
+            write_raw(&path, &pid.to_string()).map_err(|source| Error::AddProcess {
+                pid,
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Moves process `pid` into the v1 hierarchies only: for a process born
+    /// in the unified cgroup through [`Cgroup::clone_fd`] on a hybrid host.
+    /// Nothing to do on a pure v2 host.
+    pub fn add_pid_v1(&self, pid: u32) -> Result<()> {
+        let m = match self {
+            Cgroup::V2(_) => return Ok(()),
+            Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => m,
+        };
+        for d in &m.dirs {
+            let path = d.path.join("cgroup.procs");
             write_raw(&path, &pid.to_string()).map_err(|source| Error::AddProcess {
                 pid,
                 path,
@@ -360,32 +342,6 @@ enum Freezer<'a> {
 enum MemDir<'a> {
     V1(&'a Path),
     V2(&'a Path),
-}
-
-/// v2's io is v1's blkio; every other name is the same.
-fn v1_name(v2: &str) -> &str {
-    if v2 == "io" {
-        "blkio"
-    } else {
-        v2
-    }
-}
-
-/// On a hybrid host: controller `A` in its v1 hierarchy if mounted, else its
-/// v2 twin `B` in the unified cgroup if enabled there, else an error.
-fn hybrid_one<A: Controller, B: Controller>(
-    v1: &v1::Manager,
-    unified: &v2::Manager,
-    res: &Resources,
-    avail: &[String],
-) -> Result<()> {
-    if !A::needed(res) {
-        return Ok(());
-    }
-    match v1.dir(A::NAME) {
-        Some(d) => A::apply(res, d),
-        None => unified.apply_one::<B>(res, avail),
-    }
 }
 
 #[cfg(test)]

@@ -503,7 +503,14 @@ fn clone_into_cgroup_places_child_at_birth() {
         "{}",
         u.display()
     );
-    assert!(g.cg.procs().unwrap().contains(&pid));
+    // then the v1 hierarchies, as a runtime does on a hybrid host
+    g.cg.add_pid_v1(pid).unwrap();
+    let theirs = ProcCgroups::read(Path::new(&format!("/proc/{pid}/cgroup"))).unwrap();
+    assert!(theirs
+        .v1
+        .iter()
+        .all(|(_, p)| p.to_string_lossy().contains("nsbox-test-clone3")));
+    assert_eq!(g.cg.procs().unwrap(), vec![pid]);
     g.cg.kill().unwrap();
     let mut status = 0;
     // SAFETY: waits for our own child; `status` is a valid out pointer.
