@@ -88,8 +88,11 @@ impl Manager {
         if controllers.is_empty() {
             return self.dir.create();
         }
-        // Enable in the existing ancestor first: mkdir of the children is
-        // then the moment they inherit nothing, and we enable each level.
+        // Make the directories, then enable top-down, from the first
+        // existing ancestor to the cgroup's parent: each level's
+        // subtree_control offers the controllers to the next. A controller
+        // enabled in the existing ancestor stays enabled on failure (others
+        // may already rely on it); our own directories are removed.
         let mut chain: Vec<PathBuf> = Vec::new();
         let mut p = self.dir.path.parent();
         while let Some(d) = p {
