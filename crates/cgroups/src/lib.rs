@@ -1,0 +1,35 @@
+//! `nsbox-cgroups`: Linux control groups on v1, v2 and hybrid hosts.
+//!
+//! - [`Host`] says which hierarchies exist and where they are mounted
+//!   (`/proc/self/mountinfo`); [`ProcCgroups`] where a process sits in each
+//!   (`/proc/PID/cgroup`).
+//! - [`CgroupPath`] turns a cgroups path (or its absence) into a place:
+//!   relative paths go beneath the caller's own cgroup in every hierarchy.
+//! - [`Cgroup`] is the handle, one enum over the v1, v2 and hybrid managers:
+//!   create, apply [`Resources`], add processes, freeze, kill, stats, OOM
+//!   events, remove. It writes only to directories it created.
+//! - Each controller is one file behind [`controller::Controller`], in
+//!   `v1/` and `v2/`.
+//!
+//! Everything that touches files takes its root directory, so unit tests run
+//! on a tempdir; integration tests run on the real kernel.
+
+pub mod controller;
+pub mod error;
+pub mod fs;
+pub mod host;
+pub mod hybrid;
+pub mod manager;
+pub mod path;
+pub mod resources;
+pub mod stats;
+pub mod tree;
+pub mod v1;
+pub mod v2;
+
+pub use error::{Error, Result};
+pub use host::{Hierarchy, Host, Mode, Mount, ProcCgroups};
+pub use manager::Cgroup;
+pub use path::CgroupPath;
+pub use resources::Resources;
+pub use stats::Stats;

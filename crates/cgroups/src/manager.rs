@@ -1,0 +1,478 @@
+//! [`Cgroup`]: the handle a runtime holds, one enum over the three ways a
+//! host can arrange its cgroups. Every operation is one match; the managers
+//! in `v1` and `v2` do the work.
+
+use std::collections::BTreeSet;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process, Pid, Signal};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fs::{read, read_keyed, read_pids, write, write_raw};
+use crate::host::{Host, Mode, ProcCgroups};
+use crate::path::CgroupPath;
+use crate::resources::Resources;
+use crate::stats::{self, Stats};
+use crate::{hybrid, v1, v2};
+
+const KILL_DEADLINE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cgroup {
+    V1(v1::Manager),
+    V2(v2::Manager),
+    /// v1 hierarchies for the controllers they hold, plus a cgroup in the
+    /// unified hierarchy: for controllers only it has, cgroup.kill,
+    /// cgroup.freeze, and CLONE_INTO_CGROUP.
+    Hybrid {
+        v1: v1::Manager,
+        unified: v2::Manager,
+    },
+}
+
+impl Cgroup {
+    /// Where the cgroup goes on `host` for a caller in `own`; touches
+    /// nothing. Call [`Cgroup::create`] next.
+    pub fn new(host: &Host, own: &ProcCgroups, path: &CgroupPath) -> Result<Cgroup> {
+        Ok(match host.mode() {
+            Mode::V1 => Cgroup::V1(v1::Manager::new(host, own, path)?),
+            Mode::V2 => Cgroup::V2(v2::Manager::new(host, own, path)?),
+            Mode::Hybrid => Cgroup::Hybrid {
+                v1: v1::Manager::new(host, own, path)?,
+                unified: v2::Manager::new(host, own, path)?,
+            },
+        })
+    }
+
+    /// Detects the host and the caller's own cgroups from /proc, then
+    /// [`Cgroup::new`].
+    pub fn for_caller(path: &CgroupPath) -> Result<Cgroup> {
+        Cgroup::new(&Host::detect()?, &ProcCgroups::own()?, path)
+    }
+
+    /// Makes the directories (recording which, so that removal takes only
+    /// those) and, on v2, enables the controllers `res` needs. On failure
+    /// nothing it made is left behind.
+    pub fn create(&mut self, res: &Resources) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.create(),
+            Cgroup::V2(m) => m.create(&v2::needed_controllers(res)),
+            Cgroup::Hybrid { v1, unified } => hybrid::create(v1, unified, res),
+        }
+    }
+
+    /// Writes every limit in `res`. A value the host cannot apply is an
+    /// error naming the field and file; nothing is skipped silently.
+    pub fn apply(&self, res: &Resources) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.apply(res),
+            Cgroup::V2(m) => m.apply(res),
+            Cgroup::Hybrid { v1, unified } => hybrid::apply(v1, unified, res),
+        }
+    }
+
+    /// Moves process `pid` into the cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: u32) -> Result<()> {
+        for dir in self.dirs() {
+            let path = dir.join("cgroup.procs");
+            write_raw(&path, &pid.to_string()).map_err(|source| Error::AddProcess {
+                pid,
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Moves process `pid` into the v1 hierarchies only: for a process born
+    /// in the unified cgroup through [`Cgroup::clone_fd`] on a hybrid host.
+    /// Nothing to do on a pure v2 host.
+    pub fn add_pid_v1(&self, pid: u32) -> Result<()> {
+        let m = match self {
+            Cgroup::V2(_) => return Ok(()),
+            Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => m,
+        };
+        for d in &m.dirs {
+            let path = d.path.join("cgroup.procs");
+            write_raw(&path, &pid.to_string()).map_err(|source| Error::AddProcess {
+                pid,
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// An `O_PATH` descriptor of the v2 cgroup for clone3's
+    /// CLONE_INTO_CGROUP; `None` on a pure v1 host. On a hybrid host the
+    /// process still has to be added to the v1 hierarchies.
+    pub fn clone_fd(&self) -> Result<Option<OwnedFd>> {
+        match self {
+            Cgroup::V1(_) => Ok(None),
+            Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => m.open_fd().map(Some),
+        }
+    }
+
+    /// Every cgroup directory, one per hierarchy.
+    pub fn dirs(&self) -> Vec<&Path> {
+        fn v1(m: &v1::Manager) -> Vec<&Path> {
+            m.dirs.iter().map(|d| d.path.as_path()).collect()
+        }
+        match self {
+            Cgroup::V1(m) => v1(m),
+            Cgroup::V2(m) => vec![m.path()],
+            Cgroup::Hybrid { v1: m, unified } => {
+                let mut d = v1(m);
+                d.push(unified.path());
+                d
+            }
+        }
+    }
+
+    /// The processes in the cgroup, in any hierarchy, sorted.
+    pub fn procs(&self) -> Result<Vec<u32>> {
+        let mut all = BTreeSet::new();
+        for dir in self.dirs() {
+            let path = dir.join("cgroup.procs");
+            if dir.exists() {
+                all.extend(read_pids(&path)?);
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// Freezes every process and waits until the kernel says frozen: v1's
+    /// freezer where mounted, else cgroup.freeze.
+    pub fn freeze(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freezer::freeze(d),
+            Freezer::V2(d) => v2::freezer::freeze(d),
+        }
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        match self.freezer()? {
+            Freezer::V1(d) => v1::freezer::thaw(d),
+            Freezer::V2(d) => v2::freezer::thaw(d),
+        }
+    }
+
+    pub fn is_frozen(&self) -> Result<bool> {
+        match self.freezer()? {
+            Freezer::V1(d) => Ok(v1::freezer::state(d)? == "FROZEN"),
+            Freezer::V2(d) => v2::freezer::is_frozen(d),
+        }
+    }
+
+    fn freezer(&self) -> Result<Freezer<'_>> {
+        match self {
+            Cgroup::V1(m) => m
+                .dir("freezer")
+                .map(Freezer::V1)
+                .ok_or(Error::NoController {
+                    field: "freeze".to_owned(),
+                    controller: "freezer".to_owned(),
+                }),
+            Cgroup::V2(m) => Ok(Freezer::V2(m.path())),
+            Cgroup::Hybrid { v1, unified } => Ok(v1
+                .dir("freezer")
+                .map_or(Freezer::V2(unified.path()), Freezer::V1)),
+        }
+    }
+
+    /// Kills every process in the cgroup and waits until none is left:
+    /// cgroup.kill where the kernel has it (5.14+), else SIGKILL to each
+    /// process listed, frozen meanwhile so none can fork away. Whatever is
+    /// still there on a later round (a process only in a v1 hierarchy) gets
+    /// the signal loop too.
+    pub fn kill(&self) -> Result<()> {
+        let start = Instant::now();
+        let v2_dir = match self {
+            Cgroup::V1(_) => None,
+            Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => Some(m.path()),
+        };
+        let cgroup_kill = v2_dir.map(|d| d.join("cgroup.kill")).filter(|p| p.exists());
+        let mut delay = Duration::from_millis(1);
+        for round in 0.. {
+            let pids = self.procs()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > KILL_DEADLINE {
+                return Err(Error::KillTimeout {
+                    path: self.dirs()[0].to_owned(),
+                    pids,
+                    millis: start.elapsed().as_millis(),
+                });
+            }
+            match &cgroup_kill {
+                Some(p) if round < 3 => write(p, "1")?,
+                _ => self.signal_all(Signal::KILL)?,
+            }
+            sleep(delay);
+            delay = (delay * 2).min(Duration::from_millis(50));
+        }
+        unreachable!("the kill loop returns")
+    }
+
+    /// Sends `sig` to every process, with the cgroup frozen meanwhile when it
+    /// can be (no process forks away between listing and signalling). A
+    /// cgroup frozen before stays frozen, except for SIGKILL: a frozen task
+    /// only dies once thawed.
+    pub fn signal_all(&self, sig: Signal) -> Result<()> {
+        let was_frozen = self.is_frozen().unwrap_or(false);
+        let froze = !was_frozen && self.freeze().is_ok();
+        let mut result = Ok(());
+        for pid in self.procs()? {
+            let Some(p) = Pid::from_raw(pid as i32) else {
+                continue;
+            };
+            match kill_process(p, sig) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => {
+                    result = Err(Error::Kill {
+                        pid,
+                        path: self.dirs()[0].to_owned(),
+                        source: e.into(),
+                    });
+                    break;
+                }
+            }
+        }
+        if froze || (was_frozen && sig == Signal::KILL) {
+            self.thaw()?;
+        }
+        result
+    }
+
+    /// How many times the OOM killer killed a process in this cgroup.
+    pub fn oom_kills(&self) -> Result<u64> {
+        match self.memory_dir()? {
+            MemDir::V1(d) => read_keyed(&d.join("memory.oom_control"), "oom_kill"),
+            MemDir::V2(d) => read_keyed(&d.join("memory.events"), "oom_kill"),
+        }
+    }
+
+    fn memory_dir(&self) -> Result<MemDir<'_>> {
+        match self {
+            Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {
+                field: "memory".to_owned(),
+                controller: "memory".to_owned(),
+            }),
+            Cgroup::V2(m) => Ok(MemDir::V2(m.path())),
+            Cgroup::Hybrid { v1, unified } => Ok(v1
+                .dir("memory")
+                .map_or(MemDir::V2(unified.path()), MemDir::V1)),
+        }
+    }
+
+    /// cpu, memory and pids statistics, each from the hierarchy holding it.
+    /// A controller the cgroup does not have reads as zeros.
+    pub fn stats(&self) -> Result<Stats> {
+        let mut s = Stats::default();
+        let (v1m, v2m) = match self {
+            Cgroup::V1(m) => (Some(m), None),
+            Cgroup::V2(m) => (None, Some(m)),
+            Cgroup::Hybrid { v1, unified } => (Some(v1), Some(unified)),
+        };
+        let v1dir = |c: &str| v1m.and_then(|m| m.dir(c));
+        let v2has = |file: &str| v2m.map(|m| m.path()).filter(|d| d.join(file).exists());
+        if v1dir("cpuacct").is_some() {
+            s.cpu = stats::cpu_v1(v1dir("cpuacct"), v1dir("cpu"))?;
+        } else if let Some(d) = v2has("cpu.stat") {
+            s.cpu = stats::cpu_v2(d)?;
+        }
+        if let Some(d) = v1dir("memory") {
+            s.memory = stats::memory_v1(d)?;
+        } else if let Some(d) = v2has("memory.current") {
+            s.memory = stats::memory_v2(d)?;
+        }
+        if let Some(d) = v1dir("pids").or_else(|| v2has("pids.current")) {
+            s.pids = stats::pids(d)?;
+        }
+        Ok(s)
+    }
+
+    /// Removes every directory `create` made, deepest first, in every
+    /// hierarchy; the processes must be gone (see [`Cgroup::kill`]). Safe to
+    /// call again after a failure.
+    pub fn remove(&mut self) -> Result<()> {
+        match self {
+            Cgroup::V1(m) => m.remove(),
+            Cgroup::V2(m) => m.remove(),
+            Cgroup::Hybrid { v1, unified } => {
+                let a = v1.remove();
+                let b = unified.remove();
+                a.and(b)
+            }
+        }
+    }
+
+    /// Reads one file of the cgroup in the v1 hierarchy holding
+    /// `controller`, or in the unified one for `None` (and on pure v2): for
+    /// callers that want a raw value.
+    pub fn read_file(&self, controller: Option<&str>, file: &str) -> Result<String> {
+        let dir = match (self, controller) {
+            (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, None) => m.path(),
+            (Cgroup::V1(_), None) => {
+                return Err(Error::NoUnified {
+                    operation: "reading a unified cgroup file",
+                })
+            }
+            (Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. }, Some(c)) => {
+                m.dir(c).ok_or_else(|| Error::NoController {
+                    field: file.to_owned(),
+                    controller: c.to_owned(),
+                })?
+            }
+        };
+        read(&dir.join(file))
+    }
+}
+
+enum Freezer<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+enum MemDir<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake hybrid host in a tempdir: memory and pids as v1 hierarchies,
+    /// a unified one offering hugetlb; our own cgroup is `own` everywhere.
+    fn fake_host(t: &Path) -> (Host, ProcCgroups) {
+        let mi = format!(
+            "35 31 0:32 / {t}/memory rw - cgroup cgroup rw,memory\n\
+             39 31 0:36 / {t}/pids rw - cgroup cgroup rw,pids\n\
+             41 31 0:38 / {t}/unified rw - cgroup2 cgroup2 rw\n",
+            t = t.display()
+        );
+        for h in ["memory", "pids", "unified"] {
+            fs::create_dir_all(t.join(h).join("own")).unwrap();
+        }
+        fs::write(t.join("unified/own/cgroup.controllers"), "hugetlb\n").unwrap();
+        fs::write(t.join("unified/own/cgroup.subtree_control"), "hugetlb\n").unwrap();
+        let host = Host::parse(&mi, Path::new("mi")).unwrap();
+        let own =
+            ProcCgroups::parse("2:memory:/own\n1:pids:/own\n0::/own\n", Path::new("cg")).unwrap();
+        (host, own)
+    }
+
+    #[test]
+    fn hybrid_routes_each_controller_to_its_hierarchy() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-hybrid");
+        let (host, own) = fake_host(t.path());
+        assert_eq!(host.mode(), Mode::Hybrid);
+        let path = CgroupPath::parse(None, "box").unwrap();
+        let mut cg = Cgroup::new(&host, &own, &path).unwrap();
+        cg.create(&Resources::default()).unwrap();
+        let dirs: Vec<_> = cg.dirs().iter().map(|d| d.to_path_buf()).collect();
+        assert_eq!(
+            dirs,
+            [
+                t.join("memory/own/box"),
+                t.join("pids/own/box"),
+                t.join("unified/own/box")
+            ]
+        );
+        // what the kernel would show in the new directories
+        fs::write(t.join("pids/own/box/pids.max"), "max\n").unwrap();
+        fs::write(t.join("unified/own/box/cgroup.controllers"), "hugetlb\n").unwrap();
+        fs::write(t.join("unified/own/box/hugetlb.2MB.max"), "max\n").unwrap();
+        let res = Resources {
+            pids: Some(crate::resources::Pids { limit: 9 }),
+            hugepage_limits: vec![crate::resources::HugepageLimit {
+                page_size: "2MB".into(),
+                limit: 4 << 20,
+            }],
+            ..Default::default()
+        };
+        cg.apply(&res).unwrap();
+        assert_eq!(
+            fs::read_to_string(t.join("pids/own/box/pids.max")).unwrap(),
+            "9"
+        );
+        assert_eq!(
+            fs::read_to_string(t.join("unified/own/box/hugetlb.2MB.max")).unwrap(),
+            "4194304"
+        );
+        // no cpu hierarchy anywhere: the field is named
+        let res = Resources {
+            cpu: Some(crate::resources::Cpu {
+                shares: Some(100),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = cg.apply(&res).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cpu: controller cpu is not enabled for this cgroup (not in {}/unified/own/box/cgroup.controllers)",
+                t.path().display()
+            )
+        );
+        // the handle survives a trip through JSON (the runtime's state)
+        let json = serde_json::to_string(&cg).unwrap();
+        let mut back: Cgroup = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cg);
+        for d in &dirs {
+            for f in fs::read_dir(d).unwrap() {
+                fs::remove_file(f.unwrap().path()).unwrap();
+            }
+        }
+        back.remove().unwrap();
+        for d in &dirs {
+            assert!(!d.exists());
+            assert!(d.parent().unwrap().exists());
+        }
+    }
+
+    #[test]
+    fn failed_create_leaves_nothing_behind() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-fail");
+        let (host, own) = fake_host(t.path());
+        // the pids hierarchy cannot take a directory there
+        fs::write(t.join("pids/own/box"), "").unwrap();
+        let path = CgroupPath::parse(Some("box/inner"), "x").unwrap();
+        let mut cg = Cgroup::new(&host, &own, &path).unwrap();
+        let e = cg.create(&Resources::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("create cgroup directory /tmp/nsbox-test-cg-mgr-fail"),
+            "{e}"
+        );
+        assert!(!t.join("memory/own/box").exists());
+        assert!(!t.join("unified/own/box").exists());
+    }
+
+    #[test]
+    fn pure_v1_refuses_unified_keys() {
+        let t = nsbox_testutil::TempDir::new("cg-mgr-v1");
+        let (mut host, own) = fake_host(t.path());
+        host.unified = None;
+        let mut cg = Cgroup::new(&host, &own, &CgroupPath::parse(None, "b").unwrap()).unwrap();
+        assert!(matches!(cg, Cgroup::V1(_)));
+        cg.create(&Resources::default()).unwrap();
+        let mut res = Resources::default();
+        res.unified.insert("memory.high".into(), "1".into());
+        let e = cg.apply(&res).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unified[memory.high]: not supported by cgroup v1 (this host has no unified hierarchy)"
+        );
+        assert!(cg.clone_fd().unwrap().is_none());
+        cg.remove().unwrap();
+    }
+}
