@@ -54,8 +54,9 @@ pub struct UnshareOptions {
     pub persist: Vec<PersistTarget>,
     /// Run the command as a child (needed for it to be in a new PID namespace).
     pub fork: bool,
-    /// The child is a small init (PID 1) that runs the command, reaps
-    /// orphans and passes signals on. Implies `fork`.
+    /// The child is a small init (PID 1 with a new PID namespace, else a
+    /// child subreaper) that runs the command, reaps orphans and passes
+    /// signals on. Implies `fork`.
     pub init: bool,
     /// Signal the child gets when nsbox dies (`PR_SET_PDEATHSIG`). Implies `fork`.
     pub kill_child: Option<i32>,

@@ -175,6 +175,12 @@ fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Erro
         return Err(program.exec());
     }
     // PID 1: fork the command, then reap and forward until it exits.
+    if !opts.creates(NsKind::Pid) {
+        // Not PID 1 of a namespace (a library caller may ask for that):
+        // orphans come to us only as a subreaper.
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .map_err(|e| sys("become a subreaper", e))?;
+    }
     // SAFETY: this child is single-threaded (it was forked from a
     // single-threaded process and started no thread).
     match unsafe { libc::fork() } {

@@ -24,13 +24,14 @@ pub(crate) enum Msg {
 }
 
 /// `Error::Sys` descriptions the child can produce, sent by index.
-const SYS_WHATS: [&str; 6] = [
+const SYS_WHATS: [&str; 7] = [
     "child setup",
     "block signals",
     "wait for signals",
     "reap children",
     "fork the command",
     "wait for the child",
+    "become a subreaper",
 ];
 
 const PROPAGATIONS: [&str; 4] = ["rprivate", "rshared", "rslave", "unchanged"];
