@@ -108,6 +108,21 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// `cg`'s cgroup in every v1 hierarchy mounted here contains `name`. Only
+/// the mounted ones: /proc/PID/cgroup also lists hierarchies mounted (or
+/// left with cgroups) elsewhere, which no one here can place a process in.
+fn assert_in_every_v1_hierarchy(cg: &ProcCgroups, name: &str) {
+    for h in &Host::detect().unwrap().v1 {
+        let p = cg.path_in(h).unwrap();
+        assert!(
+            p.to_string_lossy().contains(name),
+            "{}: {}",
+            h.name(),
+            p.display()
+        );
+    }
+}
+
 #[test]
 fn host_is_detected_as_it_is() {
     let host = Host::detect().unwrap();
@@ -143,10 +158,7 @@ fn created_beneath_own_cgroup_in_every_hierarchy_and_removed() {
     assert_eq!(g.cg.procs().unwrap(), vec![pid]);
     // the process shows up in every hierarchy's cgroup, ours is untouched
     let theirs = ProcCgroups::read(Path::new(&format!("/proc/{pid}/cgroup"))).unwrap();
-    assert!(theirs
-        .v1
-        .iter()
-        .all(|(_, p)| p.to_string_lossy().contains("nsbox-test-place")));
+    assert_in_every_v1_hierarchy(&theirs, "nsbox-test-place");
     assert_eq!(ProcCgroups::own().unwrap(), own);
 
     // removal refuses while busy, succeeds after kill, removes only ours
@@ -207,10 +219,22 @@ fn memory_limit_oom_kills() {
 
 #[test]
 fn memory_limit_below_usage_names_field_and_file() {
-    let res = Resources::default();
+    // created with a memory limit: on v2 a controller is enabled for the
+    // cgroup only at creation, for the resources given then
+    let res = Resources {
+        memory: Some(Memory {
+            limit: Some(512 << 20),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
     let mut g = Guard::new("busy", &res);
-    // a shell holding ~8 MB of anonymous memory; there is no swap to push it to
-    let i = g.spawn(r#"x=$(head -c 8000000 /dev/zero | tr "\0" x); echo ready; sleep 30"#);
+    g.cg.apply(&res).unwrap();
+    // a shell holding ~8 MB of anonymous memory; there is no swap to push it
+    // to. `sleep` is not its last command: shells (busybox ash) exec that one
+    // in place of themselves, freeing the memory
+    let i = g
+        .spawn(r#"x=$(head -c 8000000 /dev/zero | tr "\0" x); echo ready; sleep 30; echo "${#x}""#);
     let stdout = g.children[i].stdout.as_mut().unwrap();
     let mut buf = [0u8; 6];
     stdout.read_exact(&mut buf).unwrap();
@@ -341,7 +365,7 @@ fn clone_fd_is_the_unified_directory() {
 fn what_this_host_cannot_apply_is_an_error() {
     let host = Host::detect().unwrap();
     let g = Guard::new("refuse", &Resources::default());
-    // net_cls is not mounted here
+    // net_cls is not mounted here (and does not exist in v2)
     if host.v1_for("net_cls").is_none() {
         let r = Resources {
             network: Some(Network {
@@ -351,10 +375,12 @@ fn what_this_host_cannot_apply_is_an_error() {
             ..Default::default()
         };
         let e = g.cg.apply(&r).unwrap_err();
-        assert_eq!(
-            chain(&e),
+        let want = if host.mode() == Mode::V2 {
+            "network: not supported by cgroup v2 (net_cls/net_prio exist only in v1)"
+        } else {
             "network.classID: controller net_cls is not available on this host"
-        );
+        };
+        assert_eq!(chain(&e), want);
     }
     // hugetlb is only in the unified hierarchy here, and not enabled for
     // our cgroup: create() was not asked for it, and enabling it would mean
@@ -381,7 +407,6 @@ fn limits_read_back() {
         memory: Some(Memory {
             limit: Some(128 << 20),
             reservation: Some(64 << 20),
-            swappiness: Some(10),
             ..Default::default()
         }),
         cpu: Some(resources::Cpu {
@@ -412,6 +437,11 @@ fn limits_read_back() {
         ..Default::default()
     };
     let host = Host::detect().unwrap();
+    // swappiness exists only in v1 (v2 refuses it, as it should)
+    let v1_memory = host.v1_for("memory").is_some();
+    if v1_memory {
+        res.memory.as_mut().unwrap().swappiness = Some(10);
+    }
     if host.unified.is_some() {
         res.unified
             .insert("cgroup.max.descendants".into(), "7".into());
@@ -420,25 +450,52 @@ fn limits_read_back() {
     g.cg.apply(&res).unwrap();
     g.spawn("exec sleep 30");
     let rd = |c: Option<&str>, f: &str| g.cg.read_file(c, f).unwrap().trim().to_owned();
-    if host.mode() == Mode::Hybrid {
-        assert_eq!(rd(Some("memory"), "memory.limit_in_bytes"), "134217728");
-        assert_eq!(rd(Some("memory"), "memory.soft_limit_in_bytes"), "67108864");
-        assert_eq!(rd(Some("memory"), "memory.swappiness"), "10");
-        assert_eq!(rd(Some("cpu"), "cpu.shares"), "512");
-        assert_eq!(rd(Some("cpu"), "cpu.cfs_quota_us"), "50000");
-        assert_eq!(rd(Some("cpuset"), "cpuset.cpus"), "0");
-        assert_eq!(rd(Some("pids"), "pids.max"), "42");
-        assert!(rd(Some("blkio"), "blkio.bfq.weight").ends_with("500"));
-        assert_eq!(rd(Some("devices"), "devices.list"), "c 1:3 rwm");
-        assert_eq!(rd(None, "cgroup.max.descendants"), "7");
-        // the process runs on cpu 0 only
-        let pid = g.children[0].id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        assert!(
-            status.lines().any(|l| l == "Cpus_allowed_list:\t0"),
-            "{status}"
-        );
+    match host.mode() {
+        Mode::Hybrid | Mode::V1 => {
+            assert!(v1_memory);
+            assert_eq!(rd(Some("memory"), "memory.limit_in_bytes"), "134217728");
+            assert_eq!(rd(Some("memory"), "memory.soft_limit_in_bytes"), "67108864");
+            assert_eq!(rd(Some("memory"), "memory.swappiness"), "10");
+            assert_eq!(rd(Some("cpu"), "cpu.shares"), "512");
+            assert_eq!(rd(Some("cpu"), "cpu.cfs_quota_us"), "50000");
+            assert_eq!(rd(Some("cpuset"), "cpuset.cpus"), "0");
+            assert_eq!(rd(Some("pids"), "pids.max"), "42");
+            assert!(rd(Some("blkio"), "blkio.bfq.weight").ends_with("500"));
+            assert_eq!(rd(Some("devices"), "devices.list"), "c 1:3 rwm");
+            if host.unified.is_some() {
+                assert_eq!(rd(None, "cgroup.max.descendants"), "7");
+            }
+        }
+        Mode::V2 => {
+            use nsbox_cgroups::controller::{blkio_to_io_weight, shares_to_weight};
+            use std::os::fd::AsFd;
+            assert_eq!(rd(None, "memory.max"), "134217728");
+            assert_eq!(rd(None, "memory.low"), "67108864");
+            assert_eq!(rd(None, "cpu.weight"), shares_to_weight(512).to_string());
+            assert_eq!(rd(None, "cpu.max"), "50000 100000");
+            assert_eq!(rd(None, "cpuset.cpus"), "0");
+            assert_eq!(rd(None, "pids.max"), "42");
+            if g.cg.dirs()[0].join("io.bfq.weight").exists() {
+                assert!(rd(None, "io.bfq.weight").ends_with("500"));
+            } else {
+                let want = format!("default {}", blkio_to_io_weight(500));
+                assert_eq!(rd(None, "io.weight"), want);
+            }
+            assert_eq!(rd(None, "cgroup.max.descendants"), "7");
+            // the device rules became one eBPF program on the cgroup
+            let cg = std::fs::File::open(g.cg.dirs()[0]).unwrap();
+            let bpf = nsbox_cgroups::v2::bpf::BPF_CGROUP_DEVICE;
+            let ids = nsbox_cgroups::v2::bpf::query(cg.as_fd(), bpf).unwrap();
+            assert_eq!(ids.len(), 1, "{ids:?}");
+        }
     }
+    // the process runs on cpu 0 only
+    let pid = g.children[0].id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status.lines().any(|l| l == "Cpus_allowed_list:\t0"),
+        "{status}"
+    );
 }
 
 /// clone3 with CLONE_INTO_CGROUP and `clone_fd()`: the child is born in the
@@ -506,10 +563,7 @@ fn clone_into_cgroup_places_child_at_birth() {
     // then the v1 hierarchies, as a runtime does on a hybrid host
     g.cg.add_pid_v1(pid).unwrap();
     let theirs = ProcCgroups::read(Path::new(&format!("/proc/{pid}/cgroup"))).unwrap();
-    assert!(theirs
-        .v1
-        .iter()
-        .all(|(_, p)| p.to_string_lossy().contains("nsbox-test-clone3")));
+    assert_in_every_v1_hierarchy(&theirs, "nsbox-test-clone3");
     assert_eq!(g.cg.procs().unwrap(), vec![pid]);
     g.cg.kill().unwrap();
     let mut status = 0;

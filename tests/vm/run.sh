@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Runs nsbox-cgroups' tests on hosts unlike the build machine: a pure cgroup
+# v2 kernel and a v1-only boot, each a Debian kernel under qemu (TCG, no KVM
+# needed) with everything in an initramfs. See docs/ARCHITECTURE.md,
+# "VM tests".
+#
+#   tests/vm/run.sh [v1] [v2] [-- TEST-ARGS...]    (default: both)
+#
+# Needs qemu-system-x86, cpio, busybox-static and apt's package lists (the
+# kernel .deb is fetched with `apt-get download`, never installed). Caches
+# the unpacked kernel in target/vm/kernel/<package>_<version>/.
+# Exits nonzero if a run fails, its result line is missing, or it takes more
+# than NSBOX_VM_TIMEOUT seconds (default 900).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+case "$target" in /*) ;; *) target=$repo/$target ;; esac
+vm=$target/vm
+timeout_s=${NSBOX_VM_TIMEOUT:-900}
+
+# Modules loaded in the VM, as the build machine has them loaded: BFQ
+# provides blkio.bfq.weight (v1) and io.bfq.weight (v2).
+modules=(kernel/block/bfq.ko)
+
+# Tests excluded per host kind, by exact name; each needs a comment naming
+# the library bug it waits for. Keep these empty unless such a bug exists.
+skip_v1=()
+skip_v2=()
+
+say() { echo "tests/vm: $*" >&2; }
+fail() {
+    say "$*"
+    exit 1
+}
+
+modes=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --) shift; break ;;
+        *) modes+=("$1"); shift ;;
+    esac
+done
+# what follows `--` goes to every test binary: test names to run, --nocapture
+test_args=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(v2 v1)
+for m in "${modes[@]}"; do
+    case "$m" in v1 | v2) ;; *) fail "unknown mode '$m' (want v1 or v2)" ;; esac
+done
+for tool in qemu-system-x86_64 cpio gzip apt-get apt-cache dpkg-deb ldd; do
+    command -v "$tool" >/dev/null || fail "$tool not found (scripts/test.sh installs what is needed)"
+done
+[ -x /bin/busybox ] || fail "/bin/busybox not found (Debian package busybox-static)"
+
+# --- the kernel: Debian's linux-image-amd64, unpacked once per version ---
+kernel_dir() {
+    local meta pkg ver dir tmp deb
+    meta=linux-image-amd64
+    pkg=$(apt-cache depends "$meta" 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)
+    [ -n "$pkg" ] || fail "cannot resolve $meta's kernel package (apt-cache depends $meta; run apt-get update)"
+    ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+    [ -n "$ver" ] && [ "$ver" != "(none)" ] || fail "no candidate version for $pkg"
+    dir=$vm/kernel/${pkg}_$ver
+    if [ -e "$dir/.complete" ]; then
+        echo "$dir"
+        return
+    fi
+    say "fetching $pkg $ver"
+    rm -rf "$dir" "$dir.tmp"
+    tmp=$dir.tmp
+    mkdir -p "$tmp/deb" "$tmp/x"
+    # apt-get download writes into the current directory; as root it would
+    # warn that the _apt sandbox user cannot write there
+    chown _apt "$tmp/deb" 2>/dev/null || true
+    (cd "$tmp/deb" && apt-get download -q "$pkg=$ver") >&2 ||
+        fail "apt-get download $pkg=$ver failed"
+    deb=$(ls "$tmp"/deb/*.deb)
+    dpkg -x "$deb" "$tmp/x"
+    local kver=${pkg#linux-image-}
+    mkdir -p "$tmp/modules"
+    cp "$tmp/x/boot/vmlinuz-$kver" "$tmp/vmlinuz"
+    cp "$tmp/x/boot/config-$kver" "$tmp/config"
+    for m in "${modules[@]}"; do
+        cp "$tmp/x/lib/modules/$kver/$m" "$tmp/modules/" ||
+            fail "$pkg has no $m"
+    done
+    rm -rf "$tmp/deb" "$tmp/x"
+    touch "$tmp/.complete"
+    mv "$tmp" "$dir"
+    # older versions are of no further use
+    find "$vm/kernel" -mindepth 1 -maxdepth 1 ! -path "$dir" -exec rm -rf {} +
+    echo "$dir"
+}
+
+# --- the test binaries: nsbox-cgroups' unit and real-kernel tests ---
+test_binaries() {
+    (cd "$repo" && cargo test -p nsbox-cgroups --no-run --message-format=json-render-diagnostics) |
+        grep '"reason":"compiler-artifact"' |
+        grep '"test":true' |
+        grep -o '"executable":"/[^"]*"' |
+        sed 's/^"executable":"//; s/"$//' |
+        sort -u
+}
+
+# --- the initramfs: busybox, the binaries and their libraries, init ---
+build_initramfs() {
+    local kdir=$1 root=$vm/root out=$vm/initramfs.cpio.gz bin lib m
+    shift
+    rm -rf "$root"
+    mkdir -p "$root"/{bin,dev,newroot,proc,sys,tests/bin,modules}
+    cp /bin/busybox "$root/bin/busybox"
+    cp "$here/init" "$root/init"
+    chmod 0755 "$root/init"
+    # the kernel opens /dev/console for init's stdio before anything mounts
+    mknod -m 0600 "$root/dev/console" c 5 1
+    cp "$kdir"/modules/*.ko "$root/modules/"
+    for bin in "$@"; do
+        # debug info is of no use in the VM and triples the image
+        strip --strip-debug -o "$root/tests/bin/$(basename "$bin")" "$bin" 2>/dev/null ||
+            cp "$bin" "$root/tests/bin/"
+        # shared libraries and the loader, at the paths the binary asks for
+        for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+    done
+    printf '%s\n' ${test_args[@]+"${test_args[@]}"} >"$root/tests/args"
+    printf '%s\n' ${skip_v1[@]+"${skip_v1[@]}"} >"$root/tests/skip-v1"
+    printf '%s\n' ${skip_v2[@]+"${skip_v2[@]}"} >"$root/tests/skip-v2"
+    (cd "$root" && find . -print0 | sort -z |
+        cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out.tmp"
+    mv "$out.tmp" "$out"
+    echo "$out"
+}
+
+# --- one boot ---
+run_vm() {
+    local mode=$1 kdir=$2 initrd=$3 log=$vm/console-$1.log append rc code start
+    append="console=ttyS0 panic=-1 quiet nsbox.cgroup=$mode"
+    [ "$mode" = v2 ] && append="$append cgroup_no_v1=all"
+    say "booting $(basename "$kdir") for cgroup $mode (log: $log)"
+    start=$(date +%s)
+    set +e
+    # stdin from /dev/null: -nographic would otherwise put a terminal in raw
+    # mode and take keys for its monitor
+    timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+        -accel tcg -m 1G -smp 2 -nographic -no-reboot \
+        -nic none -kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$append" \
+        </dev/null 2>&1 | tr -d '\r' | sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    say "cgroup $mode: VM ran $(($(date +%s) - start)) s"
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        say "cgroup $mode: FAILED: no result within ${timeout_s} s"
+        return 1
+    fi
+    code=$(sed -n "s/^NSBOX-VM-RESULT $mode exit=\([0-9][0-9]*\).*/\1/p" "$log" | tail -n1)
+    if [ -z "$code" ]; then
+        say "cgroup $mode: FAILED: the VM ended (qemu status $rc) without a result line"
+        return 1
+    fi
+    if [ "$code" != 0 ]; then
+        say "cgroup $mode: FAILED: $(grep "^NSBOX-VM-RESULT $mode" "$log" | tail -n1)"
+        return 1
+    fi
+    say "cgroup $mode: passed"
+}
+
+mkdir -p "$vm"
+kdir=$(kernel_dir)
+mapfile -t bins < <(test_binaries)
+[ ${#bins[@]} -gt 0 ] || fail "cargo built no nsbox-cgroups test binary"
+initrd=$(build_initramfs "$kdir" "${bins[@]}")
+status=0
+for m in "${modes[@]}"; do
+    run_vm "$m" "$kdir" "$initrd" || status=1
+done
+exit $status
