@@ -20,3 +20,9 @@ pub mod limits;
 pub use idmap::{IdMaps, IdRange, SetGroups};
 pub mod setns;
 pub use setns::{join_pidfd, NsFile};
+// --- inspect: discovery, relations, diff ---
+pub mod diff;
+pub mod discover;
+pub mod passwd;
+pub mod relation;
+pub use discover::{discover, Discovery, Holder, KindSet, Namespace};
