@@ -131,6 +131,9 @@ mod tests {
     #[test]
     fn dead_pid_is_named() {
         let err = diff(std::process::id(), 1 << 23).unwrap_err();
-        assert_eq!(err.to_string(), format!("process {} does not exist", 1 << 23));
+        assert_eq!(
+            err.to_string(),
+            format!("process {} does not exist", 1 << 23)
+        );
     }
 }

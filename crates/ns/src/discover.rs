@@ -230,7 +230,8 @@ impl Discovery {
         let dev = self.nsfs_dev;
         let i = *self.index.entry(ino).or_insert(next);
         if i == next {
-            self.namespaces.push(Namespace::new(kind, NsId { ino, dev }));
+            self.namespaces
+                .push(Namespace::new(kind, NsId { ino, dev }));
         }
         i
     }
@@ -261,12 +262,11 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
         path: proc_path.clone(),
         source: e.into(),
     })?;
-    let me = rustix::fs::statat(&proc, c"self/ns/mnt", AtFlags::empty()).map_err(|e| {
-        Error::Stat {
+    let me =
+        rustix::fs::statat(&proc, c"self/ns/mnt", AtFlags::empty()).map_err(|e| Error::Stat {
             path: "/proc/self/ns/mnt".into(),
             source: e.into(),
-        }
-    })?;
+        })?;
     let mut d = Discovery {
         nsfs_dev: me.st_dev,
         own_mnt_ns: me.st_ino,
@@ -290,12 +290,11 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
         };
         scan.process(&mut d, proc.as_fd(), pid);
     }
-    drop(dir);
 
     if opts.holders {
         scan.resolve_fd_holders(&mut d, proc.as_fd());
-        let own = read_mountinfo(c"self/mountinfo", proc.as_fd())
-            .map_err(|source| Error::Read {
+        let own =
+            read_mountinfo(c"self/mountinfo", proc.as_fd()).map_err(|source| Error::Read {
                 path: "/proc/self/mountinfo".into(),
                 source,
             })?;
@@ -413,11 +412,9 @@ impl Scan {
                     continue;
                 }
                 let name = kind.for_children_name().unwrap_or_default();
-                if let Ok(st) = rustix::fs::statat(
-                    proc,
-                    path.with(b"ns/", name.as_bytes()),
-                    AtFlags::empty(),
-                ) {
+                if let Ok(st) =
+                    rustix::fs::statat(proc, path.with(b"ns/", name.as_bytes()), AtFlags::empty())
+                {
                     if st.st_ino != ns[slot(kind)] {
                         let i = d.entry(kind, st.st_ino);
                         d.namespaces[i].holders.push(Holder::ForChildren { pid });
@@ -488,8 +485,8 @@ fn kind_of_fd_link(proc: BorrowedFd<'_>, link: &CStr, scratch: &mut PathBuf) -> 
     if let Some((kind, _)) = parse_ns_name(text.as_bytes()) {
         return Some(kind);
     }
-    let fd: OwnedFd = rustix::fs::openat(proc, link, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .ok()?;
+    let fd: OwnedFd =
+        rustix::fs::openat(proc, link, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     *scratch = PathBuf::from("/proc").join(link.to_string_lossy().as_ref());
     crate::ioctl::kind(fd.as_fd(), &scratch.to_string_lossy()).ok()
 }
@@ -557,7 +554,9 @@ fn unescape(s: &[u8]) -> std::ffi::OsString {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'\\' && i + 3 < s.len() && s[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        if s[i] == b'\\'
+            && i + 3 < s.len()
+            && s[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             out.push((s[i + 1] - b'0') * 64 + (s[i + 2] - b'0') * 8 + (s[i + 3] - b'0'));
             i += 4;
@@ -619,7 +618,9 @@ pub fn ppid_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let mut rest = stat[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let mut rest = stat[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
     rest.next()?;
     parse_u32(rest.next()?)
 }
@@ -633,7 +634,9 @@ pub fn command_of(pid: u32) -> Option<String> {
     }
     if raw.is_empty() {
         let comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
-        return Some(String::from_utf8_lossy(comm.strip_suffix(b"\n").unwrap_or(&comm)).into_owned());
+        return Some(
+            String::from_utf8_lossy(comm.strip_suffix(b"\n").unwrap_or(&comm)).into_owned(),
+        );
     }
     for b in &mut raw {
         if *b == 0 {
@@ -649,7 +652,10 @@ mod tests {
 
     #[test]
     fn parses_ns_names() {
-        assert_eq!(parse_ns_name(b"net:[4026531833]"), Some((NsKind::Net, 4026531833)));
+        assert_eq!(
+            parse_ns_name(b"net:[4026531833]"),
+            Some((NsKind::Net, 4026531833))
+        );
         assert_eq!(parse_ns_name(b"mnt:[1]"), Some((NsKind::Mnt, 1)));
         assert_eq!(parse_ns_name(b"socket:[12]"), None);
         assert_eq!(parse_ns_name(b"/run/netns/blue"), None);
@@ -714,6 +720,9 @@ mod tests {
         let me = std::process::id();
         assert_eq!(uid_of(me), Some(rustix::process::geteuid().as_raw()));
         assert!(command_of(me).is_some_and(|c| !c.is_empty()));
-        assert_eq!(ppid_of(me), Some(rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get() as u32)));
+        assert_eq!(
+            ppid_of(me),
+            Some(rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get() as u32))
+        );
     }
 }

@@ -39,9 +39,9 @@ pub fn path_of(d: &Discovery, i: usize) -> Option<PathBuf> {
         Holder::Mount {
             path, mnt_ns: None, ..
         } => Some(path.clone()),
-        Holder::Mount { path, via_pid, .. } => Some(
-            PathBuf::from(format!("/proc/{via_pid}/root")).join(path.strip_prefix("/").ok()?),
-        ),
+        Holder::Mount { path, via_pid, .. } => {
+            Some(PathBuf::from(format!("/proc/{via_pid}/root")).join(path.strip_prefix("/").ok()?))
+        }
         Holder::ForChildren { pid } => Some(PathBuf::from(format!(
             "/proc/{pid}/ns/{}",
             ns.kind.for_children_name()?
@@ -66,7 +66,13 @@ fn relate_fd(d: &mut Discovery, i: usize, fd: BorrowedFd<'_>, depth: u32) {
     let ino = d.namespaces[i].id.ino;
     let what = format!("{}:[{ino}]", kind.proc_name());
     if let Ok(owner) = ioctl::owner_userns(fd, &what) {
-        let owner_ino = related(d, owner.as_fd(), NsKind::User, Holder::OwnerOf { of: ino }, depth);
+        let owner_ino = related(
+            d,
+            owner.as_fd(),
+            NsKind::User,
+            Holder::OwnerOf { of: ino },
+            depth,
+        );
         d.namespaces[i].owner = owner_ino;
     }
     if matches!(kind, NsKind::User | NsKind::Pid) {
@@ -82,7 +88,13 @@ fn relate_fd(d: &mut Discovery, i: usize, fd: BorrowedFd<'_>, depth: u32) {
 
 /// The inode of the namespace behind `fd`; when it is new, adds it (held by
 /// `holder`) and relates it in turn.
-fn related(d: &mut Discovery, fd: BorrowedFd<'_>, kind: NsKind, holder: Holder, depth: u32) -> Option<u64> {
+fn related(
+    d: &mut Discovery,
+    fd: BorrowedFd<'_>,
+    kind: NsKind,
+    holder: Holder,
+    depth: u32,
+) -> Option<u64> {
     let st = rustix::fs::fstat(fd).ok()?;
     let ino = st.st_ino;
     if d.position(ino).is_none() && depth < MAX_DEPTH {
@@ -136,8 +148,6 @@ pub fn tree(d: &Discovery, show: crate::discover::KindSet) -> Vec<TreeNode> {
     }
     fn build(
         i: usize,
-        d: &Discovery,
-        show: crate::discover::KindSet,
         owned: &[Vec<usize>],
         users: &[Vec<usize>],
         pids: &[Vec<usize>],
@@ -146,7 +156,7 @@ pub fn tree(d: &Discovery, show: crate::discover::KindSet) -> Vec<TreeNode> {
         let mut children = Vec::new();
         if depth < MAX_DEPTH * 2 {
             for &c in owned[i].iter().chain(pids[i].iter()).chain(users[i].iter()) {
-                children.push(build(c, d, show, owned, users, pids, depth + 1));
+                children.push(build(c, owned, users, pids, depth + 1));
             }
         }
         TreeNode { index: i, children }
@@ -154,7 +164,7 @@ pub fn tree(d: &Discovery, show: crate::discover::KindSet) -> Vec<TreeNode> {
     roots
         .into_iter()
         .filter(|&r| n[r].kind == NsKind::User || show.contains(n[r].kind))
-        .map(|r| build(r, d, show, &owned, &user_children, &pid_children, 0))
+        .map(|r| build(r, &owned, &user_children, &pid_children, 0))
         .collect()
 }
 
@@ -174,7 +184,9 @@ mod tests {
         assert!(d.get(user).unwrap().creator_uid.is_some());
         let t = tree(&d, KindSet::ALL);
         fn contains(nodes: &[TreeNode], i: usize) -> bool {
-            nodes.iter().any(|n| n.index == i || contains(&n.children, i))
+            nodes
+                .iter()
+                .any(|n| n.index == i || contains(&n.children, i))
         }
         assert!(contains(&t, d.position(net).unwrap()));
         assert!(contains(&t, d.position(user).unwrap()));

@@ -102,7 +102,13 @@ pub struct Style {
 impl Style {
     /// The usual choice from util-linux-style flags: truncation to the terminal
     /// width only when stdout is a terminal and `-u` was not given.
-    pub fn from_flags(json: bool, raw: bool, noheadings: bool, nowrap: bool, notruncate: bool) -> Style {
+    pub fn from_flags(
+        json: bool,
+        raw: bool,
+        noheadings: bool,
+        nowrap: bool,
+        notruncate: bool,
+    ) -> Style {
         let format = if json {
             Format::Json
         } else if raw {
@@ -127,7 +133,10 @@ pub fn terminal_width() -> Option<usize> {
     }
     match rustix::termios::tcgetwinsize(&out) {
         Ok(ws) if ws.ws_col > 0 => Some(usize::from(ws.ws_col)),
-        _ => std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(80)),
+        _ => std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .or(Some(80)),
     }
 }
 
@@ -180,7 +189,9 @@ impl Table {
                     Cell::Null => {}
                     Cell::Num(n) => write!(out, "{n}")?,
                     Cell::Text(s) => out.write_all(escape(s, true).as_bytes())?,
-                    Cell::List(items) => out.write_all(escape(&items.join(","), true).as_bytes())?,
+                    Cell::List(items) => {
+                        out.write_all(escape(&items.join(","), true).as_bytes())?
+                    }
                 }
             }
             out.write_all(b"\n")?;
@@ -212,7 +223,8 @@ impl Table {
         }
         let mut line = String::with_capacity(256);
         if style.headings {
-            let heads: Vec<Vec<String>> = self.columns.iter().map(|c| vec![c.name.clone()]).collect();
+            let heads: Vec<Vec<String>> =
+                self.columns.iter().map(|c| vec![c.name.clone()]).collect();
             self.emit(&heads, &widths, &mut line, out)?;
         }
         for row in &cells {
@@ -223,7 +235,13 @@ impl Table {
     }
 
     /// Writes one row (several lines when a cell has several).
-    fn emit(&self, row: &[Vec<String>], widths: &[usize], line: &mut String, out: &mut impl Write) -> io::Result<()> {
+    fn emit(
+        &self,
+        row: &[Vec<String>],
+        widths: &[usize],
+        line: &mut String,
+        out: &mut impl Write,
+    ) -> io::Result<()> {
         let height = row.iter().map(Vec::len).max().unwrap_or(1);
         // The last column that has text on a line is not padded.
         for h in 0..height {
@@ -351,7 +369,12 @@ mod tests {
             Cell::Num(1),
             Cell::Text("sleep 30".into()),
         ]);
-        t.rows.push(vec![Cell::Num(4026532177), Cell::Text("uts".into()), Cell::Null, Cell::Null]);
+        t.rows.push(vec![
+            Cell::Num(4026532177),
+            Cell::Text("uts".into()),
+            Cell::Null,
+            Cell::Null,
+        ]);
         t
     }
 
@@ -383,7 +406,10 @@ mod tests {
             headings: false,
             ..PLAIN
         };
-        assert_eq!(render(&sample(), s), "4026531833 net 1 sleep\\x2030\n4026532177 uts  \n");
+        assert_eq!(
+            render(&sample(), s),
+            "4026531833 net 1 sleep\\x2030\n4026532177 uts  \n"
+        );
     }
 
     #[test]
@@ -417,9 +443,15 @@ mod tests {
     #[test]
     fn lists_wrap_onto_lines() {
         let mut t = Table::new("x", vec![Column::text("A"), Column::text("B")]);
-        t.rows.push(vec![Cell::Text("a".into()), Cell::List(vec!["/x".into(), "/y".into()])]);
+        t.rows.push(vec![
+            Cell::Text("a".into()),
+            Cell::List(vec!["/x".into(), "/y".into()]),
+        ]);
         assert_eq!(render(&t, PLAIN), "A B\na /x\n  /y\n");
-        let nowrap = Style { wrap: false, ..PLAIN };
+        let nowrap = Style {
+            wrap: false,
+            ..PLAIN
+        };
         assert_eq!(render(&t, nowrap), "A B\na /x,/y\n");
     }
 }

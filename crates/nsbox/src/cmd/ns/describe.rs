@@ -18,7 +18,10 @@ pub struct Describer {
 
 impl Describer {
     pub fn uid(&mut self, pid: u32) -> Option<u32> {
-        *self.uids.entry(pid).or_insert_with(|| discover::uid_of(pid))
+        *self
+            .uids
+            .entry(pid)
+            .or_insert_with(|| discover::uid_of(pid))
     }
 
     pub fn user(&mut self, pid: u32) -> Option<String> {

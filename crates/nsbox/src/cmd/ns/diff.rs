@@ -54,7 +54,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         dir(d.root.second),
     ]);
     let (c1, c2) = cgroup_cells(&d.cgroup);
-    t.rows.push(vec![Cell::Text("cgroup".into()), same(d.cgroup.same()), c1, c2]);
+    t.rows.push(vec![
+        Cell::Text("cgroup".into()),
+        same(d.cgroup.same()),
+        c1,
+        c2,
+    ]);
     t.print(&args.out.style()).context("write output")?;
     Ok(0)
 }
@@ -91,11 +96,16 @@ fn cgroup_cells(a: &Aspect<Vec<String>>) -> (Cell, Cell) {
     let only = |x: &Vec<String>, y: &Vec<String>| -> Vec<String> {
         x.iter().filter(|l| !y.contains(l)).cloned().collect()
     };
-    (Cell::list(only(first, second)), Cell::list(only(second, first)))
+    (
+        Cell::list(only(first, second)),
+        Cell::list(only(second, first)),
+    )
 }
 
 fn to_json(d: &NsDiff) -> Value {
-    let dir = |r: &Option<DirId>| r.map(|r| json!({ "dev": dir_text(&r).split('/').next(), "ino": r.ino }));
+    let dir = |r: &Option<DirId>| {
+        r.map(|r| json!({ "dev": dir_text(&r).split('/').next(), "ino": r.ino }))
+    };
     json!({
         "pids": [d.pids.0, d.pids.1],
         "same": d.all_same(),

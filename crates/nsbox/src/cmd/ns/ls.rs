@@ -110,15 +110,23 @@ fn parse_columns(s: &str) -> Result<ColumnList, String> {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Columns: NS TYPE PATH NPROCS PID PPID COMMAND UID USER NSFS PNS ONS HOLDER\n\
+#[command(
+    after_help = "Columns: NS TYPE PATH NPROCS PID PPID COMMAND UID USER NSFS PNS ONS HOLDER\n\
 HOLDER names what keeps a namespace alive besides its processes: an open fd, an nsfs bind mount, \
-a pid_for_children link, or being the owner/parent of another namespace (found with PNS/ONS).")]
+a pid_for_children link, or being the owner/parent of another namespace (found with PNS/ONS)."
+)]
 pub struct Args {
     /// Namespace type to list (mnt, net, ipc, user, pid, uts, cgroup, time); repeatable.
     #[arg(short = 't', long = "type", value_name = "TYPE")]
     pub types: Vec<NsKind>,
     /// Print the namespaces of this process only.
-    #[arg(short = 'p', long = "task", visible_alias = "pid", value_name = "PID", conflicts_with = "namespace")]
+    #[arg(
+        short = 'p',
+        long = "task",
+        visible_alias = "pid",
+        value_name = "PID",
+        conflicts_with = "namespace"
+    )]
     pub task: Option<u32>,
     /// Output columns, comma-separated; "+LIST" appends to the default ones.
     #[arg(short = 'o', long = "output", value_name = "LIST", value_parser = parse_columns)]
@@ -213,7 +221,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     table.rows.reserve(rows.len());
     let mut desc = Describer::default();
     for (i, pid) in rows {
-        let row = cols.iter().map(|&c| cell(&d, &mut desc, c, i, pid)).collect();
+        let row = cols
+            .iter()
+            .map(|&c| cell(&d, &mut desc, c, i, pid))
+            .collect();
         table.rows.push(row);
     }
     table.print(&args.out.style()).context("write output")?;

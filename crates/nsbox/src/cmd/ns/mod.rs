@@ -62,6 +62,12 @@ pub struct OutputFlags {
 
 impl OutputFlags {
     pub fn style(&self) -> Style {
-        Style::from_flags(self.json, self.raw, self.noheadings, self.nowrap, self.notruncate)
+        Style::from_flags(
+            self.json,
+            self.raw,
+            self.noheadings,
+            self.nowrap,
+            self.notruncate,
+        )
     }
 }

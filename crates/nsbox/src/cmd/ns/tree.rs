@@ -103,7 +103,11 @@ fn write_node(
 
 fn node_json(d: &Discovery, desc: &mut Describer, node: &TreeNode) -> Value {
     let ns = &d.namespaces[node.index];
-    let children: Vec<Value> = node.children.iter().map(|c| node_json(d, desc, c)).collect();
+    let children: Vec<Value> = node
+        .children
+        .iter()
+        .map(|c| node_json(d, desc, c))
+        .collect();
     json!({
         "ns": ns.id.ino,
         "type": ns.kind.proc_name(),
