@@ -33,14 +33,47 @@ impl Proc {
         let p = Proc { child };
         let pid = p.pid();
         wait_for(&format!("{argv:?} to set up"), || {
-            let exe_is_sleep = std::fs::read_link(format!("/proc/{pid}/exe"))
-                .is_ok_and(|e| e.to_string_lossy().ends_with("sleep"));
+            // sleep itself, or busybox's inside a test root.
+            let exe_is_sleep = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| {
+                let e = e.to_string_lossy();
+                e.ends_with("sleep") || e.ends_with("busybox")
+            });
             exe_is_sleep
                 && kinds
                     .iter()
                     .all(|k| ns_ino(pid, k) != ns_ino(std::process::id(), k))
         });
         p
+    }
+
+    /// Starts `argv` without waiting for anything.
+    pub fn start(argv: &[&str]) -> Proc {
+        let child = Command::new(argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {argv:?}: {e}"));
+        Proc { child }
+    }
+
+    /// The first `sleep` among this process's descendants, once it runs.
+    pub fn sleeping_descendant(&self) -> u32 {
+        fn search(pid: u32) -> Option<u32> {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+            if exe.to_string_lossy().ends_with("sleep") {
+                return Some(pid);
+            }
+            let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+            kids.split_whitespace()
+                .filter_map(|k| k.parse().ok())
+                .find_map(search)
+        }
+        let mut found = None;
+        wait_for("a sleep below the process", || {
+            found = search(self.pid());
+            found.is_some()
+        });
+        found.unwrap_or(0)
     }
 
     pub fn pid(&self) -> u32 {
@@ -52,8 +85,26 @@ impl Proc {
     }
 }
 
+/// Every descendant of `pid`, children before grandchildren.
+fn descendants(pid: u32, out: &mut Vec<u32>) {
+    let Ok(kids) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) else {
+        return;
+    };
+    for k in kids.split_whitespace().filter_map(|k| k.parse().ok()) {
+        out.push(k);
+        descendants(k, out);
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
+        // Forked helpers (unshare -f) leave children behind: kill them too.
+        let mut below = Vec::new();
+        descendants(self.pid(), &mut below);
+        for pid in below {
+            // SAFETY: kill(2) takes plain integers; a pid that is already gone gives ESRCH.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -141,4 +192,37 @@ pub fn json(out: &Output) -> serde_json::Value {
 
 pub fn exists(p: &Path) -> bool {
     p.symlink_metadata().is_ok()
+}
+
+/// A memory cgroup made beneath our own (v1 hierarchy), removed on drop
+/// (declare it before the processes moved into it, so they die first).
+pub struct ChildCgroup {
+    pub path: PathBuf,
+}
+
+impl ChildCgroup {
+    pub fn new(tag: &str) -> ChildCgroup {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let rel = own
+            .lines()
+            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
+            .expect("a v1 memory hierarchy");
+        let path = PathBuf::from(format!(
+            "/sys/fs/cgroup/memory{}/nsbox-test-{tag}-{}",
+            rel.trim_end_matches('/'),
+            std::process::id()
+        ));
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        ChildCgroup { path }
+    }
+
+    pub fn add(&self, pid: u32) {
+        std::fs::write(self.path.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+}
+
+impl Drop for ChildCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+    }
 }

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     ]);
     let (c1, c2) = cgroup_cells(&d.cgroup);
     t.rows.push(vec![
-        Cell::Text("cgroup".into()),
+        Cell::Text("cgroup-paths".into()),
         same(d.cgroup.same()),
         c1,
         c2,
