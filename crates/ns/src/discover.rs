@@ -4,7 +4,9 @@
 //! Sources, in the order they are read:
 //! 1. `/proc/PID/ns/*` of every process (stat of the link, never an open), and
 //!    `pid_for_children`/`time_for_children` where they differ;
-//! 2. the open descriptors of every process (`/proc/PID/fd/*` on nsfs);
+//! 2. the open descriptors of every process: nsfs files (`/proc/PID/fd/*`),
+//!    and sockets, whose network namespace (`SIOCGSKNS`) may differ from the
+//!    process's own;
 //! 3. nsfs bind mounts in our mount namespace (`/proc/self/mountinfo`) and in
 //!    the mount namespaces of other processes (`/proc/PID/mountinfo`).
 //!
@@ -108,6 +110,8 @@ impl Process {
 pub enum Holder {
     /// Open descriptor `fd` of process `pid`.
     Fd { pid: u32, fd: u32 },
+    /// Socket `fd` of process `pid`, which lives in this network namespace.
+    Socket { pid: u32, fd: u32 },
     /// An nsfs bind mount at `path`: in our own mount namespace when `mnt_ns`
     /// is `None`, else in mount namespace `mnt_ns` as seen by process `via_pid`.
     Mount {
@@ -275,6 +279,7 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
     let mut scan = Scan {
         opts,
         fd_holders: Vec::new(),
+        sockets: Default::default(),
         path: PathBuf::new(),
     };
 
@@ -310,6 +315,8 @@ struct Scan {
     opts: Options,
     /// (inode, pid, fd) of nsfs descriptors whose namespace was unknown when met.
     fd_holders: Vec<(u64, u32, u32)>,
+    /// Socket inodes already asked about (children inherit their parents' sockets).
+    sockets: std::collections::HashSet<u64, BuildHasherDefault<InoHasher>>,
     path: PathBuf,
 }
 
@@ -421,13 +428,20 @@ impl Scan {
                     }
                 }
             }
-            self.fds(d, proc, &mut path, pid);
+            self.fds(d, proc, &mut path, pid, ns[slot(NsKind::Net)]);
         }
         d.processes.push(Process { pid, ns });
     }
 
     /// Records the nsfs descriptors of `pid`.
-    fn fds(&mut self, d: &mut Discovery, proc: BorrowedFd<'_>, path: &mut ProcPath, pid: u32) {
+    fn fds(
+        &mut self,
+        d: &mut Discovery,
+        proc: BorrowedFd<'_>,
+        path: &mut ProcPath,
+        pid: u32,
+        own_net: u64,
+    ) {
         let Ok(dirfd) = rustix::fs::openat(
             proc,
             path.with(b"fd", b""),
@@ -436,6 +450,7 @@ impl Scan {
         ) else {
             return;
         };
+        let mut pidfd: Option<Option<OwnedFd>> = None;
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
         let mut dir = RawDir::new(dirfd.as_fd(), &mut buf);
         while let Some(Ok(entry)) = dir.next() {
@@ -446,6 +461,15 @@ impl Scan {
             let Ok(st) = rustix::fs::statat(dirfd.as_fd(), name, AtFlags::empty()) else {
                 continue;
             };
+            if st.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+                if own_net != 0 && self.sockets.insert(st.st_ino) {
+                    let pidfd = pidfd.get_or_insert_with(|| crate::sockns::pidfd(pid));
+                    if let Some(pidfd) = pidfd {
+                        socket_holder(d, pidfd.as_fd(), pid, fd, own_net);
+                    }
+                }
+                continue;
+            }
             if st.st_dev != d.nsfs_dev {
                 continue;
             }
@@ -474,6 +498,21 @@ impl Scan {
             };
             d.namespaces[i].holders.push(Holder::Fd { pid, fd });
         }
+    }
+}
+
+/// Records socket `fd` of `pid` when its network namespace is not the
+/// process's own (`own_net`).
+fn socket_holder(d: &mut Discovery, pidfd: BorrowedFd<'_>, pid: u32, fd: u32, own_net: u64) {
+    let Some(ns) = crate::sockns::socket_netns(pidfd, fd) else {
+        return;
+    };
+    let Ok(st) = rustix::fs::fstat(&ns) else {
+        return;
+    };
+    if st.st_ino != own_net {
+        let i = d.entry(NsKind::Net, st.st_ino);
+        d.namespaces[i].holders.push(Holder::Socket { pid, fd });
     }
 }
 

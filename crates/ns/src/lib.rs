@@ -25,4 +25,5 @@ pub mod diff;
 pub mod discover;
 pub mod passwd;
 pub mod relation;
+pub mod sockns;
 pub use discover::{discover, Discovery, Holder, KindSet, Namespace};

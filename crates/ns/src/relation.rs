@@ -46,13 +46,23 @@ pub fn path_of(d: &Discovery, i: usize) -> Option<PathBuf> {
             "/proc/{pid}/ns/{}",
             ns.kind.for_children_name()?
         ))),
-        Holder::OwnerOf { .. } | Holder::ParentOf { .. } => None,
+        Holder::Socket { .. } | Holder::OwnerOf { .. } | Holder::ParentOf { .. } => None,
     })
 }
 
 fn open_namespace(d: &Discovery, i: usize) -> Option<OwnedFd> {
-    let path = path_of(d, i)?;
-    let fd = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let fd = match path_of(d, i) {
+        Some(path) => {
+            rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?
+        }
+        // Only a socket holds it: ask the socket again.
+        None => d.namespaces[i].holders.iter().find_map(|h| match h {
+            Holder::Socket { pid, fd } => {
+                crate::sockns::socket_netns(crate::sockns::pidfd(*pid)?.as_fd(), *fd)
+            }
+            _ => None,
+        })?,
+    };
     // The path may have been reused by something else since discovery.
     let st = rustix::fs::fstat(&fd).ok()?;
     (st.st_ino == d.namespaces[i].id.ino && st.st_dev == d.nsfs_dev).then_some(fd)

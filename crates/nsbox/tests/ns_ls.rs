@@ -219,3 +219,41 @@ fn output_all_has_relations() {
     );
     assert!(pid["uid"].is_u64() && pid["user"].is_string());
 }
+
+#[test]
+fn socket_held_network_namespace() {
+    require_root();
+    let maker = Proc::spawn(&["unshare", "-n", "sleep", "600"], &["net"]);
+    let netns = std::fs::File::open(format!("/proc/{}/ns/net", maker.pid())).unwrap();
+    // A thread joins that namespace just long enough to make a socket there.
+    let sock = std::thread::scope(|s| {
+        s.spawn(|| {
+            use std::os::fd::AsFd;
+            rustix::thread::move_into_link_name_space(
+                netns.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .unwrap();
+            std::net::UdpSocket::bind("0.0.0.0:0").unwrap()
+        })
+        .join()
+        .unwrap()
+    });
+    let ino = maker.ns("net");
+    drop(netns);
+    drop(maker);
+
+    let list = nsbox_json(&["-t", "net", "-o", "NS,NPROCS,HOLDER,ONS"]);
+    let row = list
+        .iter()
+        .find(|r| r["ns"] == ino)
+        .expect("socket-held namespace listed");
+    use std::os::fd::AsRawFd;
+    let me = std::process::id();
+    let holder = row["holder"].as_str().unwrap();
+    let want = format!("socket fd {} of pid {me} (", sock.as_raw_fd());
+    assert!(holder.starts_with(&want), "{holder:?}");
+    assert_eq!(row["nprocs"], 0);
+    // Relations work through the socket too.
+    assert_eq!(row["ons"], ns_ino(me, "user"));
+}

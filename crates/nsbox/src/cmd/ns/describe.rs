@@ -61,6 +61,9 @@ impl Describer {
         };
         match h {
             Holder::Fd { pid, fd } => format!("fd {fd} of pid {pid} ({})", self.comm(*pid)),
+            Holder::Socket { pid, fd } => {
+                format!("socket fd {fd} of pid {pid} ({})", self.comm(*pid))
+            }
             Holder::Mount {
                 path, mnt_ns: None, ..
             } => format!("mount {}", path.display()),
