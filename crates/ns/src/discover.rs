@@ -240,17 +240,13 @@ impl Discovery {
         i
     }
 
-    fn sort(&mut self) {
+    /// Sorts by inode and rebuilds the index (after namespaces were added).
+    pub(crate) fn sort(&mut self) {
         self.namespaces.sort_unstable_by_key(|n| n.id.ino);
         self.index.clear();
         for (i, n) in self.namespaces.iter().enumerate() {
             self.index.insert(n.id.ino, i);
         }
-    }
-
-    /// Re-sorts after [`crate::relation::relate`] appended namespaces.
-    pub(crate) fn resort(&mut self) {
-        self.sort();
     }
 }
 
@@ -280,7 +276,6 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
         opts,
         fd_holders: Vec::new(),
         sockets: Default::default(),
-        path: PathBuf::new(),
     };
 
     let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
@@ -317,7 +312,6 @@ struct Scan {
     fd_holders: Vec<(u64, u32, u32)>,
     /// Socket inodes already asked about (children inherit their parents' sockets).
     sockets: std::collections::HashSet<u64, BuildHasherDefault<InoHasher>>,
-    path: PathBuf,
 }
 
 /// A short path under /proc built on the stack: `PID/<rest>` NUL-terminated.
@@ -487,7 +481,7 @@ impl Scan {
                 Some(i) => i,
                 None => {
                     let mut path = ProcPath::new(pid);
-                    let Some(kind) = kind_of_fd_link(proc, path.fd(fd), &mut self.path) else {
+                    let Some(kind) = kind_of_fd_link(proc, path.fd(fd)) else {
                         continue;
                     };
                     if !self.opts.kinds.contains(kind) {
@@ -519,15 +513,15 @@ fn socket_holder(d: &mut Discovery, pidfd: BorrowedFd<'_>, pid: u32, fd: u32, ow
 /// The kind of the namespace an nsfs descriptor link refers to: from the link
 /// text (`net:[4026532177]`) or, when it was opened through a bind mount and
 /// reads as a path, by asking the kernel.
-fn kind_of_fd_link(proc: BorrowedFd<'_>, link: &CStr, scratch: &mut PathBuf) -> Option<NsKind> {
+fn kind_of_fd_link(proc: BorrowedFd<'_>, link: &CStr) -> Option<NsKind> {
     let text = rustix::fs::readlinkat(proc, link, Vec::new()).ok()?;
     if let Some((kind, _)) = parse_ns_name(text.as_bytes()) {
         return Some(kind);
     }
     let fd: OwnedFd =
         rustix::fs::openat(proc, link, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-    *scratch = PathBuf::from("/proc").join(link.to_string_lossy().as_ref());
-    crate::ioctl::kind(fd.as_fd(), &scratch.to_string_lossy()).ok()
+    let what = format!("/proc/{}", link.to_string_lossy());
+    crate::ioctl::kind(fd.as_fd(), &what).ok()
 }
 
 /// Parses `net:[4026532177]` (an nsfs dentry name) into kind and inode.

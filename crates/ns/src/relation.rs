@@ -25,7 +25,7 @@ pub fn relate(d: &mut Discovery) {
         };
         relate_fd(d, i, fd.as_fd(), 0);
     }
-    d.resort();
+    d.sort();
 }
 
 /// A path through which namespace `i` can be opened, best first.

@@ -112,8 +112,10 @@ fn parse_columns(s: &str) -> Result<ColumnList, String> {
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Columns: NS TYPE PATH NPROCS PID PPID COMMAND UID USER NSFS PNS ONS HOLDER\n\
-HOLDER names what keeps a namespace alive besides its processes: an open fd, an nsfs bind mount, \
-a pid_for_children link, or being the owner/parent of another namespace (found with PNS/ONS)."
+HOLDER names what keeps a namespace alive besides its processes: an open fd, a socket (network \
+namespaces), an nsfs bind mount (in any mount namespace), a pid_for_children/time_for_children \
+link, or being the owner/parent of another namespace (found only when PNS or ONS is shown).\n\
+Rows are sorted by NS and never nested: for the hierarchy see `nsbox ns tree`."
 )]
 pub struct Args {
     /// Namespace type to list (mnt, net, ipc, user, pid, uts, cgroup, time); repeatable.
@@ -195,18 +197,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .map(|p| (i, Some(p.pid)))
             .collect()
     } else if let Some(pid) = args.task {
-        let proc = match d.process(pid) {
-            Some(p) => p.clone(),
-            None => {
-                // Say why: gone, or not ours to inspect.
-                nsbox_ns::namespaces_of_pid(pid)?;
-                anyhow::bail!("process {pid} vanished while being read");
-            }
+        // The scan saw the process; else ask directly (a thread id, or a
+        // process that just appeared), which also says why it cannot be read.
+        let mine: Vec<u64> = match d.process(pid) {
+            Some(p) => p.ns.iter().copied().filter(|&i| i != 0).collect(),
+            None => nsbox_ns::namespaces_of_pid(pid)?
+                .into_iter()
+                .map(|(_, id)| id.ino)
+                .collect(),
         };
         (0..d.namespaces.len())
             .filter(|&i| {
                 let n = &d.namespaces[i];
-                kinds.contains(n.kind) && proc.ns_of(n.kind) == Some(n.id.ino)
+                kinds.contains(n.kind) && mine.contains(&n.id.ino)
             })
             .map(|i| (i, d.namespaces[i].pid))
             .collect()
