@@ -7,8 +7,8 @@
 //! 2. the open descriptors of every process: nsfs files (`/proc/PID/fd/*`),
 //!    and sockets, whose network namespace (`SIOCGSKNS`) may differ from the
 //!    process's own;
-//! 3. nsfs bind mounts in our mount namespace (`/proc/self/mountinfo`) and in
-//!    the mount namespaces of other processes (`/proc/PID/mountinfo`).
+//! 3. nsfs bind mounts in our mount namespace (`/proc/self/mountinfo`) and,
+//!    on request, in the mount namespaces of other processes (`/proc/PID/mountinfo`).
 //!
 //! Parents and owners (`ioctl_ns(2)`) cost an open and ioctls per namespace,
 //! so they are filled in only on request, by [`crate::relation::relate`].
@@ -79,6 +79,10 @@ pub struct Options {
     pub kinds: KindSet,
     /// Also look at open descriptors and nsfs mounts (namespaces no process is in).
     pub holders: bool,
+    /// Also read the mountinfo of every other mount namespace (through its
+    /// lowest pid) for nsfs mounts there. Off by default: a copy of a mount
+    /// table with many nsfs mounts costs as much to read as our own, per copy.
+    pub foreign_mounts: bool,
 }
 
 impl Default for Options {
@@ -86,6 +90,7 @@ impl Default for Options {
         Options {
             kinds: KindSet::ALL,
             holders: true,
+            foreign_mounts: false,
         }
     }
 }
@@ -272,8 +277,15 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
         own_mnt_ns: me.st_ino,
         ..Discovery::default()
     };
+    // Finding other mount namespaces' mounts needs the mount namespaces,
+    // even when they are not to be listed.
+    let mut scan_opts = opts;
+    let borrowed_mnt = opts.holders && opts.foreign_mounts && !opts.kinds.contains(NsKind::Mnt);
+    if borrowed_mnt {
+        scan_opts.kinds.insert(NsKind::Mnt);
+    }
     let mut scan = Scan {
-        opts,
+        opts: scan_opts,
         fd_holders: Vec::new(),
         sockets: Default::default(),
     };
@@ -299,7 +311,15 @@ pub fn discover(opts: Options) -> Result<Discovery, Error> {
                 source,
             })?;
         add_mounts(&mut d, opts.kinds, &own, None, std::process::id());
-        foreign_mounts(&mut d, opts.kinds, proc.as_fd());
+        if opts.foreign_mounts {
+            foreign_mounts(&mut d, opts.kinds, proc.as_fd());
+        }
+    }
+    if borrowed_mnt {
+        d.namespaces.retain(|n| n.kind != NsKind::Mnt);
+        for p in &mut d.processes {
+            p.ns[slot(NsKind::Mnt)] = 0;
+        }
     }
     d.sort();
     Ok(d)
@@ -742,6 +762,7 @@ mod tests {
         let d = discover(Options {
             kinds: [NsKind::Uts].into_iter().collect(),
             holders: true,
+            foreign_mounts: true,
         })
         .unwrap();
         assert!(d.namespaces.iter().all(|n| n.kind == NsKind::Uts));

@@ -67,7 +67,9 @@ fn matches_lsns_and_finds_held_namespaces() {
     // type; where lsns's two runs agree, nprocs and the lowest pid agree too
     // (other tests start and stop processes meanwhile: allow that).
     for (ino, seen) in &before {
-        let Some(again) = after.get(ino) else {
+        // Inode numbers are reused: only a namespace with the same type and
+        // lowest pid in both lsns runs surely lived through the nsbox run.
+        let Some(again) = after.get(ino).filter(|a| a.0 == seen.0 && a.2 == seen.2) else {
             continue;
         };
         let got = mine
@@ -256,4 +258,54 @@ fn socket_held_network_namespace() {
     assert_eq!(row["nprocs"], 0);
     // Relations work through the socket too.
     assert_eq!(row["ons"], ns_ino(me, "user"));
+}
+
+#[test]
+fn mounts_in_other_mount_namespaces_with_all_mounts() {
+    require_root();
+    let dir = TempDir::new("nslsmnt");
+    let file = dir.join("uts-inside");
+    std::fs::write(&file, b"").unwrap();
+    // A mount namespace of its own holds a uts namespace by a bind mount
+    // that our mount namespace never sees.
+    let script = format!("unshare --uts={} true && exec sleep 600", file.display());
+    let inner = Proc::spawn(
+        &[
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ],
+        &["mnt"],
+    );
+    let ino = {
+        use std::os::unix::fs::MetadataExt;
+        let rel = file.strip_prefix("/").unwrap();
+        let seen = std::path::Path::new(&format!("/proc/{}/root", inner.pid())).join(rel);
+        let mut ino = 0;
+        wait_for("the bind mount inside", || {
+            ino = std::fs::metadata(&seen).map_or(0, |m| m.ino());
+            ino != 0 && ino != std::fs::metadata(&file).map_or(0, |m| m.ino())
+        });
+        ino
+    };
+
+    let plain = nsbox_json(&["-t", "uts", "-o", "NS,HOLDER"]);
+    assert!(
+        plain.iter().all(|r| r["ns"] != ino),
+        "found without --all-mounts"
+    );
+    let all = nsbox_json(&["-t", "uts", "-o", "NS,NPROCS,HOLDER", "--all-mounts"]);
+    let row = all
+        .iter()
+        .find(|r| r["ns"] == ino)
+        .expect("listed with --all-mounts");
+    assert_eq!(row["nprocs"], 0);
+    assert_eq!(
+        row["holder"],
+        format!("mount {} in mnt:[{}]", file.display(), inner.ns("mnt"))
+    );
 }

@@ -2,7 +2,7 @@
 //! namespaces of that type exist now.
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, Options};
+use nsbox_ns::discover::{self, KindSet};
 use nsbox_ns::{limits, NsKind};
 
 use super::OutputFlags;
@@ -11,11 +11,13 @@ use crate::table::{Cell, Column, Table};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
+    pub sources: super::SourceFlags,
+    #[command(flatten)]
     pub out: OutputFlags,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let d = discover::discover(Options::default()).context("collect namespaces")?;
+    let d = discover::discover(args.sources.options(KindSet::ALL)).context("collect namespaces")?;
     let mut t = Table::new(
         "limits",
         vec![

@@ -4,11 +4,11 @@
 use std::str::FromStr;
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, Discovery, KindSet, Options};
+use nsbox_ns::discover::{self, Discovery, KindSet};
 use nsbox_ns::{relation, NsKind};
 
 use super::describe::Describer;
-use super::OutputFlags;
+use super::{OutputFlags, SourceFlags};
 use crate::table::{Cell, Column, Table};
 
 /// Columns, in lsns's order (`--output-all`), HOLDER last.
@@ -140,6 +140,8 @@ pub struct Args {
     #[arg(short = 'l', long = "list")]
     pub list: bool,
     #[command(flatten)]
+    pub sources: SourceFlags,
+    #[command(flatten)]
     pub out: OutputFlags,
     /// List the processes in this namespace (by inode) instead.
     pub namespace: Option<u64>,
@@ -175,11 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         args.types.iter().copied().collect()
     };
-    let mut d = discover::discover(Options {
-        kinds,
-        holders: true,
-    })
-    .context("collect namespaces")?;
+    let mut d = discover::discover(args.sources.options(kinds)).context("collect namespaces")?;
     if cols.iter().any(|c| matches!(c, Col::Pns | Col::Ons)) {
         relation::relate(&mut d);
     }

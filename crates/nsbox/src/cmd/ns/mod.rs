@@ -40,6 +40,25 @@ pub fn run(c: NsCommand) -> anyhow::Result<u8> {
     }
 }
 
+/// Where to look for namespaces, shared by the verbs that collect them.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct SourceFlags {
+    /// Also find nsfs bind mounts in other processes' mount namespaces
+    /// (reads each one's mountinfo; by default only ours is read).
+    #[arg(short = 'm', long = "all-mounts")]
+    pub all_mounts: bool,
+}
+
+impl SourceFlags {
+    pub fn options(&self, kinds: nsbox_ns::KindSet) -> nsbox_ns::discover::Options {
+        nsbox_ns::discover::Options {
+            kinds,
+            holders: true,
+            foreign_mounts: self.all_mounts,
+        }
+    }
+}
+
 /// Output flags shared by the table-printing verbs (util-linux's letters).
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct OutputFlags {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, Discovery, KindSet, Options};
+use nsbox_ns::discover::{self, Discovery, KindSet};
 use nsbox_ns::relation::{self, TreeNode};
 use nsbox_ns::NsKind;
 use serde_json::{json, Value};
@@ -20,6 +20,8 @@ pub struct Args {
     /// Use JSON output format.
     #[arg(short = 'J', long = "json")]
     pub json: bool,
+    #[command(flatten)]
+    pub sources: super::SourceFlags,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -28,7 +30,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         args.types.iter().copied().collect()
     };
-    let mut d = discover::discover(Options::default()).context("collect namespaces")?;
+    let mut d =
+        discover::discover(args.sources.options(KindSet::ALL)).context("collect namespaces")?;
     relation::relate(&mut d);
     let roots = relation::tree(&d, show);
     let mut desc = Describer::default();
