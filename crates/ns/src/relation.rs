@@ -183,6 +183,68 @@ mod tests {
     use super::*;
     use crate::discover::{discover, KindSet, Options};
 
+    /// Builds a discovery by hand: (kind, ino, parent, owner).
+    fn synthetic(list: &[(NsKind, u64, Option<u64>, Option<u64>)]) -> Discovery {
+        let mut d = Discovery::default();
+        for &(kind, ino, parent, owner) in list {
+            let i = d.entry(kind, ino);
+            d.namespaces[i].parent = parent;
+            d.namespaces[i].owner = owner;
+        }
+        d.sort();
+        d
+    }
+
+    /// The tree as (ino, children) pairs, for comparison.
+    fn shape(d: &Discovery, nodes: &[TreeNode]) -> Vec<(u64, Vec<u64>)> {
+        let mut out = Vec::new();
+        for n in nodes {
+            let kids = n
+                .children
+                .iter()
+                .map(|c| d.namespaces[c.index].id.ino)
+                .collect();
+            out.push((d.namespaces[n.index].id.ino, kids));
+            out.extend(shape(d, &n.children));
+        }
+        out
+    }
+
+    #[test]
+    fn tree_nests_users_owned_and_pid_parents() {
+        use NsKind::*;
+        let d = synthetic(&[
+            (User, 10, None, None),
+            (User, 20, Some(10), Some(10)),
+            (Pid, 11, None, Some(10)),
+            // Same owner as its parent: nested under the parent pid ns.
+            (Pid, 12, Some(11), Some(10)),
+            // Owned by the child user ns: under that user ns, not under pid 12.
+            (Pid, 21, Some(12), Some(20)),
+            (Net, 22, None, Some(20)),
+            (Uts, 13, None, Some(10)),
+        ]);
+        let t = tree(&d, KindSet::ALL);
+        assert_eq!(
+            shape(&d, &t),
+            vec![
+                (10, vec![11, 13, 20]),
+                (11, vec![12]),
+                (12, vec![]),
+                (13, vec![]),
+                (20, vec![21, 22]),
+                (21, vec![]),
+                (22, vec![]),
+            ]
+        );
+        // A kind filter keeps the user namespaces as the skeleton.
+        let t = tree(&d, [Net].into_iter().collect());
+        assert_eq!(
+            shape(&d, &t),
+            vec![(10, vec![20]), (20, vec![22]), (22, vec![])]
+        );
+    }
+
     #[test]
     fn own_namespaces_are_owned_by_own_user_namespace() {
         let mut d = discover(Options::default()).unwrap();
