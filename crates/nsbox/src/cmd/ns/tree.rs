@@ -76,7 +76,7 @@ fn label(d: &Discovery, desc: &mut Describer, i: usize) -> String {
                 s.push_str(", no process");
             } else {
                 s.push_str(", held by ");
-                s.push_str(&holders.join(", "));
+                s.push_str(&crate::table::escape(&holders.join(", "), false));
             }
         }
     }
