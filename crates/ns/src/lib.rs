@@ -7,29 +7,42 @@
 //! - [`setns`]: joining namespaces by file or pidfd ([`NsFile`]);
 //! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained;
 //! - [`unshare`]: run a command in new namespaces (util-linux unshare);
+//! - [`enter`]: run a command in existing namespaces (util-linux nsenter);
 //! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
 //! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
-//! - [`mountns`]: propagation changes and proc mounts in a new mount namespace.
+//! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
+//! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
+//!   what holds it (processes, fds, sockets, nsfs mounts), their hierarchy,
+//!   and what two processes share (`nsbox ns ls|tree|diff`).
 
 pub mod error;
 pub mod inspect;
 pub mod ioctl;
 pub mod kind;
 
-pub use error::Error;
-pub use inspect::{is_nsfs, namespaces_of_pid, ns_of_path, ns_of_pid, proc_ns_path, NsId};
-pub use kind::{clone_flags, NsKind, UnknownKind};
 pub mod idmap;
 pub mod limits;
-pub use idmap::{IdMaps, IdRange, SetGroups};
 pub mod setns;
-pub use setns::{join_pidfd, NsFile};
+
 pub mod enter;
 pub mod mountns;
 pub mod persist;
 pub mod pid1;
 pub mod unshare;
+
+pub mod diff;
+pub mod discover;
+pub mod passwd;
+pub mod relation;
+pub mod sockns;
+
+pub use discover::{discover, Discovery, Holder, KindSet, Namespace};
+pub use error::Error;
+pub use idmap::{IdMaps, IdRange, SetGroups};
+pub use inspect::{is_nsfs, namespaces_of_pid, ns_of_path, ns_of_pid, proc_ns_path, NsId};
+pub use kind::{clone_flags, NsKind, UnknownKind};
 pub use mountns::Propagation;
 pub use persist::{PersistTarget, Persisted};
 pub use pid1::ChildStatus;
+pub use setns::{join_pidfd, NsFile};
 pub use unshare::UnshareOptions;
