@@ -67,7 +67,9 @@ pub fn needed_controllers(res: &Resources) -> Vec<String> {
 }
 
 impl Manager {
-    /// The cgroup's place in the unified hierarchy; touches nothing.
+    /// The cgroup's place in a hybrid host's unified hierarchy (relative
+    /// paths beneath the caller's cgroup, as in the v1 ones); touches
+    /// nothing. Pure v2 hosts use [`Manager::new_pure`].
     pub fn new(host: &Host, own: &ProcCgroups, path: &CgroupPath) -> Result<Manager> {
         let h = host.unified.as_ref().ok_or(Error::NoUnified {
             operation: "a cgroup v2 manager",
