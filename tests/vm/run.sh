@@ -4,11 +4,10 @@
 # needed) with everything in an initramfs. See docs/ARCHITECTURE.md,
 # "VM tests".
 #
-#   tests/vm/run.sh [v1] [v2] [v2-leaf] [-- TEST-ARGS...]  (default: v2 v1)
+#   tests/vm/run.sh [v1] [v2] [v2-leaf] [-- TEST-ARGS...]  (default: all three)
 #
 # v2-leaf: pure v2 with the tests in a leaf cgroup that holds processes
-# (as under systemd) instead of the root cgroup; not yet part of CI, see
-# docs/ARCHITECTURE.md, "VM tests".
+# (as under systemd: a service or session scope) instead of the root cgroup.
 #
 # Needs qemu-system-x86, cpio, busybox-static and apt's package lists (the
 # kernel .deb is fetched with `apt-get download`, never installed). Caches
@@ -49,7 +48,7 @@ while [ $# -gt 0 ]; do
 done
 # what follows `--` goes to every test binary: test names to run, --nocapture
 test_args=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(v2 v1)
+[ ${#modes[@]} -gt 0 ] || modes=(v2 v1 v2-leaf)
 for m in "${modes[@]}"; do
     case "$m" in v1 | v2 | v2-leaf) ;; *) fail "unknown mode '$m' (want v1, v2 or v2-leaf)" ;; esac
 done

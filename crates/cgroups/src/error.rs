@@ -98,6 +98,20 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// cgroup v2's no-internal-processes rule: cgroup `path` holds
+    /// processes, so it cannot hand `controller` to its child cgroups.
+    /// Checked before anything is written.
+    #[error(
+        "cannot enable controller {controller} in {path}: it holds {procs} process(es), and cgroup v2 \
+         hands controllers to child cgroups only from the root cgroup or from one without processes; \
+         give an absolute cgroups path beneath a cgroup that holds none"
+    )]
+    Delegation {
+        controller: String,
+        path: PathBuf,
+        procs: usize,
+    },
+
     #[error("create cgroup directory {path}")]
     Mkdir {
         path: PathBuf,

@@ -19,26 +19,23 @@ pub fn create(v1: &mut v1::Manager, unified: &mut v2::Manager, res: &Resources) 
     Ok(())
 }
 
-pub fn apply(v1: &v1::Manager, unified: &v2::Manager, res: &Resources) -> Result<()> {
+pub fn apply(v1: &v1::Manager, unified: &mut v2::Manager, res: &Resources) -> Result<()> {
     use crate::{v1 as a, v2 as b};
-    let avail = if unified_needs(v1, res).is_empty() {
-        Vec::new()
-    } else {
-        unified.available()?
-    };
-    one::<a::cpuset::Cpuset, b::cpuset::Cpuset>(v1, unified, res, &avail)?;
-    one::<a::memory::Memory, b::memory::Memory>(v1, unified, res, &avail)?;
-    one::<a::cpu::Cpu, b::cpu::Cpu>(v1, unified, res, &avail)?;
-    one::<a::pids::Pids, b::pids::Pids>(v1, unified, res, &avail)?;
-    one::<a::blkio::Blkio, b::io::Io>(v1, unified, res, &avail)?;
-    one::<a::hugetlb::Hugetlb, b::hugetlb::Hugetlb>(v1, unified, res, &avail)?;
-    one::<a::rdma::Rdma, b::rdma::Rdma>(v1, unified, res, &avail)?;
-    v1.apply_v1_only(res)?;
-    match v1.dir(a::devices::Devices::NAME) {
-        Some(_) => v1.apply_one::<a::devices::Devices>(res)?,
-        None => b::devices::apply(res, unified.path())?,
-    }
-    b::unified::apply(res, unified.path())
+    unified.with_controllers(&unified_needs(v1, res), |unified, avail| {
+        one::<a::cpuset::Cpuset, b::cpuset::Cpuset>(v1, unified, res, avail)?;
+        one::<a::memory::Memory, b::memory::Memory>(v1, unified, res, avail)?;
+        one::<a::cpu::Cpu, b::cpu::Cpu>(v1, unified, res, avail)?;
+        one::<a::pids::Pids, b::pids::Pids>(v1, unified, res, avail)?;
+        one::<a::blkio::Blkio, b::io::Io>(v1, unified, res, avail)?;
+        one::<a::hugetlb::Hugetlb, b::hugetlb::Hugetlb>(v1, unified, res, avail)?;
+        one::<a::rdma::Rdma, b::rdma::Rdma>(v1, unified, res, avail)?;
+        v1.apply_v1_only(res)?;
+        match v1.dir(a::devices::Devices::NAME) {
+            Some(_) => v1.apply_one::<a::devices::Devices>(res)?,
+            None => b::devices::apply(res, unified.path())?,
+        }
+        b::unified::apply(res, unified.path())
+    })
 }
 
 /// The v2 controllers `res` needs that no v1 hierarchy holds.

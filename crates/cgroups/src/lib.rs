@@ -4,10 +4,15 @@
 //!   (`/proc/self/mountinfo`); [`ProcCgroups`] where a process sits in each
 //!   (`/proc/PID/cgroup`).
 //! - [`CgroupPath`] turns a cgroups path (or its absence) into a place:
-//!   relative paths go beneath the caller's own cgroup in every hierarchy.
+//!   relative paths go beneath the caller's own cgroup in every hierarchy,
+//!   except on a pure v2 host: beneath its parent, as runc does (the
+//!   caller's cgroup holds the caller, and cgroup v2 lets no cgroup with
+//!   processes hand controllers down).
 //! - [`Cgroup`] is the handle, one enum over the v1, v2 and hybrid managers:
 //!   create, apply [`Resources`], add processes, freeze, kill, stats, OOM
-//!   events, remove. It writes only to directories it created.
+//!   events, remove. It writes only to directories it created, and on v2 to
+//!   the `cgroup.subtree_control` of ancestors, all or nothing, never in
+//!   one holding processes (`v2::delegate`).
 //! - Each controller is one file behind [`controller::Controller`], in
 //!   `v1/` and `v2/`.
 //!

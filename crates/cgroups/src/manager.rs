@@ -36,11 +36,14 @@ pub enum Cgroup {
 
 impl Cgroup {
     /// Where the cgroup goes on `host` for a caller in `own`; touches
-    /// nothing. Call [`Cgroup::create`] next.
+    /// nothing. Call [`Cgroup::create`] next. A relative `path` goes beneath
+    /// the caller's cgroup in every hierarchy, except on a pure v2 host:
+    /// there beneath the parent of the caller's cgroup (see
+    /// [`CgroupPath::dir_in_v2`]).
     pub fn new(host: &Host, own: &ProcCgroups, path: &CgroupPath) -> Result<Cgroup> {
         Ok(match host.mode() {
             Mode::V1 => Cgroup::V1(v1::Manager::new(host, own, path)?),
-            Mode::V2 => Cgroup::V2(v2::Manager::new(host, own, path)?),
+            Mode::V2 => Cgroup::V2(v2::Manager::new_pure(host, own, path)?),
             Mode::Hybrid => Cgroup::Hybrid {
                 v1: v1::Manager::new(host, own, path)?,
                 unified: v2::Manager::new(host, own, path)?,
@@ -56,7 +59,7 @@ impl Cgroup {
 
     /// Makes the directories (recording which, so that removal takes only
     /// those) and, on v2, enables the controllers `res` needs. On failure
-    /// nothing it made is left behind.
+    /// nothing it made or enabled is left behind.
     pub fn create(&mut self, res: &Resources) -> Result<()> {
         match self {
             Cgroup::V1(m) => m.create(),
@@ -66,8 +69,10 @@ impl Cgroup {
     }
 
     /// Writes every limit in `res`. A value the host cannot apply is an
-    /// error naming the field and file; nothing is skipped silently.
-    pub fn apply(&self, res: &Resources) -> Result<()> {
+    /// error naming the field and file; nothing is skipped silently. On v2 a
+    /// controller the cgroup lacks is first enabled in its ancestors (the
+    /// same rules as `create`; the handle records it, so save it again).
+    pub fn apply(&mut self, res: &Resources) -> Result<()> {
         match self {
             Cgroup::V1(m) => m.apply(res),
             Cgroup::V2(m) => m.apply(res),

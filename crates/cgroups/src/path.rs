@@ -1,7 +1,9 @@
 //! Where a container's cgroup goes. A relative cgroups path (and the default
 //! when none is given: the container's name) is placed beneath the cgroup of
-//! the calling process in every hierarchy, as runc does; an absolute one is
-//! taken as given beneath each hierarchy's mount.
+//! the calling process in every v1 hierarchy (and in the unified one of a
+//! hybrid host), as runc does; on a pure v2 host beneath the *parent* of the
+//! caller's cgroup, also as runc does (see [`CgroupPath::dir_in_v2`]). An
+//! absolute one is taken as given beneath each hierarchy's mount.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -56,6 +58,29 @@ impl CgroupPath {
         match self {
             CgroupPath::Absolute(p) => Ok(h.dir_of_absolute(p)),
             CgroupPath::Relative(p) => Ok(h.dir_of(own.path_in(h)?)?.join(p)),
+        }
+    }
+
+    /// The directory of this cgroup in the unified hierarchy `h` of a pure
+    /// v2 host. A relative path goes beneath the parent of the caller's
+    /// cgroup: the caller's own cgroup holds the caller, and cgroup v2's
+    /// no-internal-processes rule forbids a cgroup with processes to hand
+    /// controllers to its children, so a cgroup beneath it could never get a
+    /// limit. The parent (a systemd slice, say) holds none. A caller in the
+    /// root cgroup (exempt from the rule) gets the root; a caller whose
+    /// cgroup is the root of every mount (the parent is not visible) gets
+    /// its own cgroup.
+    pub fn dir_in_v2(&self, h: &Hierarchy, own: &ProcCgroups) -> Result<PathBuf> {
+        match self {
+            CgroupPath::Absolute(p) => Ok(h.dir_of_absolute(p)),
+            CgroupPath::Relative(p) => {
+                let mine = own.path_in(h)?;
+                let base = match mine.parent().map(|up| h.dir_of(up)) {
+                    Some(Ok(dir)) => dir,
+                    None | Some(Err(_)) => h.dir_of(mine)?,
+                };
+                Ok(base.join(p))
+            }
         }
     }
 }
@@ -116,6 +141,43 @@ mod tests {
         assert_eq!(
             p.dir_in(host.v1_for("memory").unwrap(), &own).unwrap(),
             Path::new("/sys/fs/cgroup/memory/machine/c1")
+        );
+    }
+
+    #[test]
+    fn relative_on_pure_v2_is_a_sibling_of_own_cgroup() {
+        let mi = "27 24 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let host = Host::parse(mi, Path::new("mi")).unwrap();
+        let u = host.unified.as_ref().unwrap();
+        let p = CgroupPath::parse(None, "web").unwrap();
+        let own = |text| ProcCgroups::parse(text, Path::new("cg")).unwrap();
+        let leaf = own("0::/system.slice/nsbox.service\n");
+        assert_eq!(
+            p.dir_in_v2(u, &leaf).unwrap(),
+            Path::new("/sys/fs/cgroup/system.slice/web")
+        );
+        // the root cgroup may hand controllers down: beneath it
+        assert_eq!(
+            p.dir_in_v2(u, &own("0::/\n")).unwrap(),
+            Path::new("/sys/fs/cgroup/web")
+        );
+        assert_eq!(
+            p.dir_in_v2(u, &own("0::/init.scope\n")).unwrap(),
+            Path::new("/sys/fs/cgroup/web")
+        );
+        // absolute paths are taken as given
+        let abs = CgroupPath::parse(Some("/machine/web"), "x").unwrap();
+        assert_eq!(
+            abs.dir_in_v2(u, &leaf).unwrap(),
+            Path::new("/sys/fs/cgroup/machine/web")
+        );
+        // a mount showing only our own cgroup: its parent is out of reach
+        let mi = "27 24 0:25 /ctr /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let host = Host::parse(mi, Path::new("mi")).unwrap();
+        let u = host.unified.as_ref().unwrap();
+        assert_eq!(
+            p.dir_in_v2(u, &own("0::/ctr\n")).unwrap(),
+            Path::new("/sys/fs/cgroup/web")
         );
     }
 

@@ -20,15 +20,21 @@ struct Guard {
 }
 
 impl Guard {
-    /// A cgroup `nsbox-test-<tag>-<pid>` beneath our own, created.
+    /// A cgroup `nsbox-test-<tag>-<pid>` beneath our own (on pure v2
+    /// beside it), created.
     fn new(tag: &str, res: &Resources) -> Guard {
-        nsbox_testutil::require_root();
         let path = CgroupPath::parse(
             Some(&format!("nsbox-test-{tag}-{}", std::process::id())),
             "unused",
         )
         .unwrap();
-        let mut cg = Cgroup::for_caller(&path).unwrap();
+        Guard::at(&path, res)
+    }
+
+    /// The cgroup at `path`, created.
+    fn at(path: &CgroupPath, res: &Resources) -> Guard {
+        nsbox_testutil::require_root();
+        let mut cg = Cgroup::for_caller(path).unwrap();
         cg.create(res).unwrap();
         Guard {
             cg,
@@ -146,11 +152,18 @@ fn created_beneath_own_cgroup_in_every_hierarchy_and_removed() {
     let n = host.v1.len() + usize::from(host.unified.is_some());
     assert_eq!(dirs.len(), n);
     for h in host.v1.iter().chain(host.unified.iter()) {
-        let mine = h.dir_of(own.path_in(h).unwrap()).unwrap();
+        let mine = own.path_in(h).unwrap();
+        // pure v2: beneath the parent of our cgroup (ours holds us, and so
+        // could not hand controllers down), or the root if we are in it
+        let base = match host.mode() {
+            Mode::V2 => mine.parent().unwrap_or(mine),
+            Mode::V1 | Mode::Hybrid => mine,
+        };
+        let base = h.dir_of(base).unwrap();
         assert!(
-            dirs.iter().any(|d| d.parent() == Some(mine.as_path())),
+            dirs.iter().any(|d| d.parent() == Some(base.as_path())),
             "no cgroup beneath {}",
-            mine.display()
+            base.display()
         );
     }
     let i = g.spawn("exec sleep 30");
@@ -364,7 +377,7 @@ fn clone_fd_is_the_unified_directory() {
 #[test]
 fn what_this_host_cannot_apply_is_an_error() {
     let host = Host::detect().unwrap();
-    let g = Guard::new("refuse", &Resources::default());
+    let mut g = Guard::new("refuse", &Resources::default());
     // net_cls is not mounted here (and does not exist in v2)
     if host.v1_for("net_cls").is_none() {
         let r = Resources {
@@ -382,10 +395,20 @@ fn what_this_host_cannot_apply_is_an_error() {
         };
         assert_eq!(chain(&e), want);
     }
-    // hugetlb is only in the unified hierarchy here, and not enabled for
-    // our cgroup: create() was not asked for it, and enabling it would mean
-    // writing to the root cgroup's subtree_control
-    if host.mode() == Mode::Hybrid && host.v1_for("hugetlb").is_none() {
+    // hugetlb is only in the unified hierarchy here, where no cgroup offers
+    // it (a hybrid host's cgroup2 root usually has no controllers): apply
+    // looks up the chain, finds none to enable, and names the field
+    let unified_root_offers = |c: &str| {
+        let root = &host.unified.as_ref().unwrap().mounts[0].point;
+        std::fs::read_to_string(root.join("cgroup.controllers"))
+            .unwrap()
+            .split_whitespace()
+            .any(|w| w == c)
+    };
+    if host.mode() == Mode::Hybrid
+        && host.v1_for("hugetlb").is_none()
+        && !unified_root_offers("hugetlb")
+    {
         let r = Resources {
             hugepage_limits: vec![resources::HugepageLimit {
                 page_size: "2MB".into(),
@@ -611,4 +634,139 @@ fn v2_device_filter_allows_only_listed_devices() {
     );
     let (_, out, err) = g.wait(i, Duration::from_secs(10));
     assert_eq!(out, "null-ok\nzero-denied\n", "stderr: {err}");
+}
+
+/// The unified-hierarchy cgroup of `g`, and its path as an absolute
+/// cgroups path (for handles placed beneath it).
+fn unified_of(g: &Guard) -> Option<(PathBuf, String)> {
+    let host = Host::detect().unwrap();
+    let mount = host.unified.as_ref()?.mounts[0].point.clone();
+    let dir = g.cg.dirs().last().unwrap().to_path_buf();
+    let abs = format!("/{}", dir.strip_prefix(&mount).unwrap().display());
+    Some((dir, abs))
+}
+
+fn subtree_control(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("cgroup.subtree_control"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A limit the cgroup was not created with (`nsbox update`): on v2 its
+/// controller is enabled in the ancestors then; and removal leaves the
+/// ancestors' subtree_control as it found them (nothing else is beneath).
+#[test]
+fn limit_added_after_creation() {
+    let host = Host::detect().unwrap();
+    let mut g = Guard::new("later", &Resources::default());
+    let parent = unified_of(&g).map(|(d, _)| d.parent().unwrap().to_owned());
+    let before = parent.as_deref().map(subtree_control);
+    let res = Resources {
+        memory: Some(Memory {
+            limit: Some(64 << 20),
+            ..Default::default()
+        }),
+        pids: Some(Pids { limit: 5 }),
+        ..Default::default()
+    };
+    g.cg.apply(&res).unwrap();
+    // the handle travels through the runtime's state file
+    g.cg = serde_json::from_str(&serde_json::to_string(&g.cg).unwrap()).unwrap();
+    let s = g.cg.stats().unwrap();
+    assert_eq!((s.pids.limit, s.memory.usage.limit), (5, 64 << 20));
+    let i =
+        g.spawn("for n in 1 2 3 4 5 6 7 8; do sleep 30 >/dev/null 2>&1 & done; echo spawned all");
+    let (status, out, err) = g.wait(i, Duration::from_secs(10));
+    assert!(!status.success(), "shell forked past the limit: {out}");
+    assert!(err.contains("fork"), "stderr: {err}");
+    drop(g);
+    if host.mode() != Mode::V1 {
+        assert_eq!(parent.as_deref().map(subtree_control), before);
+    }
+}
+
+/// cgroup v2's no-internal-processes rule: a cgroup holding a process hands
+/// no controller down. Creating (or later limiting) a cgroup beneath it is
+/// one clear error, checked before any write: nothing is left enabled, and
+/// processes still enter a new child (a half-enabled `pids` used to make
+/// that fail with EOPNOTSUPP).
+#[test]
+fn v2_cgroup_with_processes_hands_no_controller_down() {
+    let host = Host::detect().unwrap();
+    if host.mode() != Mode::V2 {
+        return;
+    }
+    let mut a = Guard::new("busyparent", &Resources::default());
+    a.spawn("exec sleep 30");
+    let (a_dir, a_abs) = unified_of(&a).unwrap();
+    assert_eq!(subtree_control(&a_dir), "");
+    let res = Resources {
+        memory: Some(Memory {
+            limit: Some(64 << 20),
+            ..Default::default()
+        }),
+        pids: Some(Pids { limit: 5 }),
+        ..Default::default()
+    };
+    let child = CgroupPath::parse(Some(&format!("{a_abs}/child")), "x").unwrap();
+    let want = format!(
+        "cannot enable controller memory in {}: it holds 1 process(es), and cgroup v2 hands \
+         controllers to child cgroups only from the root cgroup or from one without processes; \
+         give an absolute cgroups path beneath a cgroup that holds none",
+        a_dir.display()
+    );
+    let mut cg = Cgroup::for_caller(&child).unwrap();
+    assert_eq!(chain(&cg.create(&res).unwrap_err()), want);
+    assert_eq!(subtree_control(&a_dir), "");
+    assert!(!a_dir.join("child").exists());
+    // without controllers the child is fine and takes processes
+    let mut c = Guard::at(&child, &Resources::default());
+    let i = c.spawn("echo in");
+    assert_eq!(c.wait(i, Duration::from_secs(10)).1, "in\n");
+    // a limit added later: the same error, nothing left behind
+    assert_eq!(chain(&c.cg.apply(&res).unwrap_err()), want);
+    assert_eq!(subtree_control(&a_dir), "");
+    c.spawn("exec sleep 30");
+    a.spawn("exec sleep 30");
+    assert_eq!(a.cg.procs().unwrap().len(), 2);
+}
+
+/// remove() takes back a controller it enabled in a cgroup it did not
+/// create only when no child cgroup is left there: another one may rely on
+/// it.
+#[test]
+fn v2_remove_takes_back_only_what_nothing_else_uses() {
+    let host = Host::detect().unwrap();
+    if host.mode() != Mode::V2 {
+        return;
+    }
+    let p = Guard::new("share", &Resources::default());
+    let (p_dir, p_abs) = unified_of(&p).unwrap();
+    let at = |name: &str| CgroupPath::parse(Some(&format!("{p_abs}/{name}")), "x").unwrap();
+    let pids = |limit| Resources {
+        pids: Some(Pids { limit }),
+        ..Default::default()
+    };
+    // c1 enables pids in p (which it did not create); c2 finds it there
+    let mut c1 = Guard::at(&at("c1"), &pids(100));
+    c1.cg.apply(&pids(100)).unwrap();
+    assert_eq!(subtree_control(&p_dir), "pids");
+    let mut c2 = Guard::at(&at("c2"), &Resources::default());
+    c2.cg.apply(&pids(7)).unwrap();
+    c2.spawn("exec sleep 30");
+    // c1 goes: c2 still relies on pids
+    drop(c1);
+    assert_eq!(subtree_control(&p_dir), "pids");
+    assert_eq!(c2.cg.stats().unwrap().pids.limit, 7);
+    // c2 goes: it enabled nothing
+    drop(c2);
+    assert_eq!(subtree_control(&p_dir), "pids");
+    // a handle that enabled it and leaves no child behind takes it back
+    std::fs::write(p_dir.join("cgroup.subtree_control"), "-pids").unwrap();
+    let mut c3 = Guard::at(&at("c3"), &Resources::default());
+    c3.cg.apply(&pids(3)).unwrap();
+    assert_eq!(subtree_control(&p_dir), "pids");
+    drop(c3);
+    assert_eq!(subtree_control(&p_dir), "");
 }
