@@ -25,8 +25,7 @@ compare() {
   local json=$RESULTS/$name.json
   local args=()
   for c in "$@"; do args+=("$c"); done
-  hyperfine -N --warmup 20 --runs "$runs" --export-json "$json" "${args[@]}" >/dev/null 2>&1 ||
-    hyperfine --warmup 20 --runs "$runs" --export-json "$json" "${args[@]}" >/dev/null
+  hyperfine -N --warmup 10 --runs "$runs" --export-json "$json" "${args[@]}" >/dev/null
   python3 - "$json" "$name" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))["results"]
