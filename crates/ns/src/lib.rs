@@ -20,3 +20,5 @@ pub mod limits;
 pub use idmap::{IdMaps, IdRange, SetGroups};
 pub mod setns;
 pub use setns::{join_pidfd, NsFile};
+pub mod clone;
+pub use clone::{clone3, CloneOptions, Forked};

@@ -1,0 +1,291 @@
+//! `create`: the parent's list of steps. Everything that can be checked
+//! without a process is checked first (id, config.json, rootfs, namespace
+//! paths), so bad input leaves nothing behind; from the state directory on,
+//! a guard removes what was made if a later step fails.
+//!
+//! Sync points pair with `init/mod.rs` (see `protocol::phases`).
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange};
+use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
+
+use crate::bundle::{self, Bundle};
+use crate::protocol::{self, Msg, Phase};
+use crate::state::{self, Record, StateDir};
+use crate::{cgroup, fifo, init, plan, Error};
+
+/// What `create` needs to know (runc's `create` flags).
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// `--root`: where state lives.
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    /// `--preserve-fds N`: descriptors 3..3+N pass to the program.
+    pub preserve_fds: u32,
+}
+
+/// A created container: init waits on the exec fifo.
+#[derive(Debug)]
+pub struct Created {
+    pub pid: u32,
+    /// A pidfd for the init (which is nsbox's child).
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// Creates the container and leaves its init waiting for `start`.
+pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
+    state::validate_id(&opts.id)?;
+    let bundle = bundle::load(&opts.bundle)?;
+    let linux = bundle.spec.linux().as_ref().expect("validated: linux");
+    let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let dir = StateDir::create(&opts.root, &opts.id)?;
+    let mut guard = Guard {
+        dir: Some(dir),
+        pids: Vec::new(),
+    };
+    let fifo = fifo::create(&guard.dir().fifo_path())?;
+    let placement = cgroup::prepare(&opts.id, &bundle.spec)?;
+    let (parent, child) = protocol::channel_pair()?;
+    let clone = CloneOptions {
+        flags: ns_plan.shape.clone_flags,
+        pidfd: true,
+        cgroup: placement.clone_into(),
+    };
+    ensure_single_threaded()?;
+    // SAFETY: nsbox is single-threaded here (checked just above), so the
+    // child owns a consistent copy of memory and may allocate; it leaves
+    // only by execve or _exit (`init::run` never returns).
+    let (pid, pidfd) = match unsafe { nsbox_ns::clone3(&clone) } {
+        Ok(Forked::Child) => {
+            // flock belongs to the open file: our copy of the lock fd would
+            // keep the container locked (and `start` waiting) until exec.
+            drop(guard.dir.take());
+            // And the parent's end: when nsbox dies, init must see EOF.
+            drop(parent);
+            init::run(&init::Context {
+                bundle: &bundle,
+                plan: &ns_plan,
+                channel: &child,
+                fifo: &fifo,
+                preserve_fds: opts.preserve_fds,
+            })
+        }
+        Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
+        Err(source) => return Err(Error::Clone { source }),
+    };
+    guard.pids.push(pid);
+    let shape = ns_plan.shape;
+    // The child has its copies; ours would keep the fifo's reader alive and
+    // hide the child's death from the channel.
+    drop(child);
+    drop(fifo);
+    drop(ns_plan);
+    let mut init_pid = pid;
+    let mut init_pidfd = pidfd;
+    for phase in protocol::phases(shape.new_user, shape.extra_fork) {
+        match phase {
+            Phase::IdMaps => {
+                // sync 1
+                if !parent.wait_map_request()? {
+                    return Err(died(pid, "MapRequest"));
+                }
+                id_maps(&bundle)
+                    .write(pid)
+                    .map_err(|source| Error::IdMaps { pid, source })?;
+                parent
+                    .send(&Msg::MapsWritten)
+                    .map_err(|source| Error::Channel { source })?;
+            }
+            Phase::Forked => {
+                // sync 2
+                let Some(grandchild) = parent.wait_forked()? else {
+                    return Err(died(pid, "Forked"));
+                };
+                guard.pids.push(grandchild);
+                reap(pid);
+                init_pid = grandchild;
+                init_pidfd = rustix::process::pidfd_open(
+                    rustix::process::Pid::from_raw(grandchild as i32).expect("pid > 0"),
+                    rustix::process::PidfdFlags::empty(),
+                )
+                .ok();
+            }
+            Phase::Ready => {
+                // sync 3
+                if !parent.wait_ready()? {
+                    return Err(died(init_pid, "Ready"));
+                }
+            }
+        }
+    }
+    record(&guard, &bundle, &opts.id, init_pid)?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, init_pid)?;
+    }
+    guard.disarm();
+    Ok(Created {
+        pid: init_pid,
+        pidfd: init_pidfd,
+    })
+}
+
+/// `linux.uidMappings`/`gidMappings` as nsbox-ns id maps.
+fn id_maps(bundle: &Bundle) -> IdMaps {
+    let linux = bundle.spec.linux().as_ref().expect("validated: linux");
+    let ranges = |m: &Option<Vec<LinuxIdMapping>>| -> Vec<IdRange> {
+        m.iter()
+            .flatten()
+            .map(|m| IdRange {
+                inside: m.container_id(),
+                outside: m.host_id(),
+                count: m.size(),
+            })
+            .collect()
+    };
+    IdMaps {
+        uid: ranges(linux.uid_mappings()),
+        gid: ranges(linux.gid_mappings()),
+        setgroups: None,
+    }
+}
+
+/// Writes state.json: `created`, with the pid and its start time.
+fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Error> {
+    let start_time = state::start_time(pid)
+        .map_err(|source| Error::ProcStat { pid, source })?
+        .ok_or_else(|| died(pid, "state"))?;
+    let mut oci = State::default();
+    oci.set_version(bundle.spec.version().clone());
+    oci.set_id(id.to_string());
+    oci.set_status(ContainerState::Created);
+    oci.set_pid(Some(pid as i32));
+    oci.set_bundle(bundle.dir.clone());
+    oci.set_annotations(bundle.spec.annotations().clone());
+    guard.dir().write(&Record {
+        oci,
+        rootfs: bundle.rootfs.clone(),
+        created: state::now_rfc3339(),
+        owner: owner_name(),
+        start_time,
+    })
+}
+
+/// `--pid-file`, written atomically (containerd reads it as soon as it exists).
+fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
+    state::write_atomic(path, pid.to_string().as_bytes(), 0o644).map_err(|source| Error::PidFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The user name of our uid, as runc reports `owner`.
+fn owner_name() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// clone3 copies one thread: any other would leave its locks held in the
+/// child. nsbox starts none; a library caller might.
+fn ensure_single_threaded() -> Result<(), Error> {
+    let pid = std::process::id();
+    let text = std::fs::read_to_string("/proc/self/stat")
+        .map_err(|source| Error::ProcStat { pid, source })?;
+    // Field 20 (num_threads) is the 18th after the ")" that ends the name.
+    let threads = text
+        .rfind(')')
+        .and_then(|i| text[i + 1..].split_whitespace().nth(17))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(1);
+    if threads > 1 {
+        return Err(Error::Threaded { threads });
+    }
+    Ok(())
+}
+
+/// The child died without a word: its exit status is all there is.
+fn died(pid: u32, expected: &'static str) -> Error {
+    Error::ChildDied {
+        expected,
+        status: reap(pid),
+    }
+}
+
+/// Waits for our child `pid` and describes how it ended.
+fn reap(pid: u32) -> String {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return "no such process".into();
+    };
+    match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
+        Ok(Some((_, status))) => describe(status),
+        Ok(None) => "still running".into(),
+        Err(e) => format!("wait: {e}"),
+    }
+}
+
+pub(crate) fn describe(status: rustix::process::WaitStatus) -> String {
+    if let Some(code) = status.exit_status() {
+        format!("exit status {code}")
+    } else if let Some(sig) = status.terminating_signal() {
+        format!("killed by signal {sig}")
+    } else {
+        format!("wait status {:#x}", status.as_raw())
+    }
+}
+
+/// Undoes a half-made container: kills and reaps what was cloned, removes
+/// the state directory.
+struct Guard {
+    dir: Option<StateDir>,
+    pids: Vec<u32>,
+}
+
+impl Guard {
+    fn dir(&self) -> &StateDir {
+        self.dir
+            .as_ref()
+            .expect("guard holds the state dir until disarmed")
+    }
+
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.pids.clear();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for &pid in self.pids.iter().rev() {
+            if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_test_process_is_threaded() {
+        // The test harness runs tests on threads: create must refuse here.
+        let t = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let err = super::ensure_single_threaded().unwrap_err();
+        assert!(err.to_string().contains("threads"), "{err}");
+        t.join().unwrap();
+    }
+}

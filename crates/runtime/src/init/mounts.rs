@@ -1,0 +1,254 @@
+//! The container's mounts, in config order, before pivot_root: root
+//! propagation, the rootfs bound onto itself, then each `mounts[i]` with
+//! its destination created and resolved inside the rootfs.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+
+use super::paths::{fd_path, Leaf, Root};
+use super::{Failure, StepResult};
+use crate::protocol::Step;
+
+/// `rootfsPropagation` and per-mount propagation words.
+pub fn propagation_flag(word: &str) -> Option<MountPropagationFlags> {
+    use MountPropagationFlags as P;
+    Some(match word {
+        "private" => P::PRIVATE,
+        "rprivate" => P::PRIVATE | P::REC,
+        "shared" => P::SHARED,
+        "rshared" => P::SHARED | P::REC,
+        "slave" => P::DOWNSTREAM,
+        "rslave" => P::DOWNSTREAM | P::REC,
+        "unbindable" => P::UNBINDABLE,
+        "runbindable" => P::UNBINDABLE | P::REC,
+        _ => return None,
+    })
+}
+
+/// A mount's options split the way mount(2) wants them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    pub flags: MountFlags,
+    /// `bind` or `rbind` was given.
+    pub bind: bool,
+    pub recursive: bool,
+    pub propagation: Vec<(String, MountPropagationFlags)>,
+    /// Everything else, for the file system (`size=`, `mode=`, `newinstance`...).
+    pub data: String,
+}
+
+pub fn parse_options(options: &[String]) -> Options {
+    let mut o = Options {
+        flags: MountFlags::empty(),
+        bind: false,
+        recursive: false,
+        propagation: Vec::new(),
+        data: String::new(),
+    };
+    let mut data: Vec<&str> = Vec::new();
+    for opt in options {
+        let (set, flag) = match opt.as_str() {
+            "ro" => (true, MountFlags::RDONLY),
+            "rw" => (false, MountFlags::RDONLY),
+            "nosuid" => (true, MountFlags::NOSUID),
+            "suid" => (false, MountFlags::NOSUID),
+            "nodev" => (true, MountFlags::NODEV),
+            "dev" => (false, MountFlags::NODEV),
+            "noexec" => (true, MountFlags::NOEXEC),
+            "exec" => (false, MountFlags::NOEXEC),
+            "sync" => (true, MountFlags::SYNCHRONOUS),
+            "async" => (false, MountFlags::SYNCHRONOUS),
+            "dirsync" => (true, MountFlags::DIRSYNC),
+            "noatime" => (true, MountFlags::NOATIME),
+            "atime" => (false, MountFlags::NOATIME),
+            "nodiratime" => (true, MountFlags::NODIRATIME),
+            "diratime" => (false, MountFlags::NODIRATIME),
+            "relatime" => (true, MountFlags::RELATIME),
+            "norelatime" => (false, MountFlags::RELATIME),
+            "strictatime" => (true, MountFlags::STRICTATIME),
+            "nostrictatime" => (false, MountFlags::STRICTATIME),
+            "lazytime" => (true, MountFlags::LAZYTIME),
+            "nolazytime" => (false, MountFlags::LAZYTIME),
+            "mand" => (true, MountFlags::PERMIT_MANDATORY_FILE_LOCKING),
+            "nomand" => (false, MountFlags::PERMIT_MANDATORY_FILE_LOCKING),
+            "nosymfollow" => (true, MountFlags::NOSYMFOLLOW),
+            "silent" => (true, MountFlags::SILENT),
+            "loud" => (false, MountFlags::SILENT),
+            "defaults" | "remount" => continue,
+            "bind" => {
+                o.bind = true;
+                continue;
+            }
+            "rbind" => {
+                o.bind = true;
+                o.recursive = true;
+                continue;
+            }
+            word => {
+                if let Some(p) = propagation_flag(word) {
+                    o.propagation.push((word.to_string(), p));
+                } else {
+                    data.push(word);
+                }
+                continue;
+            }
+        };
+        if set {
+            o.flags |= flag;
+        } else {
+            o.flags &= !flag;
+        }
+    }
+    o.data = data.join(",");
+    o
+}
+
+/// Step 1 of the root: `/` gets `rootfsPropagation` (default rprivate) so
+/// nothing we mount leaks to the host, then the rootfs is bound onto
+/// itself so that it is a mount point pivot_root can use.
+pub fn prepare_root(rootfs: &Path, propagation: Option<&str>) -> Result<(), Failure> {
+    let word = propagation.unwrap_or("rprivate");
+    let flags = propagation_flag(word).unwrap_or(MountPropagationFlags::PRIVATE);
+    // Recursive always: every mount copied into the new namespace changes.
+    // (`shared` means the container's mounts reach the host: that is the wish.)
+    rustix::mount::mount_change("/", flags | MountPropagationFlags::REC).step(|| {
+        Step::RootPropagation {
+            flags: word.to_string(),
+        }
+    })?;
+    rustix::mount::mount_bind_recursive(rootfs, rootfs).step(|| Step::BindRootfs {
+        path: rootfs.display().to_string(),
+    })
+}
+
+/// Mounts one `mounts[i]` entry under the rootfs.
+pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
+    let dest = m.destination();
+    let dest_s = dest.display().to_string();
+    let options = parse_options(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().clone().unwrap_or_default();
+    let bind = options.bind || typ == "bind";
+    let source: PathBuf = m.source().clone().unwrap_or_default();
+    let source = if bind && source.is_relative() {
+        bundle.join(source)
+    } else {
+        source
+    };
+    let mount_step = || Step::Mount {
+        typ: if bind { "bind".into() } else { typ.clone() },
+        source: source.display().to_string(),
+        dest: dest_s.clone(),
+    };
+    let leaf = if bind && !source.is_dir() {
+        Leaf::File
+    } else {
+        Leaf::Dir
+    };
+    let target_fd = root.resolve_create(dest, leaf).step(|| Step::Resolve {
+        path: dest_s.clone(),
+    })?;
+    let target = fd_path(&target_fd);
+    if bind {
+        if options.recursive {
+            rustix::mount::mount_bind_recursive(&source, &target).step(mount_step)?;
+        } else {
+            rustix::mount::mount_bind(&source, &target).step(mount_step)?;
+        }
+        // A bind mount takes its flags only by remounting; flags the kernel
+        // locked on the source (in a user namespace) must be kept.
+        if !options.flags.is_empty() {
+            let flags = options.flags | locked_flags(&target);
+            rustix::mount::mount_remount(&target, MountFlags::BIND | flags, "").step(|| {
+                Step::Remount {
+                    dest: dest_s.clone(),
+                    options: m.options().clone().unwrap_or_default().join(","),
+                }
+            })?;
+        }
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        mount_cgroup(&target, &options).step(mount_step)?;
+    } else {
+        let src = if source.as_os_str().is_empty() {
+            PathBuf::from(&typ)
+        } else {
+            source.clone()
+        };
+        let data = std::ffi::CString::new(options.data.clone()).unwrap_or_default();
+        rustix::mount::mount(
+            &src,
+            &target,
+            typ.as_str(),
+            options.flags,
+            Some(data.as_c_str()),
+        )
+        .step(mount_step)?;
+    }
+    for (word, flag) in &options.propagation {
+        rustix::mount::mount_change(&target, *flag).step(|| Step::Propagation {
+            dest: dest_s.clone(),
+            flag: word.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// `cgroup` mounts: on a cgroup v2 host, cgroup2 itself; on a v1 or hybrid
+/// host, the host's `/sys/fs/cgroup` tree bound in (read-only at its top
+/// when asked). The container's own cgroup view comes with issue 4.
+fn mount_cgroup(target: &Path, options: &Options) -> rustix::io::Result<()> {
+    let host = rustix::fs::statfs("/sys/fs/cgroup")?;
+    if host.f_type as i64 == libc::CGROUP2_SUPER_MAGIC {
+        return rustix::mount::mount("cgroup2", target, "cgroup2", options.flags, None);
+    }
+    rustix::mount::mount_bind_recursive("/sys/fs/cgroup", target)?;
+    if options.flags.contains(MountFlags::RDONLY) {
+        rustix::mount::mount_remount(
+            target,
+            MountFlags::BIND | options.flags | locked_flags(target),
+            "",
+        )?;
+    }
+    Ok(())
+}
+
+/// The flags of the mount at `path` that a remount must repeat: in a user
+/// namespace the kernel refuses to clear nosuid/nodev/noexec/atime flags
+/// set by a more privileged namespace.
+pub fn locked_flags(path: &Path) -> MountFlags {
+    let Ok(st) = rustix::fs::statvfs(path) else {
+        return MountFlags::empty();
+    };
+    let keep = MountFlags::NOSUID
+        | MountFlags::NODEV
+        | MountFlags::NOEXEC
+        | MountFlags::NOATIME
+        | MountFlags::NODIRATIME
+        | MountFlags::RELATIME;
+    // ST_* values equal the MS_* ones for these flags.
+    MountFlags::from_bits_truncate(st.f_flag.bits() as _) & keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(list: &[&str]) -> Options {
+        parse_options(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn splits_flags_data_and_propagation() {
+        let o = opts(&["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        assert_eq!(o.flags, MountFlags::NOSUID | MountFlags::STRICTATIME);
+        assert_eq!(o.data, "mode=755,size=65536k");
+        let o = opts(&["rbind", "ro", "rprivate"]);
+        assert!(o.bind && o.recursive);
+        assert_eq!(o.flags, MountFlags::RDONLY);
+        assert_eq!(o.propagation.len(), 1);
+        let o = opts(&["ro", "rw", "newinstance", "ptmxmode=0666"]);
+        assert!(o.flags.is_empty());
+        assert_eq!(o.data, "newinstance,ptmxmode=0666");
+    }
+}

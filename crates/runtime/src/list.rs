@@ -1,0 +1,24 @@
+//! `state` and `list`: what state.json says, corrected by the kernel.
+
+use std::path::Path;
+
+use crate::state::{self, Report, StateDir};
+use crate::Error;
+
+/// One container, as runc's `state` prints it.
+pub fn state(root: &Path, id: &str) -> Result<Report, Error> {
+    let dir = StateDir::open(root, id)?;
+    Ok(dir.read()?.report())
+}
+
+/// Every container under `root`; ones half-made or vanishing while we look
+/// are skipped.
+pub fn list(root: &Path) -> Result<Vec<Report>, Error> {
+    let mut out = Vec::new();
+    for id in state::ids(root)? {
+        if let Ok(report) = state(root, &id) {
+            out.push(report);
+        }
+    }
+    Ok(out)
+}
