@@ -159,6 +159,8 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
         // A bind mount takes its flags only by remounting; flags the kernel
         // locked on the source (in a user namespace) must be kept.
         if !options.flags.is_empty() {
+            let target = remounted(root, dest, leaf, &dest_s)?;
+            let target = fd_path(&target);
             let flags = options.flags | locked_flags(&target);
             rustix::mount::mount_remount(&target, MountFlags::BIND | flags, "").step(|| {
                 Step::Remount {
@@ -169,6 +171,15 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
         }
     } else if typ == "cgroup" || typ == "cgroup2" {
         mount_cgroup(&target, &options).step(mount_step)?;
+        if options.flags.contains(MountFlags::RDONLY) && !is_cgroup2_host() {
+            let fd = remounted(root, dest, leaf, &dest_s)?;
+            let target = fd_path(&fd);
+            let flags = MountFlags::BIND | options.flags | locked_flags(&target);
+            rustix::mount::mount_remount(&target, flags, "").step(|| Step::Remount {
+                dest: dest_s.clone(),
+                options: "ro".into(),
+            })?;
+        }
     } else {
         let src = if source.as_os_str().is_empty() {
             PathBuf::from(&typ)
@@ -185,6 +196,12 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
         )
         .step(mount_step)?;
     }
+    if options.propagation.is_empty() {
+        return Ok(());
+    }
+    // Our descriptor still names the directory under the new mount.
+    let target = remounted(root, dest, leaf, &dest_s)?;
+    let target = fd_path(&target);
     for (word, flag) in &options.propagation {
         rustix::mount::mount_change(&target, *flag).step(|| Step::Propagation {
             dest: dest_s.clone(),
@@ -194,23 +211,33 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The destination opened again after mounting on it: the descriptor
+/// taken before names the directory underneath, not the new mount's root,
+/// and remounts and propagation changes must reach the mount.
+fn remounted(
+    root: &Root,
+    dest: &Path,
+    leaf: Leaf,
+    dest_s: &str,
+) -> Result<std::os::fd::OwnedFd, Failure> {
+    root.resolve_create(dest, leaf).step(|| Step::Resolve {
+        path: dest_s.to_string(),
+    })
+}
+
 /// `cgroup` mounts: on a cgroup v2 host, cgroup2 itself; on a v1 or hybrid
 /// host, the host's `/sys/fs/cgroup` tree bound in (read-only at its top
 /// when asked). The container's own cgroup view comes with issue 4.
 fn mount_cgroup(target: &Path, options: &Options) -> rustix::io::Result<()> {
-    let host = rustix::fs::statfs("/sys/fs/cgroup")?;
-    if host.f_type as i64 == libc::CGROUP2_SUPER_MAGIC {
+    if is_cgroup2_host() {
         return rustix::mount::mount("cgroup2", target, "cgroup2", options.flags, None);
     }
-    rustix::mount::mount_bind_recursive("/sys/fs/cgroup", target)?;
-    if options.flags.contains(MountFlags::RDONLY) {
-        rustix::mount::mount_remount(
-            target,
-            MountFlags::BIND | options.flags | locked_flags(target),
-            "",
-        )?;
-    }
-    Ok(())
+    rustix::mount::mount_bind_recursive("/sys/fs/cgroup", target)
+}
+
+fn is_cgroup2_host() -> bool {
+    rustix::fs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|st| st.f_type as i64 == libc::CGROUP2_SUPER_MAGIC)
 }
 
 /// The flags of the mount at `path` that a remount must repeat: in a user
