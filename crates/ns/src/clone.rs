@@ -74,7 +74,13 @@ pub unsafe fn clone3(opts: &CloneOptions<'_>) -> Result<Forked, Error> {
     let mut pidfd: libc::c_int = -1;
     let mut args = RawCloneArgs {
         flags: opts.flags & !(CLONE_PIDFD | CLONE_INTO_CGROUP),
-        exit_signal: libc::SIGCHLD as u64,
+        // clone3 refuses an exit signal with CLONE_PARENT: the child then
+        // signals our parent as we would (SIGCHLD, since we were forked).
+        exit_signal: if opts.flags & CLONE_PARENT != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         ..RawCloneArgs::default()
     };
     if opts.pidfd {

@@ -1,0 +1,170 @@
+//! `nsbox run`: what the container's process sees, checked from inside.
+
+mod oci_common;
+
+use oci_common::{base_config, Oci};
+use serde_json::json;
+
+fn sh(script: &str) -> Vec<&str> {
+    vec!["sh", "-c", script]
+}
+
+#[test]
+fn run_isolates_and_propagates_exit_code() {
+    let oci = Oci::new("oci-run");
+    let script = "echo pid=$$; echo procs=$(ls /proc | grep -c '^[0-9]'); hostname; \
+                  echo devs=$(ls /dev | tr '\\n' ' '); cat /proc/self/uid_map; \
+                  grep -c . /proc/keys || echo keys-empty; echo fw=$(ls /sys/firmware | wc -l); \
+                  echo x > /proc/sys/kernel/domainname && echo sys-writable; \
+                  mount -t tmpfs t /tmp && echo mounted; \
+                  grep ' / ' /proc/self/mountinfo | head -1; exit 7";
+    oci.write_config(&base_config(&sh(script)));
+    let id = oci.id("iso");
+    let out = oci.run(&id);
+    assert_eq!(out.code, 7, "{out:?}");
+    let o = &out.stdout;
+    assert!(o.contains("pid=1\n"), "{o}");
+    // sh, the subshell of $(...), its ls and grep: nothing of the host.
+    let procs: u32 = o
+        .lines()
+        .find_map(|l| l.strip_prefix("procs="))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(procs <= 4, "{o}");
+    assert!(o.contains("\noci-test\n"), "{o}");
+    assert!(
+        o.contains(
+            "devs=fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero\n"
+        ),
+        "{o}"
+    );
+    assert!(o.contains("0          0 4294967295"), "{o}");
+    assert!(o.contains("keys-empty") || o.contains("\n0\n"), "{o}");
+    assert!(o.contains("fw=0"), "{o}");
+    assert!(!o.contains("sys-writable"), "{o}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!o.contains("mounted"), "{o}");
+    // busybox words EPERM from mount(2) as "permission denied".
+    assert!(out.stderr.contains("mount: permission denied"), "{out:?}");
+    // run deletes the container afterwards.
+    assert!(!oci.state_dir(&id).exists());
+    assert!(!oci_common::host_mounts_mention(&oci.bundle));
+}
+
+#[test]
+fn user_env_cwd_and_readonly_root() {
+    let oci = Oci::new("oci-user");
+    let mut c = base_config(&sh(
+        "id; pwd; echo foo=$FOO; umask; touch /x 2>&1 || echo root-ro; touch /dev/shm/ok && echo shm-rw",
+    ));
+    c["process"]["user"] =
+        json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63});
+    c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "FOO=bar"]);
+    c["process"]["cwd"] = json!("/tmp");
+    c["root"]["readonly"] = json!(true);
+    oci.write_config(&c);
+    let id = oci.id("user");
+    let out = oci.run(&id).success();
+    let o = &out.stdout;
+    assert!(o.contains("uid=1000 gid=1000 groups=10,20"), "{o}");
+    assert!(o.contains("/tmp\n"), "{o}");
+    assert!(o.contains("foo=bar\n"), "{o}");
+    assert!(o.contains("0077"), "{o}");
+    assert!(o.contains("root-ro"), "{o}");
+    assert!(o.contains("shm-rw"), "{o}");
+}
+
+#[test]
+fn new_user_namespace_gets_maps_and_host_devices() {
+    let oci = Oci::new("oci-userns");
+    let mut c = base_config(&sh(
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; echo z > /dev/null && echo null-ok",
+    ));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    // sysfs cannot be mounted for a netns owned by another user namespace
+    // without it being ours: it is (new netns under the new userns).
+    oci.write_config(&c);
+    let id = oci.id("userns");
+    let out = oci.run(&id).success();
+    let o = &out.stdout;
+    assert!(o.contains("0     200000      65536"), "{o}");
+    assert!(o.contains("\n0\n"), "{o}");
+    assert!(o.contains("null-ok"), "{o}");
+}
+
+#[test]
+fn exec_failure_is_reported_by_create() {
+    let oci = Oci::new("oci-exec");
+    oci.write_config(&base_config(&["/bin/nope"]));
+    let id = oci.id("nope");
+    let out = oci.run(&id);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!("nsbox: run {id}: exec \"/bin/nope\": No such file or directory")
+    );
+    assert!(!oci.state_dir(&id).exists());
+}
+
+/// A network namespace made by `ip netns add`, deleted on drop.
+struct NetNs(String);
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = nsbox_testutil::run("ip", ["netns", "delete", &self.0]);
+    }
+}
+
+#[test]
+fn joins_network_namespace_by_path() {
+    let oci = Oci::new("oci-join");
+    let name = format!("nsbox-oci-{}", std::process::id());
+    nsbox_testutil::run("ip", ["netns", "add", &name]).success();
+    let ns = NetNs(name);
+    let path = format!("/run/netns/{}", ns.0);
+    let want = std::fs::metadata(&path).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.ino()
+    });
+    let mut c = base_config(&sh("stat -L -c ino=%i /proc/self/ns/net; echo pid=$$"));
+    c["linux"]["namespaces"] = json!([
+        {"type": "pid"}, {"type": "network", "path": path}, {"type": "ipc"},
+        {"type": "uts"}, {"type": "mount"}
+    ]);
+    oci.write_config(&c);
+    let id = oci.id("join");
+    let out = oci.run(&id).success();
+    assert!(
+        out.stdout.contains(&format!("ino={}\n", want.unwrap())),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("pid=1\n"), "{out:?}");
+}
+
+#[test]
+fn joins_pid_namespace_of_another_container() {
+    let oci = Oci::new("oci-joinpid");
+    oci.write_config(&base_config(&["sleep", "100"]));
+    let first = oci.id("pid1");
+    let bundle = oci.bundle.display().to_string();
+    oci.detached(&["run", "-d", "--bundle", &bundle, &first]);
+    let pid = oci.state(&first)["pid"].as_i64().unwrap();
+    let mut c = base_config(&sh("echo pid=$$; ls /proc | grep -c '^[0-9]'"));
+    c["linux"]["namespaces"] = json!([
+        {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}, {"type": "ipc"},
+        {"type": "uts"}, {"type": "mount"}
+    ]);
+    oci.write_config(&c);
+    let second = oci.id("pid2");
+    let out = oci.run(&second).success();
+    // Not PID 1: the first container's sleep is.
+    assert!(!out.stdout.contains("pid=1\n"), "{out:?}");
+    assert!(out.stdout.contains("pid="), "{out:?}");
+}
