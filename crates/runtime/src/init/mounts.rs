@@ -236,8 +236,7 @@ fn mount_cgroup(target: &Path, options: &Options) -> rustix::io::Result<()> {
 }
 
 fn is_cgroup2_host() -> bool {
-    rustix::fs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|st| st.f_type as i64 == libc::CGROUP2_SUPER_MAGIC)
+    rustix::fs::statfs("/sys/fs/cgroup").is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
 }
 
 /// The flags of the mount at `path` that a remount must repeat: in a user
