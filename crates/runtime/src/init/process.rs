@@ -80,7 +80,10 @@ fn last_errno() -> io::Error {
 /// uid change, change ids, then set inheritable, effective, permitted and
 /// ambient to exactly what the config says.
 pub fn user_and_caps(process: &Process) -> Result<(), Failure> {
-    let known = caps::runtime::thread_all_supported();
+    // One read of cap_last_cap instead of a prctl per capability; a
+    // container without /proc falls back to probing.
+    let known = caps::runtime::procfs_all_supported(None)
+        .unwrap_or_else(|_| caps::runtime::thread_all_supported());
     let wanted: Option<&LinuxCapabilities> = process.capabilities().as_ref();
     if let Some(c) = wanted {
         let bounding = capset(c.bounding(), &known);
