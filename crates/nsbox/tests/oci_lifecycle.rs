@@ -174,3 +174,37 @@ fn log_file_gets_json_error_lines() {
     assert_eq!(v["msg"], "container \"nope\" does not exist");
     assert!(v["time"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn run_forwards_signals_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let oci = Oci::new("oci-fwd");
+    oci.write_config(&base_config(&[
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+    ]));
+    let id = oci.id("fwd");
+    let mut child = Command::new(oci_common::NSBOX)
+        .arg("--root")
+        .arg(&oci.root)
+        .args(["run", "--bundle"])
+        .arg(&oci.bundle)
+        .arg(&id)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    nsbox_testutil::run("kill", ["-TERM", &child.id().to_string()]).success();
+    let status = child.wait().unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got-term\n");
+    assert_eq!(status.code(), Some(42));
+    assert!(!oci.state_dir(&id).exists());
+}

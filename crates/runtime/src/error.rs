@@ -191,6 +191,12 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("block signals to forward to the container")]
+    Signals {
+        #[source]
+        source: io::Error,
+    },
+
     #[error("cannot delete container {id:?} that is {status} (use --force)")]
     DeleteRunning { id: String, status: &'static str },
 

@@ -1,39 +1,138 @@
 //! `run`: create, start and, unless detached, wait for the container's
 //! init and exit with its status; the container is then deleted.
+//!
+//! While waiting, signals sent to nsbox (Ctrl-C, `kill`) are forwarded to
+//! the container's init, as runc does: init runs in its own session, so the
+//! terminal's SIGINT reaches only nsbox, and without forwarding nsbox would
+//! die and leave the container behind. Signals are taken from a signalfd
+//! (blocked before the clone, so none is lost; init clears the mask before
+//! exec), on the same single thread.
 
-use rustix::process::{Pid, WaitOptions};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{Pid, Signal, WaitOptions};
 
 use crate::create::{self, CreateOptions};
 use crate::Error;
 
+/// What `run` forwards (runc forwards everything but SIGCHLD and SIGURG;
+/// these are the ones a user or a supervisor sends).
+const FORWARDED: [i32; 11] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGTERM,
+    libc::SIGALRM,
+    libc::SIGCONT,
+    libc::SIGTSTP,
+    libc::SIGWINCH,
+    libc::SIGPWR,
+];
+
 /// Runs the container; returns the exit code nsbox should end with (the
 /// program's own, or 128 + the signal that killed it; 0 when detached).
 pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
+    let signals = if detach {
+        None
+    } else {
+        Some(SignalFd::block()?)
+    };
     let created = create::create(opts)?;
     if let Err(e) = crate::start::start(&opts.root, &opts.id) {
         let _ = crate::delete::delete(&opts.root, &opts.id, true);
         return Err(e);
     }
-    if detach {
+    let Some(signals) = signals else {
         return Ok(0);
-    }
-    // init is our child (the clone, or CLONE_PARENT when forked again).
-    let pid = created.pid;
-    let status = loop {
-        match rustix::process::waitpid(Pid::from_raw(pid as i32), WaitOptions::empty()) {
-            Ok(Some((_, status))) => break status,
-            Ok(None) => continue,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                return Err(Error::Wait {
-                    pid,
-                    source: e.into(),
-                })
-            }
-        }
     };
+    let status = wait_forwarding(created.pid, created.pidfd.as_ref(), &signals)?;
     crate::delete::delete(&opts.root, &opts.id, true)?;
     Ok(exit_code(status))
+}
+
+/// Waits for init (our child), forwarding signals until it exits.
+fn wait_forwarding(
+    pid: u32,
+    pidfd: Option<&OwnedFd>,
+    signals: &SignalFd,
+) -> Result<rustix::process::WaitStatus, Error> {
+    let wait_err = |e: rustix::io::Errno| Error::Wait {
+        pid,
+        source: e.into(),
+    };
+    if let Some(pidfd) = pidfd {
+        loop {
+            let mut fds = [
+                PollFd::new(pidfd, PollFlags::IN),
+                PollFd::new(&signals.fd, PollFlags::IN),
+            ];
+            match rustix::event::poll(&mut fds, None) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(wait_err(e)),
+            }
+            if fds[0].revents().contains(PollFlags::IN) {
+                break;
+            }
+            if fds[1].revents().contains(PollFlags::IN) {
+                if let Some(sig) = signals.read() {
+                    let _ = rustix::process::pidfd_send_signal(pidfd, sig);
+                }
+            }
+        }
+    }
+    loop {
+        match rustix::process::waitpid(Pid::from_raw(pid as i32), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(status),
+            Ok(None) | Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(wait_err(e)),
+        }
+    }
+}
+
+/// The forwarded signals, blocked, readable from a descriptor.
+struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    fn block() -> Result<SignalFd, Error> {
+        let err = |source| Error::Signals { source };
+        // SAFETY: `set` is initialised by sigemptyset before use and only
+        // read by sigprocmask and signalfd; blocking signals in a
+        // single-threaded process changes nothing but this thread's mask.
+        // signalfd returns a new descriptor that we alone own.
+        let fd = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in FORWARDED {
+                libc::sigaddset(&mut set, s);
+            }
+            if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                return Err(err(std::io::Error::last_os_error()));
+            }
+            let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+            if fd < 0 {
+                return Err(err(std::io::Error::last_os_error()));
+            }
+            OwnedFd::from_raw_fd(fd)
+        };
+        Ok(SignalFd { fd })
+    }
+
+    fn read(&self) -> Option<Signal> {
+        let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+        match rustix::io::read(self.fd.as_fd(), &mut buf) {
+            Ok(n) if n == buf.len() => {
+                // ssi_signo is the first field (u32, native endian).
+                let signo = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                Signal::from_named_raw(signo as i32)
+            }
+            _ => None,
+        }
+    }
 }
 
 fn exit_code(status: rustix::process::WaitStatus) -> u8 {
