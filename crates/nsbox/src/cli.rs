@@ -69,6 +69,8 @@ pub enum Command {
     Start(cmd::start::Args),
     /// OCI: print a container's state as JSON.
     State(cmd::state::Args),
+    /// OCI: run a new process inside a container.
+    Exec(cmd::exec::Args),
     /// OCI: send a signal to a container's process (default TERM).
     Kill(cmd::kill::Args),
     /// OCI: delete a container's state (and its process with --force).
@@ -94,6 +96,7 @@ impl Command {
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
             Command::Kill(a) => with_id("kill", &a.id),
+            Command::Exec(a) => with_id("exec", &a.id),
             Command::Delete(a) => with_id("delete", &a.id),
             Command::Run(a) => with_id("run", &a.create.id),
             Command::List(_) => "list",

@@ -2,27 +2,13 @@
 
 mod oci_common;
 
-use std::time::{Duration, Instant};
-
-use oci_common::{base_config, Oci};
+use oci_common::{base_config, wait_status, Oci};
 
 fn alive(pid: i64) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .unwrap_or_default()
             .contains(") Z ")
-}
-
-/// Polls `state` until it reports `want` (the kernel acts asynchronously).
-fn wait_status(oci: &Oci, id: &str, want: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = oci.state(id);
-        if st["status"] == want || Instant::now() > deadline {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -61,17 +61,26 @@ fn field(field: &str, msg: impl Into<String>) -> Error {
 
 /// Parses config.json text; errors carry the JSON path of the bad field.
 pub fn parse(text: &str) -> Result<Spec, Error> {
+    parse_json(CONFIG, text)
+}
+
+/// Parses an OCI JSON document (`config.json`, an exec `process.json`):
+/// malformed JSON gives line and column, a bad value its field path.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let (path, inner) = match serde_path_to_error::deserialize::<_, Spec>(&mut de) {
-        Ok(spec) => match de.end() {
-            Ok(()) => return Ok(spec),
+    let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
             Err(e) => (String::new(), e),
         },
         Err(err) => (err.path().to_string(), err.into_inner()),
     };
     if inner.is_syntax() || inner.is_eof() {
         return Err(Error::ConfigSyntax {
-            file: CONFIG,
+            file,
             line: inner.line(),
             column: inner.column(),
             msg: without_location(&inner.to_string()),
@@ -83,7 +92,11 @@ pub fn parse(text: &str) -> Result<Spec, Error> {
             msg = format!("unknown namespace type {word:?}");
         }
     }
-    Err(field(&path, msg))
+    Err(Error::ConfigField {
+        file,
+        field: path,
+        msg,
+    })
 }
 
 /// serde_json appends " at line L column C"; the field path says more.

@@ -175,7 +175,7 @@ fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Erro
 }
 
 /// `--pid-file`, written atomically (containerd reads it as soon as it exists).
-fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
+pub(crate) fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
     state::write_atomic(path, pid.to_string().as_bytes(), 0o644).map_err(|source| Error::PidFile {
         path: path.to_path_buf(),
         source,
@@ -198,7 +198,7 @@ fn owner_name() -> String {
 
 /// clone3 copies one thread: any other would leave its locks held in the
 /// child. nsbox starts none; a library caller might.
-fn ensure_single_threaded() -> Result<(), Error> {
+pub(crate) fn ensure_single_threaded() -> Result<(), Error> {
     let pid = std::process::id();
     let text = std::fs::read_to_string("/proc/self/stat")
         .map_err(|source| Error::ProcStat { pid, source })?;
@@ -215,7 +215,7 @@ fn ensure_single_threaded() -> Result<(), Error> {
 }
 
 /// The child died without a word: its exit status is all there is.
-fn died(pid: u32, expected: &'static str) -> Error {
+pub(crate) fn died(pid: u32, expected: &'static str) -> Error {
     Error::ChildDied {
         expected,
         status: reap(pid),
@@ -223,7 +223,7 @@ fn died(pid: u32, expected: &'static str) -> Error {
 }
 
 /// Waits for our child `pid` and describes how it ended.
-fn reap(pid: u32) -> String {
+pub(crate) fn reap(pid: u32) -> String {
     let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
         return "no such process".into();
     };

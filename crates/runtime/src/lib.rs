@@ -14,6 +14,7 @@ pub mod cgroup;
 pub mod create;
 pub mod delete;
 pub mod error;
+pub mod exec;
 pub mod features;
 pub mod fifo;
 pub mod init;

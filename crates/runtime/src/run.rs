@@ -54,7 +54,7 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
 }
 
 /// Waits for init (our child), forwarding signals until it exits.
-fn wait_forwarding(
+pub(crate) fn wait_forwarding(
     pid: u32,
     pidfd: Option<&OwnedFd>,
     signals: &SignalFd,
@@ -93,12 +93,12 @@ fn wait_forwarding(
 }
 
 /// The forwarded signals, blocked, readable from a descriptor.
-struct SignalFd {
+pub(crate) struct SignalFd {
     fd: OwnedFd,
 }
 
 impl SignalFd {
-    fn block() -> Result<SignalFd, Error> {
+    pub(crate) fn block() -> Result<SignalFd, Error> {
         let err = |source| Error::Signals { source };
         // SAFETY: `set` is initialised by sigemptyset before use and only
         // read by sigprocmask and signalfd; blocking signals in a
@@ -135,7 +135,7 @@ impl SignalFd {
     }
 }
 
-fn exit_code(status: rustix::process::WaitStatus) -> u8 {
+pub(crate) fn exit_code(status: rustix::process::WaitStatus) -> u8 {
     if let Some(code) = status.exit_status() {
         code as u8
     } else if let Some(sig) = status.terminating_signal() {

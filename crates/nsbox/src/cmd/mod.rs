@@ -3,6 +3,7 @@
 pub mod create;
 pub mod delete;
 pub mod enter;
+pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
@@ -26,6 +27,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Start(args) => logged(start::run(args)),
         Command::State(args) => logged(state::run(args)),
         Command::Kill(args) => logged(kill::run(args)),
+        Command::Exec(args) => logged(exec::run(args)),
         Command::Delete(args) => logged(delete::run(args)),
         Command::Run(args) => logged(run::run(args)),
         Command::List(args) => logged(list::run(args)),

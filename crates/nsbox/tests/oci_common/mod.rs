@@ -160,3 +160,15 @@ pub fn host_mounts_mention(needle: &Path) -> bool {
         .unwrap()
         .contains(&needle.display().to_string())
 }
+
+/// Polls `state` until it reports `want` (the kernel acts asynchronously).
+pub fn wait_status(oci: &Oci, id: &str, want: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let st = oci.state(id);
+        if st["status"] == want || std::time::Instant::now() > deadline {
+            return st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

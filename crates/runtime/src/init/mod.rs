@@ -10,6 +10,7 @@
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
 pub mod devices;
+pub mod exec;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;
@@ -71,7 +72,7 @@ pub fn run(ctx: &Context<'_>) -> ! {
     exit(1)
 }
 
-fn exit(code: i32) -> ! {
+pub(crate) fn exit(code: i32) -> ! {
     // SAFETY: _exit ends this process at once; skipping destructors and
     // atexit handlers is the point (they belong to the parent's copy).
     unsafe { libc::_exit(code) }
@@ -84,7 +85,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces(ctx)?; // sync 1 inside
     if ctx.plan.shape.extra_fork {
-        fork_init(ctx)?; // sync 2; only the new init returns
+        fork_init(ctx.channel)?; // sync 2; only the new init returns
     }
     rustix::process::setsid().step(|| Step::Setsid)?;
     if let Some(adj) = process.oom_score_adj() {
@@ -122,7 +123,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     exit(127)
 }
 
-fn strip_os(e: &io::Error) -> String {
+pub(crate) fn strip_os(e: &io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
@@ -203,7 +204,7 @@ fn become_root_if_mapped() -> rustix::io::Result<()> {
 /// PID (or time) namespace the clone could not enter: cloned with
 /// CLONE_PARENT so it is nsbox's child; this intermediate reports its pid
 /// (sync 2) and exits.
-fn fork_init(ctx: &Context<'_>) -> Result<(), Failure> {
+pub(crate) fn fork_init(channel: &Channel) -> Result<(), Failure> {
     let opts = CloneOptions {
         flags: nsbox_ns::clone::CLONE_PARENT,
         pidfd: false,
@@ -215,7 +216,7 @@ fn fork_init(ctx: &Context<'_>) -> Result<(), Failure> {
     match unsafe { nsbox_ns::clone3(&opts) } {
         Ok(Forked::Child) => Ok(()),
         Ok(Forked::Parent { pid, .. }) => {
-            let _ = ctx.channel.send(&Msg::Forked { pid });
+            let _ = channel.send(&Msg::Forked { pid });
             exit(0)
         }
         Err(e) => Err(Failure {
