@@ -129,12 +129,6 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             format!("{:?} is not an absolute path", process.cwd()),
         ));
     }
-    if process.terminal().unwrap_or(false) {
-        return Err(field(
-            "process.terminal",
-            "true is not supported yet (needs --console-socket)",
-        ));
-    }
     if let Some(env) = process.env() {
         for (i, e) in env.iter().enumerate() {
             if !e.contains('=') {

@@ -5,7 +5,7 @@
 //!
 //! Sync points pair with `init/mod.rs` (see `protocol::phases`).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange};
@@ -26,6 +26,8 @@ pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     /// `--preserve-fds N`: descriptors 3..3+N pass to the program.
     pub preserve_fds: u32,
+    /// `--console-socket`: where the pty master goes (process.terminal).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// A created container: init waits on the exec fifo.
@@ -34,12 +36,50 @@ pub struct Created {
     pub pid: u32,
     /// A pidfd for the init (which is nsbox's child).
     pub pidfd: Option<OwnedFd>,
+    /// The pty master, when `run` proxies the container's terminal.
+    pub console: Option<OwnedFd>,
 }
 
 /// Creates the container and leaves its init waiting for `start`.
 pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
+    create_with_console(opts, false)
+}
+
+/// `create`; with `proxy`, a terminal container without `--console-socket`
+/// sends its pty master to us instead ([`Created::console`]): how `run`
+/// gets the pty it copies to and from.
+pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<Created, Error> {
     state::validate_id(&opts.id)?;
     let bundle = bundle::load(&opts.bundle)?;
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let mut ours = None;
+    let console = match (terminal, &opts.console_socket) {
+        (false, _) => None,
+        (true, Some(path)) => Some(crate::console::connect(path)?),
+        (true, None) if proxy => {
+            let (a, b) = rustix::net::socketpair(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::STREAM,
+                rustix::net::SocketFlags::CLOEXEC,
+                None,
+            )
+            .map_err(|e| Error::Socketpair { source: e.into() })?;
+            ours = Some(a);
+            Some(b)
+        }
+        (true, None) => {
+            return Err(Error::ConfigField {
+                file: "config.json",
+                field: "process.terminal".into(),
+                msg: "true needs --console-socket (or run without --detach)".into(),
+            })
+        }
+    };
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
     let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let dir = StateDir::create(&opts.root, &opts.id)?;
@@ -72,6 +112,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
                 channel: &child,
                 fifo: &fifo,
                 preserve_fds: opts.preserve_fds,
+                console: console.as_ref(),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -83,6 +124,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
     // hide the child's death from the channel.
     drop(child);
     drop(fifo);
+    drop(console);
     drop(ns_plan);
     let mut init_pid = pid;
     let mut init_pidfd = pidfd;
@@ -122,6 +164,12 @@ pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
             }
         }
     }
+    let console = match ours {
+        Some(socket) => Some(
+            crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
+        ),
+        None => None,
+    };
     record(&guard, &bundle, &opts.id, init_pid)?;
     if let Some(path) = &opts.pid_file {
         write_pid_file(path, init_pid)?;
@@ -130,6 +178,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
     Ok(Created {
         pid: init_pid,
         pidfd: init_pidfd,
+        console,
     })
 }
 

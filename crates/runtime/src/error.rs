@@ -191,6 +191,19 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("connect to console socket {path}")]
+    ConsoleSocket {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("receive the container's pty")]
+    Console {
+        #[source]
+        source: io::Error,
+    },
+
     #[error("block signals to forward to the container")]
     Signals {
         #[source]

@@ -11,6 +11,7 @@
 
 pub mod bundle;
 pub mod cgroup;
+pub mod console;
 pub mod create;
 pub mod delete;
 pub mod error;

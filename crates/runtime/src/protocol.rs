@@ -107,6 +107,9 @@ pub enum Step {
     Exec {
         path: String,
     },
+    Console {
+        what: String,
+    },
     Send,
 }
 
@@ -150,6 +153,7 @@ impl fmt::Display for Step {
             Step::NoNewPrivs => f.write_str("set no_new_privs"),
             Step::Chdir { path } => write!(f, "chdir {path} (process.cwd)"),
             Step::Exec { path } => write!(f, "exec {path:?}"),
+            Step::Console { what } => write!(f, "console: {what}"),
             Step::Send => f.write_str("report to nsbox"),
         }
     }

@@ -13,6 +13,7 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, Signal, WaitOptions};
 
+use crate::console;
 use crate::create::{self, CreateOptions};
 use crate::Error;
 
@@ -40,7 +41,7 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
     } else {
         Some(SignalFd::block()?)
     };
-    let created = create::create(opts)?;
+    let created = create::create_with_console(opts, !detach)?;
     if let Err(e) = crate::start::start(&opts.root, &opts.id) {
         let _ = crate::delete::delete(&opts.root, &opts.id, true);
         return Err(e);
@@ -48,7 +49,14 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
     let Some(signals) = signals else {
         return Ok(0);
     };
-    let status = wait_forwarding(created.pid, created.pidfd.as_ref(), &signals)?;
+    let status = match &created.console {
+        Some(master) => {
+            let _raw = console::RawMode::enter();
+            console::copy_size(master);
+            wait_proxying(created.pid, created.pidfd.as_ref(), &signals, master)?
+        }
+        None => wait_forwarding(created.pid, created.pidfd.as_ref(), &signals)?,
+    };
     crate::delete::delete(&opts.root, &opts.id, true)?;
     Ok(exit_code(status))
 }
@@ -89,6 +97,78 @@ pub(crate) fn wait_forwarding(
             Ok(None) | Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(wait_err(e)),
         }
+    }
+}
+
+/// Like [`wait_forwarding`], copying between our stdio and the
+/// container's pty meanwhile; SIGWINCH resizes the pty instead of being
+/// forwarded. Output still in the pty when init exits is drained.
+fn wait_proxying(
+    pid: u32,
+    pidfd: Option<&OwnedFd>,
+    signals: &SignalFd,
+    master: &OwnedFd,
+) -> Result<rustix::process::WaitStatus, Error> {
+    let Some(pidfd) = pidfd else {
+        return wait_forwarding(pid, None, signals);
+    };
+    let stdin = rustix::stdio::stdin();
+    let stdout = rustix::stdio::stdout();
+    let mut stdin_open = true;
+    loop {
+        let mut fds = vec![
+            PollFd::new(pidfd, PollFlags::IN),
+            PollFd::new(&signals.fd, PollFlags::IN),
+            PollFd::new(master, PollFlags::IN),
+        ];
+        if stdin_open {
+            fds.push(PollFd::from_borrowed_fd(stdin, PollFlags::IN));
+        }
+        match rustix::event::poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(Error::Wait {
+                    pid,
+                    source: e.into(),
+                })
+            }
+        }
+        let ready = |i: usize| {
+            fds.get(i)
+                .is_some_and(|f| !(f.revents() & (PollFlags::IN | PollFlags::HUP)).is_empty())
+        };
+        let (exited, signalled, output, input) = (ready(0), ready(1), ready(2), ready(3));
+        drop(fds);
+        if output {
+            console::pump(master.as_fd(), stdout);
+        }
+        if input && !console::pump(stdin, master.as_fd()) {
+            stdin_open = false;
+        }
+        if signalled {
+            match signals.read() {
+                Some(Signal::WINCH) => console::copy_size(master),
+                Some(sig) => {
+                    let _ = rustix::process::pidfd_send_signal(pidfd, sig);
+                }
+                None => {}
+            }
+        }
+        if exited {
+            break;
+        }
+    }
+    drain(master);
+    wait_forwarding(pid, None, signals)
+}
+
+/// What the container wrote before exiting, without blocking.
+fn drain(master: &OwnedFd) {
+    let _ = rustix::io::ioctl_fionbio(master, true);
+    let mut buf = [0u8; 8192];
+    // EAGAIN: nothing left; EIO: the slave side is closed and empty.
+    while let Ok(n @ 1..) = rustix::io::read(master, &mut buf) {
+        let _ = rustix::io::write(rustix::stdio::stdout(), &buf[..n]);
     }
 }
 

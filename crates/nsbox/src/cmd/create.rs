@@ -16,7 +16,7 @@ pub struct Args {
     /// Accepted for runc compatibility: nsbox makes no session keyring.
     #[arg(long)]
     pub no_new_keyring: bool,
-    /// Unix socket to receive the pty master (process.terminal; not supported yet).
+    /// Unix socket to send the pty master to (when process.terminal is true).
     #[arg(long, value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
     /// The container id.
@@ -31,6 +31,7 @@ impl Args {
             bundle: self.bundle.clone(),
             pid_file: self.pid_file.clone(),
             preserve_fds: self.preserve_fds,
+            console_socket: self.console_socket.clone(),
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct Context<'a> {
     pub fifo: &'a OwnedFd,
     /// `--preserve-fds`: descriptors 3..3+N pass to the program.
     pub preserve_fds: u32,
+    /// Connected console socket, when `process.terminal` is true.
+    pub console: Option<&'a OwnedFd>,
 }
 
 /// Init's entry point after the clone. Never returns.
@@ -94,6 +96,13 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     }
     rootfs(ctx)?;
     pivot::pivot_root(&ctx.bundle.rootfs)?;
+    if let Some(socket) = ctx.console {
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        crate::console::setup(socket, size)?;
+    }
     seal(spec)?;
     identity(spec)?;
     process::rlimits(process)?;
