@@ -168,3 +168,23 @@ fn joins_pid_namespace_of_another_container() {
     assert!(!out.stdout.contains("pid=1\n"), "{out:?}");
     assert!(out.stdout.contains("pid="), "{out:?}");
 }
+
+#[test]
+fn read_only_cgroup_mount_is_read_only_all_the_way_down() {
+    let oci = Oci::new("oci-cgro");
+    let mut c = base_config(&sh(
+        "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do \
+           [ -e $f ] && { echo $$ > $f && echo WROTE $f; }; done; \
+         grep ' /sys/fs/cgroup ' /proc/self/mountinfo",
+    ));
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    oci.write_config(&c);
+    let id = oci.id("cgro");
+    let out = oci.run(&id).success();
+    assert!(!out.stdout.contains("WROTE"), "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(out.stdout.contains(" ro,nosuid,nodev,noexec"), "{out:?}");
+}

@@ -118,9 +118,53 @@ pub fn prepare_root(rootfs: &Path, propagation: Option<&str>) -> Result<(), Fail
             flags: word.to_string(),
         }
     })?;
+    // pivot_root refuses a new root whose parent mount is shared: with
+    // `shared`/`rshared`, make just that parent private (as runc does).
+    if flags.contains(MountPropagationFlags::SHARED) {
+        if let Some(parent) = mount_point_of(rootfs) {
+            rustix::mount::mount_change(&parent, MountPropagationFlags::PRIVATE).step(|| {
+                Step::Propagation {
+                    dest: parent.display().to_string(),
+                    flag: "private".into(),
+                }
+            })?;
+        }
+    }
     rustix::mount::mount_bind_recursive(rootfs, rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
     })
+}
+
+/// The mount point of the mount that `path` lives on: the longest mount
+/// point in /proc/self/mountinfo that is a prefix of it.
+fn mount_point_of(path: &Path) -> Option<PathBuf> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape(p)))
+        .filter(|p| path.starts_with(p))
+        .max_by_key(|p| p.components().count())
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Mounts one `mounts[i]` entry under the rootfs.
@@ -172,12 +216,12 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
     } else if typ == "cgroup" || typ == "cgroup2" {
         mount_cgroup(&target, &options).step(mount_step)?;
         if options.flags.contains(MountFlags::RDONLY) && !is_cgroup2_host() {
+            // The host's hierarchies are submounts: every one must turn
+            // read-only, or the container could write the host's cgroups.
             let fd = remounted(root, dest, leaf, &dest_s)?;
-            let target = fd_path(&fd);
-            let flags = MountFlags::BIND | options.flags | locked_flags(&target);
-            rustix::mount::mount_remount(&target, flags, "").step(|| Step::Remount {
+            set_recursive(&fd_path(&fd), options.flags).step(|| Step::Remount {
                 dest: dest_s.clone(),
-                options: "ro".into(),
+                options: "ro (recursive)".into(),
             })?;
         }
     } else {
@@ -239,6 +283,57 @@ fn is_cgroup2_host() -> bool {
     rustix::fs::statfs("/sys/fs/cgroup").is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
 }
 
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets ro/nosuid/nodev/noexec from `flags` on the mount at `path` and
+/// every mount beneath it, in one call: `mount_setattr(AT_RECURSIVE)`
+/// (Linux 5.12; rustix has no wrapper).
+pub fn set_recursive(path: &Path, flags: MountFlags) -> std::io::Result<()> {
+    let mut set = 0;
+    for (flag, attr) in [
+        (MountFlags::RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MountFlags::NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MountFlags::NODEV, libc::MOUNT_ATTR_NODEV),
+        (MountFlags::NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+    ] {
+        if flags.contains(flag) {
+            set |= attr;
+        }
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `c` is a NUL-terminated path and `attr` a fully initialised
+    // mount_attr, both alive for the call; the size passed is its size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            std::ptr::addr_of!(attr),
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The flags of the mount at `path` that a remount must repeat: in a user
 /// namespace the kernel refuses to clear nosuid/nodev/noexec/atime flags
 /// set by a more privileged namespace.
@@ -262,6 +357,15 @@ mod tests {
 
     fn opts(list: &[&str]) -> Options {
         parse_options(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn mountinfo_unescape_and_mount_point() {
+        assert_eq!(unescape(r"/a\040b"), "/a b");
+        assert_eq!(
+            mount_point_of(Path::new("/proc/self")),
+            Some(PathBuf::from("/proc"))
+        );
     }
 
     #[test]
