@@ -14,7 +14,7 @@ use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
 use crate::bundle::{self, Bundle};
 use crate::protocol::{self, Msg, Phase};
 use crate::state::{self, Record, StateDir};
-use crate::{cgroup, fifo, init, plan, Error};
+use crate::{cgroup, fifo, hooks, init, plan, Error};
 
 /// What `create` needs to know (runc's `create` flags).
 #[derive(Debug, Clone)]
@@ -107,6 +107,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
             // And the parent's end: when nsbox dies, init must see EOF.
             drop(parent);
             init::run(&init::Context {
+                id: &opts.id,
                 bundle: &bundle,
                 plan: &ns_plan,
                 channel: &child,
@@ -128,7 +129,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     drop(ns_plan);
     let mut init_pid = pid;
     let mut init_pidfd = pidfd;
-    for phase in protocol::phases(shape.new_user, shape.extra_fork) {
+    let hooked = crate::init::has_init_hooks(&bundle.spec);
+    for phase in protocol::phases(shape.new_user, shape.extra_fork, hooked) {
         match phase {
             Phase::IdMaps => {
                 // sync 1
@@ -156,8 +158,27 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 )
                 .ok();
             }
-            Phase::Ready => {
+            Phase::Hooks => {
                 // sync 3
+                if !parent.wait_hooks_request()? {
+                    return Err(died(init_pid, "HooksRequest"));
+                }
+                let state = hooks::state_for(
+                    &bundle.spec,
+                    &opts.id,
+                    ContainerState::Creating,
+                    init_pid,
+                    &bundle.dir,
+                );
+                for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
+                    hooks::run(kind, &hooks::list(&bundle.spec, kind), &state)?;
+                }
+                parent
+                    .send(&Msg::HooksDone { pid: init_pid })
+                    .map_err(|source| Error::Channel { source })?;
+            }
+            Phase::Ready => {
+                // sync 4
                 if !parent.wait_ready()? {
                     return Err(died(init_pid, "Ready"));
                 }
@@ -220,6 +241,7 @@ fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Erro
         created: state::now_rfc3339(),
         owner: owner_name(),
         start_time,
+        hooks: bundle.spec.hooks().clone(),
     })
 }
 

@@ -9,20 +9,23 @@ use oci_spec::runtime::ContainerState;
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::Signal;
 
+use crate::hooks::Kind;
 use crate::kill::open_checked;
+use crate::start::hook_list;
 use crate::state::StateDir;
 use crate::Error;
 
-pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
+/// Deletes the container; poststop hook failures come back as warnings.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
     let dir = match StateDir::open(root, id) {
         Ok(dir) => dir,
-        Err(Error::NotFound { .. }) if force => return Ok(()),
+        Err(Error::NotFound { .. }) if force => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let record = match dir.read() {
         Ok(r) => r,
         // A create that died before writing state: nothing runs, clean up.
-        Err(Error::NotFound { .. }) => return dir.remove(),
+        Err(Error::NotFound { .. }) => return dir.remove().map(|()| Vec::new()),
         Err(e) => return Err(e),
     };
     let status = record.live_status();
@@ -37,7 +40,14 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
             })
         }
     }
-    dir.remove()
+    dir.remove()?;
+    let mut state = record.oci.clone();
+    state.set_status(ContainerState::Stopped);
+    Ok(crate::hooks::run_all(
+        Kind::Poststop,
+        &hook_list(&record, Kind::Poststop),
+        &state,
+    ))
 }
 
 fn kill_and_wait(record: &crate::state::Record) -> Result<(), Error> {

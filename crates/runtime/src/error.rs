@@ -134,6 +134,15 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A createContainer hook failed inside init.
+    #[error("{kind} hook[{index}] {path}: {why}")]
+    InitHook {
+        kind: String,
+        index: usize,
+        path: String,
+        why: String,
+    },
+
     #[error("container init: expected {expected}, got {got}")]
     Protocol {
         expected: &'static str,
@@ -202,6 +211,15 @@ pub enum Error {
     Console {
         #[source]
         source: io::Error,
+    },
+
+    #[error("{kind} hook[{index}] {path}")]
+    Hook {
+        kind: &'static str,
+        index: usize,
+        path: PathBuf,
+        #[source]
+        source: crate::hooks::HookFailure,
     },
 
     #[error("block signals to forward to the container")]

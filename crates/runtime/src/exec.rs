@@ -93,9 +93,9 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     drop(child);
     let mut guard = Reaper(vec![pid]);
     let mut exec_pid = pid;
-    for phase in protocol::phases(false, extra_fork) {
+    for phase in protocol::phases(false, extra_fork, false) {
         match phase {
-            Phase::IdMaps => unreachable!("exec joins an existing user namespace"),
+            Phase::IdMaps | Phase::Hooks => unreachable!("exec has no maps or hooks"),
             Phase::Forked => {
                 let Some(grandchild) = parent.wait_forked()? else {
                     return Err(create::died(pid, "Forked"));

@@ -94,8 +94,18 @@ pub fn features() -> Features {
     let mut f = Features::default();
     f.set_oci_version_min("1.0.0".to_string());
     f.set_oci_version_max("1.2.1".to_string());
-    // Hooks are not run yet: claim none.
-    f.set_hooks(Some(Vec::new()));
+    f.set_hooks(Some(
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ));
     f.set_mount_options(Some(MOUNT_OPTIONS.iter().map(|s| s.to_string()).collect()));
     f.set_linux(Some(linux));
     f.set_annotations(Some(HashMap::from([(

@@ -38,6 +38,10 @@ impl Log {
         self.write("error", msg);
     }
 
+    pub fn warning(&mut self, msg: &str) {
+        self.write("warning", msg);
+    }
+
     pub fn debug(&mut self, msg: &str) {
         if self.debug {
             self.write("debug", msg);

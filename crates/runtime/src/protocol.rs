@@ -173,6 +173,19 @@ pub enum Msg {
     Ready,
     /// child → parent: `step` failed with `errno`; the child exits.
     Failed { step: Step, errno: i32 },
+    /// child → parent: rootfs mounted, pivot_root next: run prestart and
+    /// createRuntime hooks now.
+    HooksRequest,
+    /// parent → child: hooks ran; `pid` is init as the runtime sees it
+    /// (for the state that createContainer/startContainer hooks read).
+    HooksDone { pid: u32 },
+    /// child → parent: a createContainer hook failed; the child exits.
+    HookFailed {
+        kind: String,
+        index: usize,
+        path: String,
+        why: String,
+    },
 }
 
 impl Msg {
@@ -183,6 +196,9 @@ impl Msg {
             Msg::Forked { .. } => "Forked",
             Msg::Ready => "Ready",
             Msg::Failed { .. } => "Failed",
+            Msg::HooksRequest => "HooksRequest",
+            Msg::HooksDone { .. } => "HooksDone",
+            Msg::HookFailed { .. } => "HookFailed",
         }
     }
 }
@@ -194,19 +210,24 @@ pub enum Phase {
     IdMaps,
     /// sync 2: the intermediate reports the pid of the real init.
     Forked,
+    /// sync 3 (with hooks): rootfs built; runtime hooks run before pivot.
+    Hooks,
     /// sync 3: init is built and blocked on the exec fifo.
     Ready,
 }
 
 /// The protocol's order: maps before the fork (the forked init inherits the
 /// mapped user namespace), the fork before anything is built.
-pub fn phases(new_user_ns: bool, extra_fork: bool) -> Vec<Phase> {
-    let mut p = Vec::with_capacity(3);
+pub fn phases(new_user_ns: bool, extra_fork: bool, hooks: bool) -> Vec<Phase> {
+    let mut p = Vec::with_capacity(4);
     if new_user_ns {
         p.push(Phase::IdMaps);
     }
     if extra_fork {
         p.push(Phase::Forked);
+    }
+    if hooks {
+        p.push(Phase::Hooks);
     }
     p.push(Phase::Ready);
     p
@@ -266,6 +287,17 @@ impl Channel {
                 step,
                 source: io::Error::from_raw_os_error(errno),
             }),
+            Some(Msg::HookFailed {
+                kind,
+                index,
+                path,
+                why,
+            }) => Err(Error::InitHook {
+                kind,
+                index,
+                path,
+                why,
+            }),
             Some(m) if m.name() == expected => Ok(Some(m)),
             Some(m) => Err(Error::Protocol {
                 expected,
@@ -292,7 +324,20 @@ impl Channel {
         })
     }
 
-    /// Parent, sync 3: init is built and waits on the exec fifo.
+    /// Parent, sync 3 (hooks): init's rootfs is built, pivot_root next.
+    pub fn wait_hooks_request(&self) -> Result<bool, Error> {
+        Ok(self.expect("HooksRequest")?.is_some())
+    }
+
+    /// Child, sync 3 (hooks): the runtime's hooks ran; our pid as it sees it.
+    pub fn wait_hooks_done(&self) -> Result<Option<u32>, Error> {
+        Ok(match self.expect("HooksDone")? {
+            Some(Msg::HooksDone { pid }) => Some(pid),
+            _ => None,
+        })
+    }
+
+    /// Parent, sync 4: init is built and waits on the exec fifo.
     pub fn wait_ready(&self) -> Result<bool, Error> {
         Ok(self.expect("Ready")?.is_some())
     }
@@ -305,10 +350,12 @@ mod tests {
     #[test]
     fn phase_order() {
         use Phase::*;
-        assert_eq!(phases(false, false), vec![Ready]);
-        assert_eq!(phases(true, false), vec![IdMaps, Ready]);
-        assert_eq!(phases(false, true), vec![Forked, Ready]);
-        assert_eq!(phases(true, true), vec![IdMaps, Forked, Ready]);
+        assert_eq!(phases(false, false, false), vec![Ready]);
+        assert_eq!(phases(true, false, false), vec![IdMaps, Ready]);
+        assert_eq!(phases(false, true, false), vec![Forked, Ready]);
+        assert_eq!(phases(true, true, false), vec![IdMaps, Forked, Ready]);
+        assert_eq!(phases(true, true, true), vec![IdMaps, Forked, Hooks, Ready]);
+        assert_eq!(phases(false, false, true), vec![Hooks, Ready]);
     }
 
     #[test]

@@ -33,21 +33,33 @@ const FORWARDED: [i32; 11] = [
     libc::SIGPWR,
 ];
 
-/// Runs the container; returns the exit code nsbox should end with (the
-/// program's own, or 128 + the signal that killed it; 0 when detached).
-pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
+/// How a `run` ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The program's exit code, or 128 + the signal that killed it; 0
+    /// when detached.
+    pub code: u8,
+    /// poststart/poststop hook failures (the lifecycle went on).
+    pub warnings: Vec<Error>,
+}
+
+/// Runs the container.
+pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     let signals = if detach {
         None
     } else {
         Some(SignalFd::block()?)
     };
     let created = create::create_with_console(opts, !detach)?;
-    if let Err(e) = crate::start::start(&opts.root, &opts.id) {
-        let _ = crate::delete::delete(&opts.root, &opts.id, true);
-        return Err(e);
-    }
+    let mut warnings = match crate::start::start(&opts.root, &opts.id) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = crate::delete::delete(&opts.root, &opts.id, true);
+            return Err(e);
+        }
+    };
     let Some(signals) = signals else {
-        return Ok(0);
+        return Ok(Outcome { code: 0, warnings });
     };
     let status = match &created.console {
         Some(master) => {
@@ -57,8 +69,11 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<u8, Error> {
         }
         None => wait_forwarding(created.pid, created.pidfd.as_ref(), &signals)?,
     };
-    crate::delete::delete(&opts.root, &opts.id, true)?;
-    Ok(exit_code(status))
+    warnings.extend(crate::delete::delete(&opts.root, &opts.id, true)?);
+    Ok(Outcome {
+        code: exit_code(status),
+        warnings,
+    })
 }
 
 /// Waits for init (our child), forwarding signals until it exits.

@@ -5,10 +5,12 @@ use std::path::Path;
 
 use oci_spec::runtime::ContainerState;
 
+use crate::hooks::Kind;
 use crate::state::StateDir;
 use crate::{fifo, Error};
 
-pub fn start(root: &Path, id: &str) -> Result<(), Error> {
+/// Starts the container; poststart hook failures come back as warnings.
+pub fn start(root: &Path, id: &str) -> Result<Vec<Error>, Error> {
     let dir = StateDir::open(root, id)?;
     let mut record = dir.read()?;
     let status = record.live_status();
@@ -33,5 +35,17 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     })?;
     let _ = std::fs::remove_file(&fifo_path);
     record.oci.set_status(ContainerState::Running);
-    dir.write(&record)
+    dir.write(&record)?;
+    Ok(crate::hooks::run_all(
+        Kind::Poststart,
+        &hook_list(&record, Kind::Poststart),
+        &record.oci,
+    ))
+}
+
+/// The recorded hooks of `kind`.
+pub(crate) fn hook_list(record: &crate::state::Record, kind: Kind) -> Vec<oci_spec::runtime::Hook> {
+    let mut spec = oci_spec::runtime::Spec::default();
+    spec.set_hooks(record.hooks.clone());
+    crate::hooks::list(&spec, kind)
 }

@@ -56,6 +56,9 @@ pub struct Record {
     /// Field 22 of /proc/PID/stat when create saw the init.
     #[serde(rename = "nsboxStartTime", default)]
     pub start_time: u64,
+    /// The config's hooks, for `start` (poststart) and `delete` (poststop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 impl Record {
@@ -394,6 +397,7 @@ mod tests {
             created: now_rfc3339(),
             owner: "root".into(),
             start_time: start_time(std::process::id()).unwrap().unwrap(),
+            hooks: None,
         };
         dir.write(&rec).unwrap();
         assert_eq!(dir.read().unwrap().live_status(), ContainerState::Created);

@@ -39,16 +39,33 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
 /// OCI verbs also write their failure to `--log` (engines read it there).
 fn logged(result: anyhow::Result<u8>) -> anyhow::Result<u8> {
     if let Err(err) = &result {
-        let g = crate::cli::global();
-        if g.log.is_some() {
-            let format = match g.log_format {
-                crate::cli::LogFormat::Text => nsbox_runtime::log::Format::Text,
-                crate::cli::LogFormat::Json => nsbox_runtime::log::Format::Json,
-            };
-            if let Ok(mut log) = nsbox_runtime::log::Log::open(g.log.as_deref(), format, g.debug) {
-                log.error(&crate::report::chain(err));
-            }
+        if let Some(mut log) = open_log() {
+            log.error(&crate::report::chain(err));
         }
     }
     result
+}
+
+/// `--log`, when given.
+fn open_log() -> Option<nsbox_runtime::log::Log> {
+    let g = crate::cli::global();
+    g.log.as_ref()?;
+    let format = match g.log_format {
+        crate::cli::LogFormat::Text => nsbox_runtime::log::Format::Text,
+        crate::cli::LogFormat::Json => nsbox_runtime::log::Format::Json,
+    };
+    nsbox_runtime::log::Log::open(g.log.as_deref(), format, g.debug).ok()
+}
+
+/// Failures that did not stop the verb (poststart/poststop hooks): one
+/// line each on stderr, `nsbox: <verb> <id>: warning: ...`, and in `--log`.
+pub fn warn(verb: &str, warnings: Vec<nsbox_runtime::Error>) {
+    let mut log = open_log();
+    for w in warnings {
+        let text = crate::report::chain(&anyhow::Error::new(w));
+        eprintln!("nsbox: {verb}: warning: {text}");
+        if let Some(log) = log.as_mut() {
+            log.warning(&text);
+        }
+    }
 }

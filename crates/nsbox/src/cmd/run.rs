@@ -9,8 +9,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    Ok(nsbox_runtime::run::run(
-        &args.create.options(),
-        args.detach,
-    )?)
+    let outcome = nsbox_runtime::run::run(&args.create.options(), args.detach)?;
+    super::warn(&format!("run {}", args.create.id), outcome.warnings);
+    Ok(outcome.code)
 }

@@ -20,7 +20,9 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 use nsbox_ns::{CloneOptions, Forked, NsKind};
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{ContainerState, LinuxNamespaceType, Spec};
+
+use crate::hooks;
 
 use crate::bundle::Bundle;
 use crate::plan::NsPlan;
@@ -50,6 +52,7 @@ impl<T, E: Into<io::Error>> StepResult<T> for Result<T, E> {
 /// Everything init needs, borrowed from the parent's memory (a copy, after
 /// the clone).
 pub struct Context<'a> {
+    pub id: &'a str,
     pub bundle: &'a Bundle,
     pub plan: &'a NsPlan,
     pub channel: &'a Channel,
@@ -95,6 +98,21 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
             .step(|| Step::OomScoreAdj { value: adj })?;
     }
     rootfs(ctx)?;
+    let mut host_pid = 0;
+    if has_init_hooks(spec) {
+        // sync 3: prestart/createRuntime run in the parent now.
+        ctx.channel.send(&Msg::HooksRequest).step(|| Step::Send)?;
+        match ctx.channel.wait_hooks_done() {
+            Ok(Some(pid)) => host_pid = pid,
+            _ => exit(1),
+        }
+        init_hooks(
+            ctx,
+            hooks::Kind::CreateContainer,
+            host_pid,
+            ContainerState::Creating,
+        );
+    }
     pivot::pivot_root(&ctx.bundle.rootfs)?;
     if let Some(socket) = ctx.console {
         let size = process
@@ -123,6 +141,12 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     if crate::fifo::wait(ctx.fifo).is_err() {
         exit(1);
     }
+    init_hooks(
+        ctx,
+        hooks::Kind::StartContainer,
+        host_pid,
+        ContainerState::Running,
+    );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
     let err = process::exec(&program, args, env);
@@ -252,6 +276,52 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
     devices::create(&root, &list, in_userns)?;
     devices::links(&root)
+}
+
+/// Whether create needs the hooks sync point: hooks that run before exec.
+pub fn has_init_hooks(spec: &Spec) -> bool {
+    [
+        hooks::Kind::Prestart,
+        hooks::Kind::CreateRuntime,
+        hooks::Kind::CreateContainer,
+        hooks::Kind::StartContainer,
+    ]
+    .into_iter()
+    .any(|k| !hooks::list(spec, k).is_empty())
+}
+
+/// createContainer (before pivot_root) and startContainer (after start)
+/// run here, in the container's namespaces. A failure ends init: reported
+/// to create when it still listens, else on the container's stderr.
+fn init_hooks(ctx: &Context<'_>, kind: hooks::Kind, pid: u32, status: ContainerState) {
+    let list = hooks::list(&ctx.bundle.spec, kind);
+    if list.is_empty() {
+        return;
+    }
+    let state = hooks::state_for(&ctx.bundle.spec, ctx.id, status, pid, &ctx.bundle.dir);
+    let Err(err) = hooks::run(kind, &list, &state) else {
+        return;
+    };
+    let crate::Error::Hook {
+        kind,
+        index,
+        path,
+        source,
+    } = err
+    else {
+        exit(1)
+    };
+    if kind == hooks::Kind::StartContainer.name() {
+        eprintln!("nsbox: {kind} hook[{index}] {}: {source}", path.display());
+    } else {
+        let _ = ctx.channel.send(&Msg::HookFailed {
+            kind: kind.to_string(),
+            index,
+            path: path.display().to_string(),
+            why: source.to_string(),
+        });
+    }
+    exit(1)
 }
 
 fn has_userns(spec: &Spec) -> bool {
