@@ -12,7 +12,7 @@ use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange};
 use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
 
 use crate::bundle::{self, Bundle};
-use crate::protocol::{self, Msg, Phase};
+use crate::protocol::{self, Channel, Msg, Phase};
 use crate::state::{self, Record, StateDir};
 use crate::{cgroup, fifo, hooks, init, plan, Error};
 
@@ -49,42 +49,15 @@ pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
 /// sends its pty master to us instead ([`Created::console`]): how `run`
 /// gets the pty it copies to and from.
 pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<Created, Error> {
+    // Checks first: nothing exists yet, so bad input leaves nothing behind.
     state::validate_id(&opts.id)?;
     let bundle = bundle::load(&opts.bundle)?;
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    let mut ours = None;
-    let console = match (terminal, &opts.console_socket) {
-        (false, _) => None,
-        (true, Some(path)) => Some(crate::console::connect(path)?),
-        (true, None) if proxy => {
-            let (a, b) = rustix::net::socketpair(
-                rustix::net::AddressFamily::UNIX,
-                rustix::net::SocketType::STREAM,
-                rustix::net::SocketFlags::CLOEXEC,
-                None,
-            )
-            .map_err(|e| Error::Socketpair { source: e.into() })?;
-            ours = Some(a);
-            Some(b)
-        }
-        (true, None) => {
-            return Err(Error::ConfigField {
-                file: "config.json",
-                field: "process.terminal".into(),
-                msg: "true needs --console-socket (or run without --detach)".into(),
-            })
-        }
-    };
+    let (console, proxy_end) = console_sockets(&bundle, opts, proxy)?;
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
     let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let dir = StateDir::create(&opts.root, &opts.id)?;
+    // From here on the guard undoes what exists if a later step fails.
     let mut guard = Guard {
-        dir: Some(dir),
+        dir: Some(StateDir::create(&opts.root, &opts.id)?),
         pids: Vec::new(),
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
@@ -123,13 +96,73 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let shape = ns_plan.shape;
     // The child has its copies; ours would keep the fifo's reader alive and
     // hide the child's death from the channel.
-    drop(child);
-    drop(fifo);
-    drop(console);
-    drop(ns_plan);
-    let mut init_pid = pid;
-    let mut init_pidfd = pidfd;
-    let hooked = crate::init::has_init_hooks(&bundle.spec);
+    drop((child, fifo, console, ns_plan));
+    let (init_pid, init_pidfd) = sync(&parent, &bundle, opts, shape, (pid, pidfd), &mut guard)?;
+    let console = match proxy_end {
+        Some(socket) => Some(
+            crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
+        ),
+        None => None,
+    };
+    record(&guard, &bundle, &opts.id, init_pid)?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, init_pid)?;
+    }
+    guard.disarm();
+    Ok(Created {
+        pid: init_pid,
+        pidfd: init_pidfd,
+        console,
+    })
+}
+
+/// The console socket init sends its pty master to (none without
+/// `process.terminal`): `--console-socket`, or, for `run` (`proxy`), one end
+/// of a socketpair whose other end is returned for us to receive on.
+fn console_sockets(
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    proxy: bool,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (terminal, &opts.console_socket) {
+        (false, _) => Ok((None, None)),
+        (true, Some(path)) => Ok((Some(crate::console::connect(path)?), None)),
+        (true, None) if proxy => {
+            let (ours, theirs) = rustix::net::socketpair(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::STREAM,
+                rustix::net::SocketFlags::CLOEXEC,
+                None,
+            )
+            .map_err(|e| Error::Socketpair { source: e.into() })?;
+            Ok((Some(theirs), Some(ours)))
+        }
+        (true, None) => Err(Error::ConfigField {
+            file: "config.json",
+            field: "process.terminal".into(),
+            msg: "true needs --console-socket (or run without --detach)".into(),
+        }),
+    }
+}
+
+/// The parent's side of the sync points, in `protocol::phases` order.
+/// Returns init's pid and pidfd (the grandchild's when init was forked).
+fn sync(
+    parent: &Channel,
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    shape: plan::Shape,
+    (pid, pidfd): (u32, Option<OwnedFd>),
+    guard: &mut Guard,
+) -> Result<(u32, Option<OwnedFd>), Error> {
+    let (mut init_pid, mut init_pidfd) = (pid, pidfd);
+    let hooked = init::has_init_hooks(&bundle.spec);
     for phase in protocol::phases(shape.new_user, shape.extra_fork, hooked) {
         match phase {
             Phase::IdMaps => {
@@ -137,7 +170,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 if !parent.wait_map_request()? {
                     return Err(died(pid, "MapRequest"));
                 }
-                id_maps(&bundle)
+                id_maps(bundle)
                     .write(pid)
                     .map_err(|source| Error::IdMaps { pid, source })?;
                 parent
@@ -152,11 +185,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 guard.pids.push(grandchild);
                 reap(pid);
                 init_pid = grandchild;
-                init_pidfd = rustix::process::pidfd_open(
-                    rustix::process::Pid::from_raw(grandchild as i32).expect("pid > 0"),
-                    rustix::process::PidfdFlags::empty(),
-                )
-                .ok();
+                // Our child (CLONE_PARENT) and not reaped: the pid is stable.
+                init_pidfd = rustix::process::Pid::from_raw(grandchild as i32).and_then(|p| {
+                    rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+                });
             }
             Phase::Hooks => {
                 // sync 3
@@ -185,22 +217,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
             }
         }
     }
-    let console = match ours {
-        Some(socket) => Some(
-            crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
-        ),
-        None => None,
-    };
-    record(&guard, &bundle, &opts.id, init_pid)?;
-    if let Some(path) = &opts.pid_file {
-        write_pid_file(path, init_pid)?;
-    }
-    guard.disarm();
-    Ok(Created {
-        pid: init_pid,
-        pidfd: init_pidfd,
-        console,
-    })
+    Ok((init_pid, init_pidfd))
 }
 
 /// `linux.uidMappings`/`gidMappings` as nsbox-ns id maps.

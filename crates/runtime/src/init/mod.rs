@@ -98,29 +98,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
             .step(|| Step::OomScoreAdj { value: adj })?;
     }
     rootfs(ctx)?;
-    let mut host_pid = 0;
-    if has_init_hooks(spec) {
-        // sync 3: prestart/createRuntime run in the parent now.
-        ctx.channel.send(&Msg::HooksRequest).step(|| Step::Send)?;
-        match ctx.channel.wait_hooks_done() {
-            Ok(Some(pid)) => host_pid = pid,
-            _ => exit(1),
-        }
-        init_hooks(
-            ctx,
-            hooks::Kind::CreateContainer,
-            host_pid,
-            ContainerState::Creating,
-        );
-    }
+    let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
     pivot::pivot_root(&ctx.bundle.rootfs)?;
-    if let Some(socket) = ctx.console {
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
-        crate::console::setup(socket, size)?;
-    }
+    terminal(ctx)?;
     seal(spec)?;
     identity(spec)?;
     process::rlimits(process)?;
@@ -137,7 +117,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let program = process::find_program(&args[0], env)?;
     let umask = process.user().umask().unwrap_or(0o022);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(umask));
-    ctx.channel.send(&Msg::Ready).step(|| Step::Send)?; // sync 3
+    ctx.channel.send(&Msg::Ready).step(|| Step::Send)?; // sync 4
     if crate::fifo::wait(ctx.fifo).is_err() {
         exit(1);
     }
@@ -276,6 +256,47 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
     devices::create(&root, &list, in_userns)?;
     devices::links(&root)
+}
+
+/// Sync 3, only when the config has hooks that run before exec: the parent
+/// runs prestart and createRuntime hooks and tells us our pid as it sees
+/// it; then createContainer hooks run here. Returns that pid (0 without
+/// hooks) for the startContainer hooks' state.
+fn runtime_hooks(ctx: &Context<'_>) -> Result<u32, Failure> {
+    if !has_init_hooks(&ctx.bundle.spec) {
+        return Ok(0);
+    }
+    ctx.channel.send(&Msg::HooksRequest).step(|| Step::Send)?;
+    let Ok(Some(pid)) = ctx.channel.wait_hooks_done() else {
+        // The parent failed (a hook did) and reports it; it reaps us.
+        exit(1)
+    };
+    init_hooks(
+        ctx,
+        hooks::Kind::CreateContainer,
+        pid,
+        ContainerState::Creating,
+    );
+    Ok(pid)
+}
+
+/// `process.terminal`: the pty, after pivot_root (from the container's
+/// devpts), its master to the console socket.
+fn terminal(ctx: &Context<'_>) -> Result<(), Failure> {
+    let Some(socket) = ctx.console else {
+        return Ok(());
+    };
+    let process = ctx
+        .bundle
+        .spec
+        .process()
+        .as_ref()
+        .expect("validated: process");
+    let size = process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16));
+    crate::console::setup(socket, size)
 }
 
 /// Whether create needs the hooks sync point: hooks that run before exec.
