@@ -45,7 +45,7 @@ pub struct ExecOptions {
 /// Runs the process; returns its exit code (0 when detached).
 pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let (record, spec) = {
-        let dir = StateDir::open(&opts.root, &opts.id)?;
+        let dir = StateDir::open_read(&opts.root, &opts.id)?;
         let record = dir.read()?;
         let spec = bundle::load(record.oci.bundle())?.spec;
         (record, spec)

@@ -7,7 +7,7 @@ use crate::Error;
 
 /// One container, as runc's `state` prints it.
 pub fn state(root: &Path, id: &str) -> Result<Report, Error> {
-    let dir = StateDir::open(root, id)?;
+    let dir = StateDir::open_read(root, id)?;
     Ok(dir.read()?.report())
 }
 

@@ -150,7 +150,9 @@ pub fn is_alive(pid: u32, start: u64) -> bool {
 pub struct StateDir {
     pub id: String,
     pub path: PathBuf,
-    _lock: OwnedFd,
+    /// Held for the value's life by verbs that change the container;
+    /// readers need none (state.json is replaced atomically).
+    _lock: Option<OwnedFd>,
 }
 
 impl StateDir {
@@ -180,7 +182,22 @@ impl StateDir {
         Ok(StateDir {
             id: id.to_string(),
             path,
-            _lock: lock,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Opens an existing `ROOT/ID` for reading only: no lock, so `state` and
+    /// `list` never wait behind a `create` or `delete` in progress.
+    pub fn open_read(root: &Path, id: &str) -> Result<StateDir, Error> {
+        validate_id(id)?;
+        let path = root.join(id);
+        if !path.is_dir() {
+            return Err(Error::NotFound { id: id.to_string() });
+        }
+        Ok(StateDir {
+            id: id.to_string(),
+            path,
+            _lock: None,
         })
     }
 
@@ -201,7 +218,7 @@ impl StateDir {
         Ok(StateDir {
             id: id.to_string(),
             path,
-            _lock: lock,
+            _lock: Some(lock),
         })
     }
 

@@ -96,13 +96,16 @@ pub fn create(root: &Root, devices: &[Device], bind: bool) -> Result<(), Failure
         let (dir, name) = root
             .parent_dir(&d.path)
             .step(|| Step::Resolve { path: path.clone() })?;
-        match rustix::fs::unlinkat(&dir, &name, AtFlags::empty()) {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => return Err(e).step(|| Step::Mknod { path: path.clone() }),
-        }
         let dev = rustix::fs::makedev(d.major, d.minor);
-        rustix::fs::mknodat(&dir, &name, d.kind, Mode::from_raw_mode(d.mode), dev)
-            .step(|| Step::Mknod { path: path.clone() })?;
+        let mode = Mode::from_raw_mode(d.mode);
+        // On a fresh /dev tmpfs the name is free; an image's own node (or
+        // file) is replaced.
+        match rustix::fs::mknodat(&dir, &name, d.kind, mode, dev) {
+            Err(rustix::io::Errno::EXIST) => rustix::fs::unlinkat(&dir, &name, AtFlags::empty())
+                .and_then(|()| rustix::fs::mknodat(&dir, &name, d.kind, mode, dev)),
+            other => other,
+        }
+        .step(|| Step::Mknod { path: path.clone() })?;
         if d.uid.is_some() || d.gid.is_some() {
             rustix::fs::chownat(
                 &dir,
