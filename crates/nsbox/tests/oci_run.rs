@@ -57,20 +57,22 @@ fn run_isolates_and_propagates_exit_code() {
 fn user_env_cwd_and_readonly_root() {
     let oci = Oci::new("oci-user");
     let mut c = base_config(&sh(
-        "id; pwd; echo foo=$FOO; umask; touch /x 2>&1 || echo root-ro; touch /dev/shm/ok && echo shm-rw",
+        "id; pwd; echo foo=$FOO home=$HOME; umask; touch /x 2>&1 || echo root-ro; touch /dev/shm/ok && echo shm-rw",
     ));
     c["process"]["user"] =
         json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63});
     c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "FOO=bar"]);
-    c["process"]["cwd"] = json!("/tmp");
+    // Missing from the image: created, as runc does.
+    c["process"]["cwd"] = json!("/srv/app");
     c["root"]["readonly"] = json!(true);
     oci.write_config(&c);
     let id = oci.id("user");
     let out = oci.run(&id).success();
     let o = &out.stdout;
     assert!(o.contains("uid=1000 gid=1000 groups=10,20"), "{o}");
-    assert!(o.contains("/tmp\n"), "{o}");
-    assert!(o.contains("foo=bar\n"), "{o}");
+    assert!(o.contains("/srv/app\n"), "{o}");
+    // Not in the image's /etc/passwd: HOME defaults to "/".
+    assert!(o.contains("foo=bar home=/\n"), "{o}");
     assert!(o.contains("0077"), "{o}");
     assert!(o.contains("root-ro"), "{o}");
     assert!(o.contains("shm-rw"), "{o}");
@@ -187,4 +189,21 @@ fn read_only_cgroup_mount_is_read_only_all_the_way_down() {
     assert!(!out.stdout.contains("WROTE"), "{out:?}");
     assert!(out.stderr.contains("Read-only file system"), "{out:?}");
     assert!(out.stdout.contains(" ro,nosuid,nodev,noexec"), "{out:?}");
+}
+
+#[test]
+fn fields_not_applied_yet_are_warned_about() {
+    let oci = Oci::new("oci-warn");
+    let mut c = base_config(&sh("echo home=$HOME"));
+    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    oci.write_config(&c);
+    let id = oci.id("warn");
+    let out = oci.run(&id).success();
+    assert_eq!(out.stdout, "home=/root\n");
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "nsbox: run {id}: warning: config.json: linux.seccomp is not applied yet (ignored)"
+        )
+    );
 }

@@ -222,6 +222,10 @@ pub enum Error {
         source: crate::hooks::HookFailure,
     },
 
+    /// A config field nsbox reads but does not act on yet.
+    #[error("config.json: {field} is not applied yet (ignored)")]
+    NotApplied { field: &'static str },
+
     #[error("block signals to forward to the container")]
     Signals {
         #[source]

@@ -50,14 +50,15 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     } else {
         Some(SignalFd::block()?)
     };
-    let created = create::create_with_console(opts, !detach)?;
-    let mut warnings = match crate::start::start(&opts.root, &opts.id) {
-        Ok(w) => w,
+    let mut created = create::create_with_console(opts, !detach)?;
+    let mut warnings = std::mem::take(&mut created.warnings);
+    match crate::start::start(&opts.root, &opts.id) {
+        Ok(w) => warnings.extend(w),
         Err(e) => {
             let _ = crate::delete::delete(&opts.root, &opts.id, true);
             return Err(e);
         }
-    };
+    }
     let Some(signals) = signals else {
         return Ok(Outcome { code: 0, warnings });
     };

@@ -37,6 +37,7 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    nsbox_runtime::create(&args.options())?;
+    let created = nsbox_runtime::create(&args.options())?;
+    super::warn(&format!("create {}", args.id), created.warnings);
     Ok(0)
 }

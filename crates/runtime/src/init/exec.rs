@@ -67,7 +67,8 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
         path: cwd.display().to_string(),
     })?;
     let args = p.args().as_deref().unwrap_or(&[]);
-    let env = p.env().as_deref().unwrap_or(&[]);
+    let env = process::with_home(p.env().as_deref().unwrap_or(&[]), p.user().uid());
+    let env = &env[..];
     let program = process::find_program(&args[0], env)?;
     if let Some(mask) = p.user().umask() {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));

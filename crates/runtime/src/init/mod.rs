@@ -113,7 +113,11 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         path: cwd.display().to_string(),
     })?;
     let args = process.args().as_deref().expect("validated: args");
-    let env = process.env().as_deref().unwrap_or(&[]);
+    let env = process::with_home(
+        process.env().as_deref().unwrap_or(&[]),
+        process.user().uid(),
+    );
+    let env = &env[..];
     let program = process::find_program(&args[0], env)?;
     let umask = process.user().umask().unwrap_or(0o022);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(umask));
@@ -252,6 +256,13 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     for m in spec.mounts().iter().flatten() {
         mounts::mount_one(&root, &ctx.bundle.dir, m)?;
     }
+    // As runc: a missing process.cwd is created (as root, before the user
+    // changes), so images need not ship every working directory.
+    let cwd = spec.process().as_ref().expect("validated: process").cwd();
+    root.resolve_create(cwd, paths::Leaf::Dir)
+        .step(|| Step::Resolve {
+            path: cwd.display().to_string(),
+        })?;
     let in_userns = has_userns(spec);
     let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
     devices::create(&root, &list, in_userns)?;

@@ -149,6 +149,25 @@ pub fn user_and_caps(process: &Process) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `env` with `HOME` set, as runc does, when the config leaves it out:
+/// the user's home from the container's /etc/passwd, else `/`.
+pub fn with_home(env: &[String], uid: u32) -> Vec<String> {
+    let mut env = env.to_vec();
+    if env_get(&env, "HOME").is_none() {
+        let home = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    (f.len() > 5 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+                })
+            })
+            .unwrap_or_else(|| "/".to_string());
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
 /// The value of `name` in `NAME=VALUE` entries.
 fn env_get<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
     env.iter()
@@ -255,6 +274,10 @@ mod tests {
         assert_eq!(err.errno, libc::ENOENT);
         assert_eq!(err.step.to_string(), "exec \"/bin/nope\"");
         assert_eq!(env_get(&env, "PATH"), Some("/nonexistent:/bin"));
+        let given = vec!["HOME=/x".to_string()];
+        assert_eq!(with_home(&given, 0), given);
+        // Not in /etc/passwd: "/".
+        assert!(with_home(&[], 4_000_000_000).contains(&"HOME=/".to_string()));
     }
 
     #[test]
