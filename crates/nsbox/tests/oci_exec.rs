@@ -59,3 +59,34 @@ fn exec_as_user_and_failures() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("is stopped"), "{out:?}");
 }
+
+#[test]
+fn exec_into_a_user_namespace_container() {
+    let oci = Oci::new("oci-exec-userns");
+    let mut c = base_config(&["sleep", "1000"]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    c["linux"]["uidMappings"] =
+        serde_json::json!([{"containerID": 0, "hostID": 500000, "size": 65536}]);
+    c["linux"]["gidMappings"] =
+        serde_json::json!([{"containerID": 0, "hostID": 500000, "size": 65536}]);
+    oci.write_config(&c);
+    let id = oci.id("eus");
+    let bundle = oci.bundle.display().to_string();
+    oci.detached(&["run", "-d", "--bundle", &bundle, &id]);
+    let out = oci
+        .nsbox(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; touch /tmp/f && ls -n /tmp/f",
+        ])
+        .success();
+    let o = &out.stdout;
+    assert!(o.starts_with("0\n"), "{o}");
+    assert!(o.contains("0     500000      65536"), "{o}");
+    assert!(o.contains(" 0        0 "), "{o}");
+}

@@ -207,3 +207,77 @@ fn fields_not_applied_yet_are_warned_about() {
         )
     );
 }
+
+/// The base config with a new user namespace mapping 0 to `host` and no
+/// sysfs (sysfs needs the network namespace to belong to the user one).
+fn userns_config(script: &str, host: u32) -> serde_json::Value {
+    let mut c = base_config(&sh(script));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": host, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": host, "size": 65536}]);
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "sysfs");
+    c
+}
+
+#[test]
+fn new_user_namespace_with_a_joined_network_namespace() {
+    // The netns belongs to the host's user namespace: it must be joined
+    // before the new user namespace exists (then PID needs the extra fork).
+    let oci = Oci::new("oci-userns-net");
+    let name = format!("nsbox-oci-u-{}", std::process::id());
+    nsbox_testutil::run("ip", ["netns", "add", &name]).success();
+    let ns = NetNs(name);
+    let path = format!("/run/netns/{}", ns.0);
+    let ino = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&path).unwrap().ino()
+    };
+    let mut c = userns_config(
+        "echo pid=$$; stat -L -c ino=%i /proc/self/ns/net; cat /proc/self/uid_map",
+        300000,
+    );
+    for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(path);
+        }
+    }
+    oci.write_config(&c);
+    let id = oci.id("usernet");
+    let out = oci.run(&id).success();
+    let o = &out.stdout;
+    assert!(o.contains("pid=1\n"), "{o}");
+    assert!(o.contains(&format!("ino={ino}\n")), "{o}");
+    assert!(o.contains("0     300000      65536"), "{o}");
+}
+
+#[test]
+fn joins_the_user_namespace_of_another_container() {
+    let oci = Oci::new("oci-join-user");
+    oci.write_config(&userns_config("sleep 1000", 400000));
+    let first = oci.id("owner");
+    let bundle = oci.bundle.display().to_string();
+    oci.detached(&["run", "-d", "--bundle", &bundle, &first]);
+    let pid = oci.state(&first)["pid"].as_i64().unwrap();
+    let mut c = base_config(&sh("cat /proc/self/uid_map; echo pid=$$; id -u"));
+    c["linux"]["namespaces"] = json!([
+        {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+        {"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "ipc"}
+    ]);
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "sysfs");
+    oci.write_config(&c);
+    let second = oci.id("joiner");
+    let out = oci.run(&second).success();
+    let o = &out.stdout;
+    assert!(o.contains("0     400000      65536"), "{o}");
+    assert!(o.contains("pid=1\n"), "{o}");
+    assert!(o.contains("\n0\n"), "{o}");
+}

@@ -186,12 +186,17 @@ fn namespaces(ctx: &Context<'_>) -> Result<(), Failure> {
             _ => exit(1),
         }
         become_root_if_mapped().step(|| Step::SetIds)?;
+    } else if ctx.plan.joins.iter().any(|f| f.kind() == NsKind::User) {
+        // Our host ids mean nothing in a joined user namespace (files we
+        // make would fail with EOVERFLOW): be its root, as runc does.
+        become_root_if_mapped().step(|| Step::SetIds)?;
     }
     Ok(())
 }
 
-/// After the maps are written, take uid/gid 0 of the namespace when it is
-/// mapped, so files made while building belong to the container's root.
+/// In a new (maps written) or joined user namespace, take uid/gid 0 of
+/// the namespace when it is mapped, so files made while building belong to
+/// the container's root.
 fn become_root_if_mapped() -> rustix::io::Result<()> {
     let mapped = |file: &str| {
         std::fs::read_to_string(file)
