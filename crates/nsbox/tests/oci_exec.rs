@@ -90,3 +90,15 @@ fn exec_into_a_user_namespace_container() {
     assert!(o.contains("0     500000      65536"), "{o}");
     assert!(o.contains(" 0        0 "), "{o}");
 }
+
+#[test]
+fn exec_with_a_tty() {
+    let oci = Oci::new("oci-exec-tty");
+    let id = running(&oci, "etty");
+    let out = oci.nsbox(&["exec", "--tty", &id, "sh", "-c", "tty; exit 3"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stdout.replace('\r', ""), "/dev/pts/0\n");
+    let out = oci.nsbox(&["exec", "-t", "-d", &id, "true"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("needs --console-socket"), "{out:?}");
+}

@@ -38,8 +38,13 @@ pub fn connect(path: &Path) -> Result<OwnedFd, Error> {
         })
 }
 
-/// init's side, after pivot_root: the pty, /dev/console, stdio, ctty.
-pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<(), Failure> {
+/// init's side, after pivot_root: the pty, /dev/console (for init, not for
+/// an exec'd process), stdio, controlling terminal.
+pub fn setup(
+    socket: &OwnedFd,
+    size: Option<(u16, u16)>,
+    bind_dev_console: bool,
+) -> Result<(), Failure> {
     let step = |what: &str| {
         let what = what.to_string();
         move || Step::Console { what }
@@ -59,9 +64,11 @@ pub fn setup(socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<(), Failure> 
         };
         rustix::termios::tcsetwinsize(&slave, ws).step(step("set console size"))?;
     }
-    let name = rustix::pty::ptsname(&master, Vec::new()).step(step("ptsname"))?;
-    let name = std::ffi::OsStr::from_bytes(name.to_bytes());
-    bind_console(Path::new(name)).step(step("bind /dev/console"))?;
+    if bind_dev_console {
+        let name = rustix::pty::ptsname(&master, Vec::new()).step(step("ptsname"))?;
+        let name = std::ffi::OsStr::from_bytes(name.to_bytes());
+        bind_console(Path::new(name)).step(step("bind /dev/console"))?;
+    }
     send_fd(socket.as_fd(), master.as_fd()).step(step("send pty master"))?;
     drop(master);
     rustix::stdio::dup2_stdin(&slave).step(step("stdin"))?;

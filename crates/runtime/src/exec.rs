@@ -7,15 +7,17 @@
 //! (or time) namespace, cloned with CLONE_PARENT so the process is nsbox's
 //! child and its status is ours to report.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nsbox_ns::{CloneOptions, Forked, NsKind};
 use oci_spec::runtime::{Capability, Process, Spec};
 
+use crate::console;
 use crate::init::exec::{needs_fork, ExecContext};
 use crate::kill::open_checked;
 use crate::protocol::{self, Phase};
-use crate::run::{exit_code, wait_forwarding, SignalFd};
+use crate::run::{exit_code, wait_forwarding, wait_proxying, SignalFd};
 use crate::state::StateDir;
 use crate::{bundle, create, Error};
 
@@ -40,6 +42,10 @@ pub struct ExecOptions {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
+    /// `--tty`: give the process a pty (process.terminal).
+    pub tty: bool,
+    /// `--console-socket`: where the pty master goes.
+    pub console_socket: Option<PathBuf>,
 }
 
 /// Runs the process; returns its exit code (0 when detached).
@@ -60,6 +66,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let process = build_process(opts, &spec)?;
     let kinds = differing_namespaces(init_pid);
     let extra_fork = needs_fork(&kinds);
+    let (console, proxy_end) = console_sockets(opts, &process)?;
     let signals = if opts.detach {
         None
     } else {
@@ -85,12 +92,13 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 kinds: &kinds,
                 channel: &child,
                 preserve_fds: opts.preserve_fds,
+                console: console.as_ref(),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
         Err(source) => return Err(Error::Clone { source }),
     };
-    drop(child);
+    drop((child, console));
     let mut guard = Reaper(vec![pid]);
     let mut exec_pid = pid;
     for phase in protocol::phases(false, extra_fork, false) {
@@ -123,8 +131,46 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let Some(signals) = signals else {
         return Ok(0);
     };
-    let status = wait_forwarding(exec_pid, proc_fd.as_ref(), &signals)?;
+    let status = match proxy_end {
+        Some(socket) => {
+            let master =
+                console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?;
+            let _raw = console::RawMode::enter();
+            console::copy_size(&master);
+            wait_proxying(exec_pid, proc_fd.as_ref(), &signals, &master)?
+        }
+        None => wait_forwarding(exec_pid, proc_fd.as_ref(), &signals)?,
+    };
     Ok(exit_code(status))
+}
+
+/// As create's: `--console-socket`, or a socketpair whose other end we
+/// keep to proxy the pty when not detached.
+fn console_sockets(
+    opts: &ExecOptions,
+    process: &Process,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+    if !process.terminal().unwrap_or(false) {
+        return Ok((None, None));
+    }
+    if let Some(path) = &opts.console_socket {
+        return Ok((Some(console::connect(path)?), None));
+    }
+    if opts.detach {
+        return Err(Error::ConfigField {
+            file: "exec",
+            field: "terminal".into(),
+            msg: "--tty with --detach needs --console-socket".into(),
+        });
+    }
+    let (ours, theirs) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::STREAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::Socketpair { source: e.into() })?;
+    Ok((Some(theirs), Some(ours)))
 }
 
 /// The container's process settings with runc's `exec` overrides applied.
@@ -190,12 +236,8 @@ fn build_process(opts: &ExecOptions, spec: &Spec) -> Result<Process, Error> {
     if opts.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
-    if p.terminal().unwrap_or(false) {
-        return Err(Error::ConfigField {
-            file: "exec",
-            field: "terminal".into(),
-            msg: "true is not supported yet (needs --console-socket)".into(),
-        });
+    if opts.tty {
+        p.set_terminal(Some(true));
     }
     Ok(p)
 }

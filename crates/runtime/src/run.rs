@@ -119,7 +119,7 @@ pub(crate) fn wait_forwarding(
 /// Like [`wait_forwarding`], copying between our stdio and the
 /// container's pty meanwhile; SIGWINCH resizes the pty instead of being
 /// forwarded. Output still in the pty when init exits is drained.
-fn wait_proxying(
+pub(crate) fn wait_proxying(
     pid: u32,
     pidfd: Option<&OwnedFd>,
     signals: &SignalFd,

@@ -24,6 +24,12 @@ pub struct Args {
     /// Set no_new_privs.
     #[arg(long)]
     pub no_new_privs: bool,
+    /// Give the process a pty (without --console-socket, nsbox proxies it).
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Unix socket to send the pty master to.
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
     /// Do not wait for the process.
     #[arg(short, long)]
     pub detach: bool,
@@ -59,6 +65,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         detach: args.detach,
         pid_file: args.pid_file,
         preserve_fds: args.preserve_fds,
+        tty: args.tty,
+        console_socket: args.console_socket,
     };
     Ok(nsbox_runtime::exec::exec(&opts)?)
 }

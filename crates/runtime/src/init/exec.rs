@@ -23,6 +23,8 @@ pub struct ExecContext<'a> {
     pub kinds: &'a [NsKind],
     pub channel: &'a Channel,
     pub preserve_fds: u32,
+    /// Connected console socket, when `process.terminal` is true.
+    pub console: Option<&'a OwnedFd>,
 }
 
 /// Entry point after the clone. Never returns.
@@ -56,6 +58,15 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     }
     if needs_fork(ctx.kinds) {
         super::fork_init(ctx.channel)?;
+    }
+    if let Some(socket) = ctx.console {
+        // A new session, so the pty can become its controlling terminal.
+        rustix::process::setsid().step(|| Step::Setsid)?;
+        let size = p
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        crate::console::setup(socket, size, false)?;
     }
     process::rlimits(p)?;
     process::user_and_caps(p)?;

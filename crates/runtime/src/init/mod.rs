@@ -312,7 +312,7 @@ fn terminal(ctx: &Context<'_>) -> Result<(), Failure> {
         .console_size()
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
-    crate::console::setup(socket, size)
+    crate::console::setup(socket, size, true)
 }
 
 /// Whether create needs the hooks sync point: hooks that run before exec.
