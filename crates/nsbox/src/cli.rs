@@ -24,8 +24,9 @@ pub struct Cli {
 /// runc's global flags, so container engines can call nsbox as they call runc.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Directory for container state (runc: --root).
-    #[arg(long, global = true, value_name = "DIR", default_value = "/run/nsbox")]
+    /// Directory for container state (runc: --root) [default: /run/nsbox;
+    /// $XDG_RUNTIME_DIR/nsbox when not root].
+    #[arg(long, global = true, value_name = "DIR", default_value_os_t = default_root(), hide_default_value = true)]
     pub root: PathBuf,
     /// Append log lines (errors; more with --debug) to FILE.
     #[arg(long, global = true, value_name = "FILE")]
@@ -45,6 +46,17 @@ pub struct Global {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// runc's choice: root keeps state in /run; an unprivileged user (who
+/// cannot write there) in their own runtime directory.
+fn default_root() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !rustix::process::geteuid().is_root() && !dir.is_empty() => {
+            PathBuf::from(dir).join("nsbox")
+        }
+        _ => PathBuf::from("/run/nsbox"),
+    }
 }
 
 static GLOBAL: OnceLock<Global> = OnceLock::new();

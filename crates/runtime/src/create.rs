@@ -8,7 +8,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange};
+use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange, SetGroups};
 use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
 
 use crate::bundle::{self, Bundle};
@@ -279,10 +279,16 @@ fn id_maps(bundle: &Bundle) -> IdMaps {
             })
             .collect()
     };
+    let gid = ranges(linux.gid_mappings());
+    // Unprivileged, a process may map only its own gid, and only after
+    // giving up setgroups (user_namespaces(7)); what runc --rootless does.
+    let own_gid_only = rustix::process::geteuid().as_raw() != 0
+        && matches!(gid.as_slice(), [r] if r.count == 1
+            && r.outside == rustix::process::getegid().as_raw());
     IdMaps {
         uid: ranges(linux.uid_mappings()),
-        gid: ranges(linux.gid_mappings()),
-        setgroups: None,
+        gid,
+        setgroups: own_gid_only.then_some(SetGroups::Deny),
     }
 }
 
