@@ -102,3 +102,45 @@ fn exec_with_a_tty() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("needs --console-socket"), "{out:?}");
 }
+
+#[test]
+fn exec_process_json_detached_with_pid_file() {
+    // How containerd's shim calls it.
+    let oci = Oci::new("oci-exec-proc");
+    let id = running(&oci, "ep");
+    let process = oci.dir.join("process.json");
+    std::fs::write(
+        &process,
+        serde_json::json!({
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sh", "-c", "echo $$ > /tmp/exec.pid; sleep 1000"],
+            "env": ["PATH=/bin"],
+            "cwd": "/"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let pid_file = oci.dir.join("exec.pid");
+    let p = process.display().to_string();
+    let f = pid_file.display().to_string();
+    oci.detached(&["exec", "--process", &p, "--detach", "--pid-file", &f, &id]);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let ns = |p: i32| std::fs::read_link(format!("/proc/{p}/ns/pid")).unwrap();
+    let init = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    assert_eq!(ns(pid), ns(init));
+    // A bad process.json names its field.
+    std::fs::write(
+        &process,
+        r#"{"args": "sh", "cwd": "/", "user": {"uid": 0, "gid": 0}}"#,
+    )
+    .unwrap();
+    let out = oci.nsbox(&["exec", "--process", &p, &id]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("process.json: args: invalid type: string"),
+        "{out:?}"
+    );
+}

@@ -57,7 +57,9 @@ fn run_isolates_and_propagates_exit_code() {
 fn user_env_cwd_and_readonly_root() {
     let oci = Oci::new("oci-user");
     let mut c = base_config(&sh(
-        "id; pwd; echo foo=$FOO home=$HOME; umask; touch /x 2>&1 || echo root-ro; touch /dev/shm/ok && echo shm-rw",
+        "id; pwd; echo foo=$FOO home=$HOME; umask; touch /x 2>&1 || echo root-ro; touch /dev/shm/ok && echo shm-rw; \
+         echo nofile=$(ulimit -n) oom=$(cat /proc/self/oom_score_adj); \
+         grep -E '^Cap(Eff|Bnd)' /proc/self/status; grep NoNewPrivs /proc/self/status",
     ));
     c["process"]["user"] =
         json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 63});
@@ -65,6 +67,12 @@ fn user_env_cwd_and_readonly_root() {
     // Missing from the image: created, as runc does.
     c["process"]["cwd"] = json!("/srv/app");
     c["root"]["readonly"] = json!(true);
+    c["process"]["oomScoreAdj"] = json!(100);
+    // Ambient capabilities must also be inheritable to survive exec into a
+    // non-root user's program.
+    c["process"]["capabilities"]["inheritable"] =
+        json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 512, "soft": 256}]);
     oci.write_config(&c);
     let id = oci.id("user");
     let out = oci.run(&id).success();
@@ -76,6 +84,38 @@ fn user_env_cwd_and_readonly_root() {
     assert!(o.contains("0077"), "{o}");
     assert!(o.contains("root-ro"), "{o}");
     assert!(o.contains("shm-rw"), "{o}");
+    assert!(o.contains("nofile=256 oom=100\n"), "{o}");
+    // CAP_KILL(5), CAP_NET_BIND_SERVICE(10), CAP_AUDIT_WRITE(29): effective
+    // too, for a non-root user, through the ambient set.
+    assert!(o.contains("CapEff:\t0000000020000420"), "{o}");
+    assert!(o.contains("CapBnd:\t0000000020000420"), "{o}");
+    assert!(o.contains("NoNewPrivs:\t1"), "{o}");
+}
+
+#[test]
+fn death_by_signal_is_128_plus_signal() {
+    use std::process::{Command, Stdio};
+    let oci = Oci::new("oci-sig");
+    oci.write_config(&base_config(&["sleep", "1000"]));
+    let id = oci.id("sig");
+    let mut run = Command::new(oci_common::NSBOX)
+        .arg("--root")
+        .arg(&oci.root)
+        .args(["run", "--bundle"])
+        .arg(&oci.bundle)
+        .arg(&id)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // run has not necessarily written the state yet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !oci.nsbox(&["state", &id]).stdout.contains("\"running\"") {
+        assert!(std::time::Instant::now() < deadline, "never running");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    oci.nsbox(&["kill", &id, "KILL"]).success();
+    assert_eq!(run.wait().unwrap().code(), Some(137));
 }
 
 #[test]

@@ -227,6 +227,11 @@ fn become_root_if_mapped() -> rustix::io::Result<()> {
 /// CLONE_PARENT so it is nsbox's child; this intermediate reports its pid
 /// (sync 2) and exits.
 pub(crate) fn fork_init(channel: &Channel) -> Result<(), Failure> {
+    // The new init must not speak before `Forked` is sent (the parent
+    // expects that order): it waits for the end of this pipe, which comes
+    // when the intermediate has sent and exited.
+    let (gate_r, gate_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).step(|| Step::Fork)?;
     let opts = CloneOptions {
         flags: nsbox_ns::clone::CLONE_PARENT,
         pidfd: false,
@@ -236,9 +241,15 @@ pub(crate) fn fork_init(channel: &Channel) -> Result<(), Failure> {
     // no threads, so the child may do anything; it leaves by exec or _exit
     // (see `run`).
     match unsafe { nsbox_ns::clone3(&opts) } {
-        Ok(Forked::Child) => Ok(()),
+        Ok(Forked::Child) => {
+            drop(gate_w);
+            let mut byte = [0u8; 1];
+            while let Err(rustix::io::Errno::INTR) = rustix::io::read(&gate_r, &mut byte) {}
+            Ok(())
+        }
         Ok(Forked::Parent { pid, .. }) => {
             let _ = channel.send(&Msg::Forked { pid });
+            drop(gate_w);
             exit(0)
         }
         Err(e) => Err(Failure {
