@@ -1,7 +1,6 @@
 //! The process's own attributes, last before exec: rlimits, user and
 //! groups, capabilities, no_new_privs, cwd, the program to exec, and exec.
 
-use std::collections::HashSet;
 use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -257,14 +256,14 @@ pub fn cloexec_from(first: u32) {
     };
 }
 
-/// Whether a capability list asks for `name` (tests, diagnostics).
-pub fn names(set: &CapsHashSet) -> HashSet<String> {
-    set.iter().map(|c| c.to_string()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    fn names(set: &CapsHashSet) -> HashSet<String> {
+        set.iter().map(|c| c.to_string()).collect()
+    }
 
     #[test]
     fn finds_programs_on_path() {
