@@ -23,24 +23,34 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Unshare(args) => unshare::run(args),
         Command::Enter(args) => enter::run(args),
         Command::Ns(ns) => ns::run(ns),
-        Command::Create(args) => logged(create::run(args)),
-        Command::Start(args) => logged(start::run(args)),
-        Command::State(args) => logged(state::run(args)),
-        Command::Kill(args) => logged(kill::run(args)),
-        Command::Exec(args) => logged(exec::run(args)),
-        Command::Delete(args) => logged(delete::run(args)),
-        Command::Run(args) => logged(run::run(args)),
-        Command::List(args) => logged(list::run(args)),
-        Command::Spec(args) => logged(spec::run(args)),
-        Command::Features(args) => logged(features::run(args)),
+        Command::Create(args) => logged(|| create::run(args)),
+        Command::Start(args) => logged(|| start::run(args)),
+        Command::State(args) => logged(|| state::run(args)),
+        Command::Kill(args) => logged(|| kill::run(args)),
+        Command::Exec(args) => logged(|| exec::run(args)),
+        Command::Delete(args) => logged(|| delete::run(args)),
+        Command::Run(args) => logged(|| run::run(args)),
+        Command::List(args) => logged(|| list::run(args)),
+        Command::Spec(args) => logged(|| spec::run(args)),
+        Command::Features(args) => logged(|| features::run(args)),
     }
 }
 
-/// OCI verbs also write their failure to `--log` (engines read it there).
-fn logged(result: anyhow::Result<u8>) -> anyhow::Result<u8> {
-    if let Err(err) = &result {
-        if let Some(mut log) = open_log() {
-            log.error(&crate::report::chain(err));
+/// OCI verbs also write their failure to `--log` (engines read it there);
+/// with `--debug`, the command line and how long it took.
+fn logged(verb: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
+    let mut log = open_log();
+    let started = std::time::Instant::now();
+    if let Some(log) = log.as_mut() {
+        let argv: Vec<String> = std::env::args().collect();
+        log.debug(&format!("run: {}", argv.join(" ")));
+    }
+    // (std opens the log close-on-exec: the container never inherits it.)
+    let result = verb();
+    if let Some(log) = log.as_mut() {
+        match &result {
+            Ok(code) => log.debug(&format!("done: exit {code} after {:?}", started.elapsed())),
+            Err(err) => log.error(&crate::report::chain(err)),
         }
     }
     result
