@@ -51,6 +51,7 @@ fn hooks_run_in_order_with_state() {
         ]
     );
     let (_, create_runtime) = &lines[1];
+    assert_eq!(lines[0].1["status"], "created");
     assert_eq!(create_runtime["status"], "creating");
     assert_eq!(create_runtime["id"], id.as_str());
     assert!(create_runtime["pid"].as_i64().unwrap() > 1);

@@ -175,16 +175,21 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             "a mount namespace is required (the root file system is pivoted into one)",
         ));
     }
-    if spec.hostname().is_some() && !new(LinuxNamespaceType::Uts) {
+    // A uts namespace of the container's own, new or joined by path: never
+    // the host's.
+    let has_uts = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Uts);
+    if spec.hostname().is_some() && !has_uts {
         return Err(field(
             "hostname",
-            "needs a new uts namespace in linux.namespaces",
+            "needs a uts namespace in linux.namespaces",
         ));
     }
-    if spec.domainname().is_some() && !new(LinuxNamespaceType::Uts) {
+    if spec.domainname().is_some() && !has_uts {
         return Err(field(
             "domainname",
-            "needs a new uts namespace in linux.namespaces",
+            "needs a uts namespace in linux.namespaces",
         ));
     }
     if new(LinuxNamespaceType::User) {
@@ -304,6 +309,6 @@ mod tests {
         }
         let text = MINIMAL.replace(r#""ociVersion""#, r#""hostname": "h", "ociVersion""#);
         let err = validate(&parse(&text).unwrap()).unwrap_err().to_string();
-        assert!(err.contains("hostname: needs a new uts namespace"), "{err}");
+        assert!(err.contains("hostname: needs a uts namespace"), "{err}");
     }
 }

@@ -241,14 +241,15 @@ fn sync(
                 if !parent.wait_hooks_request()? {
                     return Err(died(init_pid, "HooksRequest"));
                 }
-                let state = hooks::state_for(
-                    &bundle.spec,
-                    &opts.id,
-                    ContainerState::Creating,
-                    init_pid,
-                    &bundle.dir,
-                );
-                for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
+                // prestart is the legacy hook of `start` time: it reads
+                // `created` (what runtime-tools checks); createRuntime runs
+                // while the container is still being made.
+                for (kind, status) in [
+                    (hooks::Kind::Prestart, ContainerState::Created),
+                    (hooks::Kind::CreateRuntime, ContainerState::Creating),
+                ] {
+                    let state =
+                        hooks::state_for(&bundle.spec, &opts.id, status, init_pid, &bundle.dir);
                     hooks::run(kind, &hooks::list(&bundle.spec, kind), &state)?;
                 }
                 parent

@@ -100,6 +100,8 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     rootfs(ctx)?;
     let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
     pivot::pivot_root(&ctx.bundle.rootfs)?;
+    let linux = spec.linux().as_ref().expect("validated: linux");
+    mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
     terminal(ctx)?;
     seal(spec)?;
     identity(spec)?;
@@ -403,7 +405,8 @@ fn seal(spec: &Spec) -> Result<(), Failure> {
     Ok(())
 }
 
-/// hostname and domainname (validated to come with a new UTS namespace).
+/// hostname and domainname (validated to come with a UTS namespace of the
+/// container's own, new or joined).
 fn identity(spec: &Spec) -> Result<(), Failure> {
     if let Some(name) = spec.hostname() {
         rustix::system::sethostname(name.as_bytes())

@@ -105,18 +105,24 @@ pub fn parse_options(options: &[String]) -> Options {
     o
 }
 
-/// Step 1 of the root: `/` gets `rootfsPropagation` (default rprivate) so
-/// nothing we mount leaks to the host, then the rootfs is bound onto
-/// itself so that it is a mount point pivot_root can use.
+/// Step 1 of the root: every mount copied into the new namespace gets the
+/// propagation to build with, so that nothing we mount leaks to the host
+/// unless asked: `rshared` for a shared wish (the container's mounts then
+/// reach the host: that is the wish), `rslave` for a slave one, else
+/// `rprivate` (unbindable is applied after pivot_root, see
+/// [`apply_root_propagation`]: nothing could be bound from an unbindable
+/// tree). Then the rootfs is bound onto itself so that it is a mount point
+/// pivot_root can use.
 pub fn prepare_root(rootfs: &Path, propagation: Option<&str>) -> Result<(), Failure> {
+    use MountPropagationFlags as P;
     let word = propagation.unwrap_or("rprivate");
-    let flags = propagation_flag(word).unwrap_or(MountPropagationFlags::PRIVATE);
-    // Recursive always: every mount copied into the new namespace changes.
-    // (`shared` means the container's mounts reach the host: that is the wish.)
-    rustix::mount::mount_change("/", flags | MountPropagationFlags::REC).step(|| {
-        Step::RootPropagation {
-            flags: word.to_string(),
-        }
+    let flags = match propagation_flag(word) {
+        Some(f) if f.contains(P::SHARED) => P::SHARED,
+        Some(f) if f.contains(P::DOWNSTREAM) => P::DOWNSTREAM,
+        _ => P::PRIVATE,
+    };
+    rustix::mount::mount_change("/", flags | P::REC).step(|| Step::RootPropagation {
+        flags: word.to_string(),
     })?;
     // pivot_root refuses a new root whose parent mount is shared: with
     // `shared`/`rshared`, make just that parent private (as runc does).
@@ -132,6 +138,18 @@ pub fn prepare_root(rootfs: &Path, propagation: Option<&str>) -> Result<(), Fail
     }
     rustix::mount::mount_bind_recursive(rootfs, rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
+    })
+}
+
+/// After pivot_root, `/` gets exactly the `rootfsPropagation` asked for
+/// (`shared`, `rslave`, `unbindable`, ...); nothing when none was.
+pub fn apply_root_propagation(propagation: Option<&str>) -> Result<(), Failure> {
+    let Some(word) = propagation else {
+        return Ok(());
+    };
+    let flags = propagation_flag(word).unwrap_or(MountPropagationFlags::PRIVATE);
+    rustix::mount::mount_change("/", flags).step(|| Step::RootPropagation {
+        flags: word.to_string(),
     })
 }
 
