@@ -21,24 +21,27 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// runc's global flags, so container engines can call nsbox as they call runc.
+/// runc's global flags, so container engines can call nsbox as they call
+/// runc. As with runc they go before the verb (`nsbox --root R create ...`);
+/// they are not clap-global, so verbs keep their own meanings for the same
+/// words (`enter --root` is nsenter's).
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Directory for container state (runc: --root) [default: /run/nsbox;
     /// $XDG_RUNTIME_DIR/nsbox when not root].
-    #[arg(long, global = true, value_name = "DIR", default_value_os_t = default_root(), hide_default_value = true)]
+    #[arg(long, value_name = "DIR", default_value_os_t = default_root(), hide_default_value = true)]
     pub root: PathBuf,
     /// Append log lines (errors; more with --debug) to FILE.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Format of --log lines: text, or json (one object per line: level, msg, time).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Log debug lines too.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub debug: bool,
     /// Accepted for runc compatibility (cgroups are not managed yet).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub systemd_cgroup: bool,
 }
 
