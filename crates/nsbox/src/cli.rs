@@ -92,6 +92,8 @@ pub enum Command {
     Delete(cmd::delete::Args),
     /// OCI: create, start and wait for a container; exit with its status.
     Run(cmd::run::Args),
+    /// OCI: list a container's processes.
+    Ps(cmd::ps::Args),
     /// OCI: list containers.
     List(cmd::list::Args),
     /// OCI: write a default config.json for a bundle.
@@ -114,6 +116,7 @@ impl Command {
             Command::Exec(a) => with_id("exec", &a.id),
             Command::Delete(a) => with_id("delete", &a.id),
             Command::Run(a) => with_id("run", &a.create.id),
+            Command::Ps(a) => with_id("ps", &a.id),
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
             Command::Features(_) => "features",

@@ -194,3 +194,36 @@ fn run_forwards_signals_to_the_container() {
     assert_eq!(status.code(), Some(42));
     assert!(!oci.state_dir(&id).exists());
 }
+
+#[test]
+fn ps_lists_the_containers_processes() {
+    let oci = Oci::new("oci-ps");
+    oci.write_config(&base_config(&[
+        "sh",
+        "-c",
+        "sleep 1001 & sleep 1002 & wait",
+    ]));
+    let id = oci.id("ps");
+    let bundle = oci.bundle.display().to_string();
+    oci.detached(&["run", "-d", "--bundle", &bundle, &id]);
+    let init = oci.state(&id)["pid"].as_i64().unwrap();
+    // The sleeps may not have started yet.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let pids = loop {
+        let out = oci.nsbox(&["ps", "--format", "json", &id]).success();
+        let pids: Vec<i64> = serde_json::from_str(&out.stdout).unwrap();
+        if pids.len() == 3 || std::time::Instant::now() > deadline {
+            break pids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(pids.len(), 3, "{pids:?}");
+    assert_eq!(pids[0], init);
+    let table = oci.nsbox(&["ps", &id]).success().stdout;
+    assert!(table.starts_with("UID"), "{table}");
+    assert!(
+        table.contains("sleep 1001") && table.contains("sleep 1002"),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 4, "{table}");
+}

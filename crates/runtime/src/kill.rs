@@ -105,7 +105,7 @@ pub fn open_checked(pid: u32, start: u64) -> Option<OwnedFd> {
 /// The other processes in `init`'s PID namespace, when init has one of its
 /// own (otherwise the container is only its init, as far as we can tell
 /// without its cgroup).
-fn members(init: u32) -> Vec<u32> {
+pub(crate) fn members(init: u32) -> Vec<u32> {
     let Ok(ns) = nsbox_ns::ns_of_pid(init, NsKind::Pid) else {
         return Vec::new();
     };

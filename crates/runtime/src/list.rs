@@ -22,3 +22,19 @@ pub fn list(root: &Path) -> Result<Vec<Report>, Error> {
     }
     Ok(out)
 }
+
+/// The host pids of the container's processes, init first (runc's
+/// `ps --format json`). Until the cgroup seam is filled these are found by
+/// PID namespace: with a PID namespace of its own, every process in it;
+/// without one, only init.
+pub fn processes(root: &Path, id: &str) -> Result<Vec<u32>, Error> {
+    let record = StateDir::open_read(root, id)?.read()?;
+    let Some(init) = record.live_pid() else {
+        return Ok(Vec::new());
+    };
+    let mut pids = vec![init];
+    let mut others = crate::kill::members(init);
+    others.sort_unstable();
+    pids.extend(others);
+    Ok(pids)
+}

@@ -8,6 +8,7 @@ pub mod features;
 pub mod kill;
 pub mod list;
 pub mod ns;
+pub mod ps;
 pub mod run;
 pub mod spec;
 pub mod start;
@@ -30,6 +31,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Exec(args) => logged(|| exec::run(args)),
         Command::Delete(args) => logged(|| delete::run(args)),
         Command::Run(args) => logged(|| run::run(args)),
+        Command::Ps(args) => logged(|| ps::run(args)),
         Command::List(args) => logged(|| list::run(args)),
         Command::Spec(args) => logged(|| spec::run(args)),
         Command::Features(args) => logged(|| features::run(args)),
