@@ -5,6 +5,7 @@
 //! - [`ioctl`]: `ioctl_ns(2)` queries (owner, parent, type, owner uid);
 //! - [`idmap`]: uid/gid maps, written directly or through newuidmap;
 //! - [`setns`]: joining namespaces by file or pidfd ([`NsFile`]);
+//! - [`clone`]: clone3 with namespace flags, pidfd, into a cgroup;
 //! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained;
 //! - [`unshare`]: run a command in new namespaces (util-linux unshare);
 //! - [`enter`]: run a command in existing namespaces (util-linux nsenter);
@@ -20,6 +21,7 @@ pub mod inspect;
 pub mod ioctl;
 pub mod kind;
 
+pub mod clone;
 pub mod idmap;
 pub mod limits;
 pub mod setns;
@@ -36,6 +38,7 @@ pub mod passwd;
 pub mod relation;
 pub mod sockns;
 
+pub use clone::{clone3, CloneOptions, Forked};
 pub use discover::{discover, Discovery, Holder, KindSet, Namespace};
 pub use error::Error;
 pub use idmap::{IdMaps, IdRange, SetGroups};

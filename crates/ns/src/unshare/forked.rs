@@ -59,11 +59,17 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
         .into_iter()
         .filter(|k| *k != NsKind::Time)
         .collect();
+    let clone = crate::CloneOptions {
+        flags: crate::clone_flags(kinds.iter().copied()),
+        ..Default::default()
+    };
     // SAFETY: single-threaded (our caller's guarantee); the child below
     // never returns into the caller: it execs or exits.
-    let pid = match unsafe { fork_into(crate::clone_flags(kinds.iter().copied())) } {
-        Ok(Some(pid)) => pid,
-        Ok(None) => {
+    let pid = match unsafe { crate::clone3(&clone) } {
+        Ok(crate::Forked::Parent { pid, .. }) => {
+            Pid::from_raw(pid as i32).expect("clone3 returns a positive pid")
+        }
+        Ok(crate::Forked::Child) => {
             drop(report_r);
             let go = go.map(|(r, w)| {
                 drop(w);
@@ -79,15 +85,14 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
                 },
             )
         }
-        Err(source) => {
-            return Err(limits::explain_enospc(
-                &kinds,
-                Error::Unshare {
-                    kinds: label(&kinds),
-                    source,
-                },
-            ))
+        // Say what the user asked for ("unshare net"), not the syscall.
+        Err(Error::Clone { source }) => {
+            return Err(Error::Unshare {
+                kinds: label(&kinds),
+                source,
+            })
         }
+        Err(e) => return Err(e),
     };
     drop(report_w);
     drop(parent);
@@ -225,60 +230,4 @@ fn set_death_signal(sig: i32, parent: Option<&OwnedFd>) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// `struct clone_args` up to `tls` (CLONE_ARGS_SIZE_VER0).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-}
-
-/// Forks into new namespaces (`clone3`, or `clone` on kernels before 5.3):
-/// `Some(pid)` in the parent, `None` in the child.
-///
-/// # Safety
-/// The caller must be single-threaded: the child gets a copy of its memory
-/// with only the calling thread running. (glibc >= 2.34 resolves
-/// `raise`/`abort` through `gettid`, so they stay correct in the child.)
-pub(super) unsafe fn fork_into(flags: u64) -> io::Result<Option<Pid>> {
-    let args = CloneArgs {
-        flags,
-        exit_signal: libc::SIGCHLD as u64,
-        ..Default::default()
-    };
-    // SAFETY: `args` is a valid clone_args of the size passed; no stack is
-    // given, so the child continues on a copy of ours, as after fork(2).
-    let mut ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
-        // SAFETY: clone without CLONE_VM and a null stack behaves as fork.
-        ret = unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                flags | libc::SIGCHLD as u64,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
-        };
-    }
-    match ret {
-        r if r < 0 => Err(io::Error::last_os_error()),
-        0 => Ok(None),
-        pid => Ok(Pid::from_raw(pid as i32)),
-    }
 }

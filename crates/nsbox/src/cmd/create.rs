@@ -1,0 +1,43 @@
+//! `nsbox create`: runc's create.
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+#[group(skip)]
+pub struct Args {
+    /// The bundle directory (holding config.json).
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container's pid to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Pass N extra descriptors (3..3+N) to the container's process.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility: nsbox makes no session keyring.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Unix socket to send the pty master to (when process.terminal is true).
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// The container id.
+    pub id: String,
+}
+
+impl Args {
+    pub fn options(&self) -> nsbox_runtime::CreateOptions {
+        nsbox_runtime::CreateOptions {
+            root: crate::cli::global().root.clone(),
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            pid_file: self.pid_file.clone(),
+            preserve_fds: self.preserve_fds,
+            console_socket: self.console_socket.clone(),
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let created = nsbox_runtime::create(&args.options())?;
+    super::warn(&format!("create {}", args.id), created.warnings);
+    Ok(0)
+}

@@ -1,0 +1,12 @@
+//! `nsbox start`: runc's start.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The container id.
+    pub id: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let warnings = nsbox_runtime::start::start(&crate::cli::global().root, &args.id)?;
+    super::warn(&format!("start {}", args.id), warnings);
+    Ok(0)
+}

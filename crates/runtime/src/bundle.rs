@@ -1,0 +1,314 @@
+//! An OCI bundle: `config.json` parsed into `oci-spec`'s [`Spec`] and
+//! checked before anything is created, so bad input leaves nothing behind.
+//! Every error names the field (`linux.namespaces[2].type`) or, for
+//! malformed JSON, the line and column.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::Error;
+
+const CONFIG: &str = "config.json";
+
+/// A loaded, validated bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle directory, absolute.
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// `root.path`, absolute (relative paths are relative to the bundle).
+    pub rootfs: PathBuf,
+}
+
+/// Reads `DIR/config.json`, validates it, and checks that the rootfs exists.
+pub fn load(dir: &Path) -> Result<Bundle, Error> {
+    let dir = std::path::absolute(dir).map_err(|source| Error::ReadConfig {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadConfig {
+        path: path.clone(),
+        source,
+    })?;
+    let spec = parse(&text)?;
+    validate(&spec)?;
+    let root = spec.root().as_ref().map(|r| r.path().clone());
+    let root = root.ok_or_else(|| field("root", "missing (the container's root file system)"))?;
+    let rootfs = dir.join(root);
+    let meta = std::fs::metadata(&rootfs).map_err(|source| Error::Rootfs {
+        path: rootfs.clone(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Rootfs {
+            path: rootfs,
+            source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        });
+    }
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+fn field(field: &str, msg: impl Into<String>) -> Error {
+    Error::ConfigField {
+        file: CONFIG,
+        field: field.to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// Parses config.json text; errors carry the JSON path of the bad field.
+pub fn parse(text: &str) -> Result<Spec, Error> {
+    parse_json(CONFIG, text)
+}
+
+/// Parses an OCI JSON document (`config.json`, an exec `process.json`):
+/// malformed JSON gives line and column, a bad value its field path.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
+            Err(e) => (String::new(), e),
+        },
+        Err(err) => (err.path().to_string(), err.into_inner()),
+    };
+    if inner.is_syntax() || inner.is_eof() {
+        return Err(Error::ConfigSyntax {
+            file,
+            line: inner.line(),
+            column: inner.column(),
+            msg: without_location(&inner.to_string()),
+        });
+    }
+    let mut msg = without_location(&inner.to_string());
+    if path.starts_with("linux.namespaces[") && path.ends_with("].type") {
+        if let Some(word) = unknown_variant(&msg) {
+            msg = format!("unknown namespace type {word:?}");
+        }
+    }
+    Err(Error::ConfigField {
+        file,
+        field: path,
+        msg,
+    })
+}
+
+/// serde_json appends " at line L column C"; the field path says more.
+fn without_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The word in serde's "unknown variant `nett`, expected ...".
+fn unknown_variant(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("unknown variant `")?;
+    rest.split('`').next()
+}
+
+/// The checks serde cannot make: what must be present, what must agree.
+pub fn validate(spec: &Spec) -> Result<(), Error> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| field("process", "missing"))?;
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => return Err(field("process.args", "must name a program to run")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(field(
+            "process.cwd",
+            format!("{:?} is not an absolute path", process.cwd()),
+        ));
+    }
+    if let Some(env) = process.env() {
+        for (i, e) in env.iter().enumerate() {
+            if !e.contains('=') {
+                return Err(field(
+                    &format!("process.env[{i}]"),
+                    format!("{e:?} is not NAME=VALUE"),
+                ));
+            }
+        }
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| field("linux", "missing"))?;
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let mut seen = HashSet::new();
+    for (i, ns) in namespaces.iter().enumerate() {
+        if !seen.insert(ns.typ()) {
+            return Err(field(
+                &format!("linux.namespaces[{i}].type"),
+                format!("{} namespace listed twice", ns.typ()),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(field(
+                    &format!("linux.namespaces[{i}].path"),
+                    format!("{p:?} is not an absolute path"),
+                ));
+            }
+        }
+    }
+    let new = |t: LinuxNamespaceType| {
+        namespaces
+            .iter()
+            .any(|n| n.typ() == t && n.path().is_none())
+    };
+    if !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+    {
+        return Err(field(
+            "linux.namespaces",
+            "a mount namespace is required (the root file system is pivoted into one)",
+        ));
+    }
+    // A uts namespace of the container's own, new or joined by path: never
+    // the host's.
+    let has_uts = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Uts);
+    if spec.hostname().is_some() && !has_uts {
+        return Err(field(
+            "hostname",
+            "needs a uts namespace in linux.namespaces",
+        ));
+    }
+    if spec.domainname().is_some() && !has_uts {
+        return Err(field(
+            "domainname",
+            "needs a uts namespace in linux.namespaces",
+        ));
+    }
+    if new(LinuxNamespaceType::User) {
+        for (name, maps) in [
+            ("linux.uidMappings", linux.uid_mappings()),
+            ("linux.gidMappings", linux.gid_mappings()),
+        ] {
+            if maps.as_ref().is_none_or(|m| m.is_empty()) {
+                return Err(field(name, "required with a new user namespace"));
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if m.destination().as_os_str().is_empty() {
+            return Err(field(&format!("mounts[{i}].destination"), "is empty"));
+        }
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if crate::init::mounts::propagation_flag(p).is_none() {
+            return Err(field(
+                "linux.rootfsPropagation",
+                format!("unknown propagation {p:?}"),
+            ));
+        }
+    }
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        if !d.path().starts_with("/dev/") {
+            return Err(field(
+                &format!("linux.devices[{i}].path"),
+                format!("{:?} is not under /dev", d.path()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs"},
+        "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
+    }"#;
+
+    #[test]
+    fn minimal_config_is_valid() {
+        let spec = parse(MINIMAL).unwrap();
+        validate(&spec).unwrap();
+    }
+
+    #[test]
+    fn unknown_namespace_type_names_field() {
+        let text = MINIMAL.replace(
+            r#"{"type": "mount"}"#,
+            r#"{"type": "mount"}, {"type": "nett"}"#,
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"config.json: linux.namespaces[2].type: unknown namespace type "nett""#
+        );
+    }
+
+    #[test]
+    fn malformed_json_has_line_and_column() {
+        let err = parse("{\n  \"ociVersion\": \"1.0\",\n  oops\n}").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ConfigSyntax {
+                    line: 3,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("config.json: line 3 column 3: "));
+    }
+
+    #[test]
+    fn wrong_type_names_field() {
+        let text = MINIMAL.replace(r#"["sh"]"#, r#""sh""#);
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config.json: process.args: invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let cases = [
+            (r#""cwd": "/""#, r#""cwd": "rel""#, "process.cwd"),
+            (
+                r#"{"type": "mount"}"#,
+                r#"{"type": "network"}"#,
+                "a mount namespace is required",
+            ),
+            (r#"{"type": "pid"}"#, r#"{"type": "mount"}"#, "listed twice"),
+            (r#""args": ["sh"]"#, r#""args": []"#, "process.args"),
+            (
+                r#"{"type": "pid"}"#,
+                r#"{"type": "user"}"#,
+                "linux.uidMappings",
+            ),
+        ];
+        for (from, to, want) in cases {
+            let spec = parse(&MINIMAL.replace(from, to)).unwrap();
+            let err = validate(&spec).unwrap_err().to_string();
+            assert!(err.contains(want), "{to}: {err}");
+        }
+        let text = MINIMAL.replace(r#""ociVersion""#, r#""hostname": "h", "ociVersion""#);
+        let err = validate(&parse(&text).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("hostname: needs a uts namespace"), "{err}");
+    }
+}

@@ -1,0 +1,432 @@
+//! `create`: the parent's list of steps. Everything that can be checked
+//! without a process is checked first (id, config.json, rootfs, namespace
+//! paths), so bad input leaves nothing behind; from the state directory on,
+//! a guard removes what was made if a later step fails.
+//!
+//! Sync points pair with `init/mod.rs` (see `protocol::phases`).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange, SetGroups};
+use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
+
+use crate::bundle::{self, Bundle};
+use crate::protocol::{self, Channel, Msg, Phase};
+use crate::state::{self, Record, StateDir};
+use crate::{cgroup, fifo, hooks, init, plan, Error};
+
+/// What `create` needs to know (runc's `create` flags).
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// `--root`: where state lives.
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    /// `--preserve-fds N`: descriptors 3..3+N pass to the program.
+    pub preserve_fds: u32,
+    /// `--console-socket`: where the pty master goes (process.terminal).
+    pub console_socket: Option<PathBuf>,
+}
+
+/// A created container: init waits on the exec fifo.
+#[derive(Debug)]
+pub struct Created {
+    pub pid: u32,
+    /// A pidfd for the init (which is nsbox's child).
+    pub pidfd: Option<OwnedFd>,
+    /// The pty master, when `run` proxies the container's terminal.
+    pub console: Option<OwnedFd>,
+    /// Config fields that are not acted on yet ([`not_applied`]).
+    pub warnings: Vec<Error>,
+}
+
+/// Creates the container and leaves its init waiting for `start`.
+pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
+    create_with_console(opts, false)
+}
+
+/// `create`; with `proxy`, a terminal container without `--console-socket`
+/// sends its pty master to us instead ([`Created::console`]): how `run`
+/// gets the pty it copies to and from.
+pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<Created, Error> {
+    // Checks first: nothing exists yet, so bad input leaves nothing behind.
+    state::validate_id(&opts.id)?;
+    let bundle = bundle::load(&opts.bundle)?;
+    let (console, proxy_end) = console_sockets(&bundle, opts, proxy)?;
+    let linux = bundle.spec.linux().as_ref().expect("validated: linux");
+    let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    // From here on the guard undoes what exists if a later step fails.
+    let mut guard = Guard {
+        dir: Some(StateDir::create(&opts.root, &opts.id)?),
+        pids: Vec::new(),
+    };
+    let fifo = fifo::create(&guard.dir().fifo_path())?;
+    let placement = cgroup::prepare(&opts.id, &bundle.spec)?;
+    let (parent, child) = protocol::channel_pair()?;
+    let clone = CloneOptions {
+        flags: ns_plan.shape.clone_flags,
+        pidfd: true,
+        cgroup: placement.clone_into(),
+    };
+    ensure_single_threaded()?;
+    // SAFETY: nsbox is single-threaded here (checked just above), so the
+    // child owns a consistent copy of memory and may allocate; it leaves
+    // only by execve or _exit (`init::run` never returns).
+    let (pid, pidfd) = match unsafe { nsbox_ns::clone3(&clone) } {
+        Ok(Forked::Child) => {
+            // flock belongs to the open file: our copy of the lock fd would
+            // keep the container locked (and `start` waiting) until exec.
+            drop(guard.dir.take());
+            // And the parent's end: when nsbox dies, init must see EOF.
+            drop(parent);
+            init::run(&init::Context {
+                id: &opts.id,
+                bundle: &bundle,
+                plan: &ns_plan,
+                channel: &child,
+                fifo: &fifo,
+                preserve_fds: opts.preserve_fds,
+                console: console.as_ref(),
+            })
+        }
+        Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
+        Err(source) => return Err(Error::Clone { source }),
+    };
+    guard.pids.push(pid);
+    let shape = ns_plan.shape;
+    // The child has its copies; ours would keep the fifo's reader alive and
+    // hide the child's death from the channel.
+    drop((child, fifo, console, ns_plan));
+    let (init_pid, init_pidfd) = sync(&parent, &bundle, opts, shape, (pid, pidfd), &mut guard)?;
+    let console = match proxy_end {
+        Some(socket) => Some(
+            crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
+        ),
+        None => None,
+    };
+    record(&guard, &bundle, &opts.id, init_pid)?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, init_pid)?;
+    }
+    guard.disarm();
+    Ok(Created {
+        pid: init_pid,
+        pidfd: init_pidfd,
+        console,
+        warnings: not_applied(&bundle.spec),
+    })
+}
+
+/// What the config asks for that nsbox does not do yet: said, not hidden.
+/// (linux.resources waits for the cgroup seam; seccomp and LSM labels for
+/// their own issues.)
+pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
+    let mut out = Vec::new();
+    if let Some(linux) = spec.linux() {
+        let resources = linux.resources().as_ref().is_some_and(|r| {
+            r.memory().is_some()
+                || r.cpu().is_some()
+                || r.pids().is_some()
+                || r.block_io().is_some()
+                || r.hugepage_limits().is_some()
+                || r.network().is_some()
+                || r.rdma().is_some()
+                || r.unified().is_some()
+        });
+        for (set, field) in [
+            (resources, "linux.resources"),
+            (linux.seccomp().is_some(), "linux.seccomp"),
+            (linux.mount_label().is_some(), "linux.mountLabel"),
+            (linux.intel_rdt().is_some(), "linux.intelRdt"),
+            (linux.personality().is_some(), "linux.personality"),
+        ] {
+            if set {
+                out.push(Error::NotApplied { field });
+            }
+        }
+    }
+    if let Some(p) = spec.process() {
+        for (set, field) in [
+            (p.apparmor_profile().is_some(), "process.apparmorProfile"),
+            (p.selinux_label().is_some(), "process.selinuxLabel"),
+            (p.scheduler().is_some(), "process.scheduler"),
+            (p.io_priority().is_some(), "process.ioPriority"),
+        ] {
+            if set {
+                out.push(Error::NotApplied { field });
+            }
+        }
+    }
+    out
+}
+
+/// The console socket init sends its pty master to (none without
+/// `process.terminal`): `--console-socket`, or, for `run` (`proxy`), one end
+/// of a socketpair whose other end is returned for us to receive on.
+fn console_sockets(
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    proxy: bool,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (terminal, &opts.console_socket) {
+        (false, _) => Ok((None, None)),
+        (true, Some(path)) => Ok((Some(crate::console::connect(path)?), None)),
+        (true, None) if proxy => {
+            let (ours, theirs) = rustix::net::socketpair(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::STREAM,
+                rustix::net::SocketFlags::CLOEXEC,
+                None,
+            )
+            .map_err(|e| Error::Socketpair { source: e.into() })?;
+            Ok((Some(theirs), Some(ours)))
+        }
+        (true, None) => Err(Error::ConfigField {
+            file: "config.json",
+            field: "process.terminal".into(),
+            msg: "true needs --console-socket (or run without --detach)".into(),
+        }),
+    }
+}
+
+/// The parent's side of the sync points, in `protocol::phases` order.
+/// Returns init's pid and pidfd (the grandchild's when init was forked).
+fn sync(
+    parent: &Channel,
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    shape: plan::Shape,
+    (pid, pidfd): (u32, Option<OwnedFd>),
+    guard: &mut Guard,
+) -> Result<(u32, Option<OwnedFd>), Error> {
+    let (mut init_pid, mut init_pidfd) = (pid, pidfd);
+    let hooked = init::has_init_hooks(&bundle.spec);
+    for phase in protocol::phases(shape.new_user, shape.extra_fork, hooked) {
+        match phase {
+            Phase::IdMaps => {
+                // sync 1
+                if !parent.wait_map_request()? {
+                    return Err(died(pid, "MapRequest"));
+                }
+                id_maps(bundle)
+                    .write(pid)
+                    .map_err(|source| Error::IdMaps { pid, source })?;
+                parent
+                    .send(&Msg::MapsWritten)
+                    .map_err(|source| Error::Channel { source })?;
+            }
+            Phase::Forked => {
+                // sync 2
+                let Some(grandchild) = parent.wait_forked()? else {
+                    return Err(died(pid, "Forked"));
+                };
+                guard.pids.push(grandchild);
+                reap(pid);
+                init_pid = grandchild;
+                // Our child (CLONE_PARENT) and not reaped: the pid is stable.
+                init_pidfd = rustix::process::Pid::from_raw(grandchild as i32).and_then(|p| {
+                    rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+                });
+            }
+            Phase::Hooks => {
+                // sync 3
+                if !parent.wait_hooks_request()? {
+                    return Err(died(init_pid, "HooksRequest"));
+                }
+                // prestart is the legacy hook of `start` time: it reads
+                // `created` (what runtime-tools checks); createRuntime runs
+                // while the container is still being made.
+                for (kind, status) in [
+                    (hooks::Kind::Prestart, ContainerState::Created),
+                    (hooks::Kind::CreateRuntime, ContainerState::Creating),
+                ] {
+                    let state =
+                        hooks::state_for(&bundle.spec, &opts.id, status, init_pid, &bundle.dir);
+                    hooks::run(kind, &hooks::list(&bundle.spec, kind), &state)?;
+                }
+                parent
+                    .send(&Msg::HooksDone { pid: init_pid })
+                    .map_err(|source| Error::Channel { source })?;
+            }
+            Phase::Ready => {
+                // sync 4
+                if !parent.wait_ready()? {
+                    return Err(died(init_pid, "Ready"));
+                }
+            }
+        }
+    }
+    Ok((init_pid, init_pidfd))
+}
+
+/// `linux.uidMappings`/`gidMappings` as nsbox-ns id maps.
+fn id_maps(bundle: &Bundle) -> IdMaps {
+    let linux = bundle.spec.linux().as_ref().expect("validated: linux");
+    let ranges = |m: &Option<Vec<LinuxIdMapping>>| -> Vec<IdRange> {
+        m.iter()
+            .flatten()
+            .map(|m| IdRange {
+                inside: m.container_id(),
+                outside: m.host_id(),
+                count: m.size(),
+            })
+            .collect()
+    };
+    let gid = ranges(linux.gid_mappings());
+    // Unprivileged, a process may map only its own gid, and only after
+    // giving up setgroups (user_namespaces(7)); what runc --rootless does.
+    let own_gid_only = rustix::process::geteuid().as_raw() != 0
+        && matches!(gid.as_slice(), [r] if r.count == 1
+            && r.outside == rustix::process::getegid().as_raw());
+    IdMaps {
+        uid: ranges(linux.uid_mappings()),
+        gid,
+        setgroups: own_gid_only.then_some(SetGroups::Deny),
+    }
+}
+
+/// Writes state.json: `created`, with the pid and its start time.
+fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Error> {
+    let start_time = state::start_time(pid)
+        .map_err(|source| Error::ProcStat { pid, source })?
+        .ok_or_else(|| died(pid, "state"))?;
+    let mut oci = State::default();
+    oci.set_version(bundle.spec.version().clone());
+    oci.set_id(id.to_string());
+    oci.set_status(ContainerState::Created);
+    oci.set_pid(Some(pid as i32));
+    oci.set_bundle(bundle.dir.clone());
+    oci.set_annotations(bundle.spec.annotations().clone());
+    guard.dir().write(&Record {
+        oci,
+        rootfs: bundle.rootfs.clone(),
+        created: state::now_rfc3339(),
+        owner: owner_name(),
+        start_time,
+        hooks: bundle.spec.hooks().clone(),
+    })
+}
+
+/// `--pid-file`, written atomically (containerd reads it as soon as it exists).
+pub(crate) fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
+    state::write_atomic(path, pid.to_string().as_bytes(), 0o644).map_err(|source| Error::PidFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The user name of our uid, as runc reports `owner`.
+fn owner_name() -> String {
+    let uid = rustix::process::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// clone3 copies one thread: any other would leave its locks held in the
+/// child. nsbox starts none; a library caller might.
+pub(crate) fn ensure_single_threaded() -> Result<(), Error> {
+    let pid = std::process::id();
+    let text = std::fs::read_to_string("/proc/self/stat")
+        .map_err(|source| Error::ProcStat { pid, source })?;
+    // Field 20 (num_threads) is the 18th after the ")" that ends the name.
+    let threads = text
+        .rfind(')')
+        .and_then(|i| text[i + 1..].split_whitespace().nth(17))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(1);
+    if threads > 1 {
+        return Err(Error::Threaded { threads });
+    }
+    Ok(())
+}
+
+/// The child died without a word: its exit status is all there is.
+pub(crate) fn died(pid: u32, expected: &'static str) -> Error {
+    Error::ChildDied {
+        expected,
+        status: reap(pid),
+    }
+}
+
+/// Waits for our child `pid` and describes how it ended.
+pub(crate) fn reap(pid: u32) -> String {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return "no such process".into();
+    };
+    match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
+        Ok(Some((_, status))) => describe(status),
+        Ok(None) => "still running".into(),
+        Err(e) => format!("wait: {e}"),
+    }
+}
+
+pub(crate) fn describe(status: rustix::process::WaitStatus) -> String {
+    if let Some(code) = status.exit_status() {
+        format!("exit status {code}")
+    } else if let Some(sig) = status.terminating_signal() {
+        format!("killed by signal {sig}")
+    } else {
+        format!("wait status {:#x}", status.as_raw())
+    }
+}
+
+/// Undoes a half-made container: kills and reaps what was cloned, removes
+/// the state directory.
+struct Guard {
+    dir: Option<StateDir>,
+    pids: Vec<u32>,
+}
+
+impl Guard {
+    fn dir(&self) -> &StateDir {
+        self.dir
+            .as_ref()
+            .expect("guard holds the state dir until disarmed")
+    }
+
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.pids.clear();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for &pid in self.pids.iter().rev() {
+            if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_test_process_is_threaded() {
+        // The test harness runs tests on threads: create must refuse here.
+        let t = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let err = super::ensure_single_threaded().unwrap_err();
+        assert!(err.to_string().contains("threads"), "{err}");
+        t.join().unwrap();
+    }
+}

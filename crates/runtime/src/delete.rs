@@ -1,0 +1,83 @@
+//! `delete`: removes a stopped container's state (a created one is killed
+//! first, as runc does; a running one only with `--force`), waiting for
+//! the init to be gone so that its namespaces and mounts are released.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use oci_spec::runtime::ContainerState;
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::Signal;
+
+use crate::hooks::Kind;
+use crate::kill::open_checked;
+use crate::start::hook_list;
+use crate::state::StateDir;
+use crate::Error;
+
+/// Deletes the container; poststop hook failures come back as warnings.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
+    let dir = match StateDir::open(root, id) {
+        Ok(dir) => dir,
+        Err(Error::NotFound { .. }) if force => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let record = match dir.read() {
+        Ok(r) => r,
+        // A create that died before writing state: nothing runs, clean up.
+        Err(Error::NotFound { .. }) => return dir.remove().map(|()| Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let status = record.live_status();
+    match status {
+        ContainerState::Stopped => {}
+        ContainerState::Created => kill_and_wait(&record)?,
+        ContainerState::Running | ContainerState::Creating if force => kill_and_wait(&record)?,
+        _ => {
+            return Err(Error::DeleteRunning {
+                id: id.to_string(),
+                status: crate::status_word(status),
+            })
+        }
+    }
+    dir.remove()?;
+    let mut state = record.oci.clone();
+    state.set_status(ContainerState::Stopped);
+    Ok(crate::hooks::run_all(
+        Kind::Poststop,
+        &hook_list(&record, Kind::Poststop),
+        &state,
+    ))
+}
+
+fn kill_and_wait(record: &crate::state::Record) -> Result<(), Error> {
+    let Some(pid) = record.live_pid() else {
+        return Ok(());
+    };
+    let Some(fd) = open_checked(pid, record.start_time) else {
+        return Ok(());
+    };
+    rustix::process::pidfd_send_signal(&fd, Signal::KILL).map_err(|e| Error::Signal {
+        signal: libc::SIGKILL,
+        pid,
+        source: e.into(),
+    })?;
+    wait_exit(&fd, pid)
+}
+
+/// A pidfd polls readable once its process has exited.
+pub fn wait_exit(fd: &OwnedFd, pid: u32) -> Result<(), Error> {
+    loop {
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, None) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                return Err(Error::Wait {
+                    pid,
+                    source: e.into(),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Errors of `nsbox-runtime`: one variant per step, each naming its object
+//! (bundle file and field, state path, pid, signal); the cause as `#[source]`.
+//! Failures inside the container's init arrive as [`Error::Init`], rebuilt
+//! from the step and errno the child sent.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::protocol::Step;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid container id {id:?}: {why}")]
+    BadId { id: String, why: &'static str },
+
+    #[error("read {path}")]
+    ReadConfig {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Malformed JSON: where it broke.
+    #[error("{file}: line {line} column {column}: {msg}")]
+    ConfigSyntax {
+        file: &'static str,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
+
+    /// Well-formed JSON that is not a valid config: the field and why.
+    #[error("{file}: {field}: {msg}")]
+    ConfigField {
+        file: &'static str,
+        field: String,
+        msg: String,
+    },
+
+    #[error("root.path {path}")]
+    Rootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("container {id:?} already in use ({path} exists)")]
+    IdInUse { id: String, path: PathBuf },
+
+    #[error("container {id:?} does not exist")]
+    NotFound { id: String },
+
+    #[error("create {path}")]
+    CreateState {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("read state {path}")]
+    ReadState {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("state {path} is corrupt: {msg}")]
+    BadState { path: PathBuf, msg: String },
+
+    #[error("write {path}")]
+    WriteState {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("remove {path}")]
+    RemoveState {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("exec fifo {path}")]
+    Fifo {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("nsbox has {threads} threads; clone needs a single-threaded caller")]
+    Threaded { threads: u64 },
+
+    #[error("open {kind} namespace {path} (linux.namespaces[{index}].path)")]
+    JoinNs {
+        index: usize,
+        kind: nsbox_ns::NsKind,
+        path: PathBuf,
+        #[source]
+        source: nsbox_ns::Error,
+    },
+
+    #[error("socketpair")]
+    Socketpair {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("start init")]
+    Clone {
+        #[source]
+        source: nsbox_ns::Error,
+    },
+
+    #[error("write id maps of pid {pid}")]
+    IdMaps {
+        pid: u32,
+        #[source]
+        source: nsbox_ns::Error,
+    },
+
+    /// A step of the container's init failed; the child sent step and errno.
+    #[error("{step}")]
+    Init {
+        step: Step,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A createContainer hook failed inside init.
+    #[error("{kind} hook[{index}] {path}: {why}")]
+    InitHook {
+        kind: String,
+        index: usize,
+        path: String,
+        why: String,
+    },
+
+    #[error("container init: expected {expected}, got {got}")]
+    Protocol {
+        expected: &'static str,
+        got: &'static str,
+    },
+
+    #[error("container init exited before {expected} ({status})")]
+    ChildDied {
+        expected: &'static str,
+        status: String,
+    },
+
+    #[error("talk to container init")]
+    Channel {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("read /proc/{pid}/stat")]
+    ProcStat {
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("write pid file {path}")]
+    PidFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("container {id:?} is {status}, not {wanted}")]
+    WrongStatus {
+        id: String,
+        status: &'static str,
+        wanted: &'static str,
+    },
+
+    #[error("unknown signal {0:?}")]
+    BadSignal(String),
+
+    #[error("send {signal} to pid {pid}")]
+    Signal {
+        signal: i32,
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("wait for pid {pid}")]
+    Wait {
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("connect to console socket {path}")]
+    ConsoleSocket {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("receive the container's pty")]
+    Console {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{kind} hook[{index}] {path}")]
+    Hook {
+        kind: &'static str,
+        index: usize,
+        path: PathBuf,
+        #[source]
+        source: crate::hooks::HookFailure,
+    },
+
+    /// A config field nsbox reads but does not act on yet.
+    #[error("config.json: {field} is not applied yet (ignored)")]
+    NotApplied { field: &'static str },
+
+    #[error("block signals to forward to the container")]
+    Signals {
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot delete container {id:?} that is {status} (use --force)")]
+    DeleteRunning { id: String, status: &'static str },
+
+    #[error("write {path}")]
+    WriteSpec {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path} already exists")]
+    SpecExists { path: PathBuf },
+
+    #[error("list {path}")]
+    List {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}

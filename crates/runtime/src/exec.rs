@@ -1,0 +1,281 @@
+//! `exec`: runs a new process inside a created or running container, with
+//! the container's process settings (config.json `process`) as the base,
+//! or a whole `process.json` (`--process`), and runc's overrides.
+//!
+//! One clone (no namespace flags); the child joins the init's namespaces
+//! through a pidfd; a second fork only when the container has its own PID
+//! (or time) namespace, cloned with CLONE_PARENT so the process is nsbox's
+//! child and its status is ours to report.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nsbox_ns::{CloneOptions, Forked, NsKind};
+use oci_spec::runtime::{Capability, Process, Spec};
+
+use crate::console;
+use crate::init::exec::{needs_fork, ExecContext};
+use crate::kill::open_checked;
+use crate::protocol::{self, Phase};
+use crate::run::{exit_code, wait_forwarding, wait_proxying, SignalFd};
+use crate::state::StateDir;
+use crate::{bundle, create, Error};
+
+/// runc's `exec` flags.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub root: PathBuf,
+    pub id: String,
+    /// `--process FILE`: the whole process, instead of config.json's.
+    pub process: Option<PathBuf>,
+    /// The command and its arguments (replace the base's).
+    pub args: Vec<String>,
+    /// `--env NAME=VALUE`, added to the base's.
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// `--user UID[:GID]`.
+    pub user: Option<(u32, Option<u32>)>,
+    pub additional_gids: Vec<u32>,
+    /// `--cap CAP_X`, added to every capability set.
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    /// `--tty`: give the process a pty (process.terminal).
+    pub tty: bool,
+    /// `--console-socket`: where the pty master goes.
+    pub console_socket: Option<PathBuf>,
+}
+
+/// Runs the process; returns its exit code (0 when detached).
+pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
+    let (record, spec) = {
+        let dir = StateDir::open_read(&opts.root, &opts.id)?;
+        let record = dir.read()?;
+        let spec = bundle::load(record.oci.bundle())?.spec;
+        (record, spec)
+    };
+    let stopped = || Error::WrongStatus {
+        id: opts.id.clone(),
+        status: "stopped",
+        wanted: "created or running",
+    };
+    let init_pid = record.live_pid().ok_or_else(stopped)?;
+    let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
+    let process = build_process(opts, &spec)?;
+    let kinds = differing_namespaces(init_pid);
+    let extra_fork = needs_fork(&kinds);
+    let (console, proxy_end) = console_sockets(opts, &process)?;
+    let signals = if opts.detach {
+        None
+    } else {
+        Some(SignalFd::block()?)
+    };
+    let (parent, child) = protocol::channel_pair()?;
+    create::ensure_single_threaded()?;
+    let clone = CloneOptions {
+        flags: 0,
+        pidfd: true,
+        cgroup: None,
+    };
+    // SAFETY: nsbox is single-threaded here (checked just above), so the
+    // child may allocate; `init::exec::run` never returns: it execs or
+    // _exits.
+    let (pid, mut proc_fd) = match unsafe { nsbox_ns::clone3(&clone) } {
+        Ok(Forked::Child) => {
+            drop(parent);
+            crate::init::exec::run(&ExecContext {
+                process: &process,
+                pidfd: &pidfd,
+                init_pid,
+                kinds: &kinds,
+                channel: &child,
+                preserve_fds: opts.preserve_fds,
+                console: console.as_ref(),
+            })
+        }
+        Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
+        Err(source) => return Err(Error::Clone { source }),
+    };
+    drop((child, console));
+    let mut guard = Reaper(vec![pid]);
+    let mut exec_pid = pid;
+    for phase in protocol::phases(false, extra_fork, false) {
+        match phase {
+            Phase::IdMaps | Phase::Hooks => unreachable!("exec has no maps or hooks"),
+            Phase::Forked => {
+                let Some(grandchild) = parent.wait_forked()? else {
+                    return Err(create::died(pid, "Forked"));
+                };
+                guard.0.push(grandchild);
+                create::reap(pid);
+                exec_pid = grandchild;
+                proc_fd = rustix::process::pidfd_open(
+                    rustix::process::Pid::from_raw(grandchild as i32).expect("pid > 0"),
+                    rustix::process::PidfdFlags::empty(),
+                )
+                .ok();
+            }
+            Phase::Ready => {
+                if !parent.wait_ready()? {
+                    return Err(create::died(exec_pid, "Ready"));
+                }
+            }
+        }
+    }
+    if let Some(path) = &opts.pid_file {
+        create::write_pid_file(path, exec_pid)?;
+    }
+    guard.0.clear();
+    let Some(signals) = signals else {
+        return Ok(0);
+    };
+    let status = match proxy_end {
+        Some(socket) => {
+            let master =
+                console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?;
+            let _raw = console::RawMode::enter();
+            console::copy_size(&master);
+            wait_proxying(exec_pid, proc_fd.as_ref(), &signals, &master)?
+        }
+        None => wait_forwarding(exec_pid, proc_fd.as_ref(), &signals)?,
+    };
+    Ok(exit_code(status))
+}
+
+/// As create's: `--console-socket`, or a socketpair whose other end we
+/// keep to proxy the pty when not detached.
+fn console_sockets(
+    opts: &ExecOptions,
+    process: &Process,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+    if !process.terminal().unwrap_or(false) {
+        return Ok((None, None));
+    }
+    if let Some(path) = &opts.console_socket {
+        return Ok((Some(console::connect(path)?), None));
+    }
+    if opts.detach {
+        return Err(Error::ConfigField {
+            file: "exec",
+            field: "terminal".into(),
+            msg: "--tty with --detach needs --console-socket".into(),
+        });
+    }
+    let (ours, theirs) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::STREAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::Socketpair { source: e.into() })?;
+    Ok((Some(theirs), Some(ours)))
+}
+
+/// The container's process settings with runc's `exec` overrides applied.
+fn build_process(opts: &ExecOptions, spec: &Spec) -> Result<Process, Error> {
+    let mut p = match &opts.process {
+        Some(path) => read_process(path)?,
+        None => spec.process().clone().unwrap_or_default(),
+    };
+    if !opts.args.is_empty() {
+        p.set_args(Some(opts.args.clone()));
+    }
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::ConfigField {
+            file: "exec",
+            field: "args".into(),
+            msg: "no command to run".into(),
+        });
+    }
+    if !opts.env.is_empty() {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.extend(opts.env.iter().cloned());
+        p.set_env(Some(env));
+    }
+    if let Some(cwd) = &opts.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if let Some((uid, gid)) = opts.user {
+        let mut user = p.user().clone();
+        user.set_uid(uid);
+        if let Some(gid) = gid {
+            user.set_gid(gid);
+        }
+        p.set_user(user);
+    }
+    if !opts.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if !opts.caps.is_empty() {
+        let mut c = p.capabilities().clone().unwrap_or_default();
+        for name in &opts.caps {
+            let cap: Capability =
+                name.trim_start_matches("CAP_")
+                    .parse()
+                    .map_err(|_| Error::ConfigField {
+                        file: "exec",
+                        field: "--cap".into(),
+                        msg: format!("unknown capability {name:?}"),
+                    })?;
+            let add = |s: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = s.clone().unwrap_or_default();
+                s.insert(cap);
+                Some(s)
+            };
+            c.set_bounding(add(c.bounding()));
+            c.set_effective(add(c.effective()));
+            c.set_permitted(add(c.permitted()));
+            c.set_ambient(add(c.ambient()));
+        }
+        p.set_capabilities(Some(c));
+    }
+    if opts.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if opts.tty {
+        p.set_terminal(Some(true));
+    }
+    Ok(p)
+}
+
+fn read_process(path: &Path) -> Result<Process, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bundle::parse_json("process.json", &text)
+}
+
+/// The namespaces of `pid` that are not ours (setns into our own user
+/// namespace would fail, and joining the others again is wasted work).
+fn differing_namespaces(pid: u32) -> Vec<NsKind> {
+    let me = std::process::id();
+    NsKind::ALL
+        .into_iter()
+        .filter(|k| {
+            match (nsbox_ns::ns_of_pid(pid, *k), nsbox_ns::ns_of_pid(me, *k)) {
+                (Ok(a), Ok(b)) => a != b,
+                // A kind this kernel lacks (time before 5.6): skip it.
+                _ => false,
+            }
+        })
+        .collect()
+}
+
+/// Kills and reaps the children of a failed exec.
+struct Reaper(Vec<u32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for &pid in self.0.iter().rev() {
+            if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `features`: what this runtime supports, in the OCI features shape
+//! runc prints. Only what works is claimed.
+
+use std::collections::HashMap;
+
+use oci_spec::runtime::{
+    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
+    Seccomp, Selinux,
+};
+
+/// Mount options `mounts[].options` understands (see `init::mounts`).
+pub const MOUNT_OPTIONS: &[&str] = &[
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "lazytime",
+    "loud",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "nosymfollow",
+    "private",
+    "rbind",
+    "relatime",
+    "remount",
+    "ro",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "unbindable",
+];
+
+pub fn features() -> Features {
+    let mut linux = LinuxFeature::default();
+    linux.set_namespaces(Some(vec![
+        LinuxNamespaceType::Cgroup,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Time,
+        LinuxNamespaceType::User,
+        LinuxNamespaceType::Uts,
+    ]));
+    let mut capabilities: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    capabilities.sort();
+    linux.set_capabilities(Some(capabilities));
+    // cgroups, seccomp, LSMs and idmapped mounts are not wired in yet.
+    let mut cgroup = Cgroup::default();
+    cgroup.set_v1(Some(false));
+    cgroup.set_v2(Some(false));
+    cgroup.set_systemd(Some(false));
+    cgroup.set_systemd_user(Some(false));
+    cgroup.set_rdma(Some(false));
+    linux.set_cgroup(Some(cgroup));
+    let mut seccomp = Seccomp::default();
+    seccomp.set_enabled(Some(false));
+    linux.set_seccomp(Some(seccomp));
+    let mut apparmor = Apparmor::default();
+    apparmor.set_enabled(Some(false));
+    linux.set_apparmor(Some(apparmor));
+    let mut selinux = Selinux::default();
+    selinux.set_enabled(Some(false));
+    linux.set_selinux(Some(selinux));
+    let mut rdt = IntelRdt::default();
+    rdt.set_enabled(Some(false));
+    linux.set_intel_rdt(Some(rdt));
+    let mut idmap = IDMap::default();
+    idmap.set_enabled(Some(false));
+    let mut ext = MountExtensions::default();
+    ext.set_idmap(Some(idmap));
+    linux.set_mount_extensions(Some(ext));
+
+    let mut f = Features::default();
+    f.set_oci_version_min("1.0.0".to_string());
+    f.set_oci_version_max("1.2.1".to_string());
+    f.set_hooks(Some(
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ));
+    f.set_mount_options(Some(MOUNT_OPTIONS.iter().map(|s| s.to_string()).collect()));
+    f.set_linux(Some(linux));
+    f.set_annotations(Some(HashMap::from([(
+        "io.github.nsbox.version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    )])));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn claims_what_is_built() {
+        let json = serde_json::to_value(super::features()).unwrap();
+        assert_eq!(json["ociVersionMin"], "1.0.0");
+        assert_eq!(json["linux"]["seccomp"]["enabled"], false);
+        assert!(json["mountOptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "rbind"));
+        assert!(json["linux"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "CAP_SYS_ADMIN"));
+    }
+}

@@ -1,0 +1,98 @@
+//! The child of `exec`: a new process in a running container. It joins
+//! every namespace of the container's init at once through its pidfd
+//! (atomic, and immune to pid reuse), forks once more only when that
+//! includes a PID namespace (setns affects only children), then applies the
+//! process's user, capabilities, rlimits, cwd and execs.
+//!
+//! Sync points, mirrored in `exec.rs`: `Forked { pid }` when forked,
+//! then `Ready` (or `Failed`).
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nsbox_ns::NsKind;
+use oci_spec::runtime::Process;
+
+use super::{exit, process, Failure, StepResult};
+use crate::protocol::{Channel, Msg, Step};
+
+pub struct ExecContext<'a> {
+    pub process: &'a Process,
+    pub pidfd: &'a OwnedFd,
+    pub init_pid: u32,
+    /// The init's namespaces that differ from ours.
+    pub kinds: &'a [NsKind],
+    pub channel: &'a Channel,
+    pub preserve_fds: u32,
+    /// Connected console socket, when `process.terminal` is true.
+    pub console: Option<&'a OwnedFd>,
+}
+
+/// Entry point after the clone. Never returns.
+pub fn run(ctx: &ExecContext<'_>) -> ! {
+    let failure = match steps(ctx) {
+        Ok(never) => match never {},
+        Err(f) => f,
+    };
+    let _ = ctx.channel.send(&Msg::Failed {
+        step: failure.step,
+        errno: failure.errno,
+    });
+    exit(1)
+}
+
+fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
+    let p = ctx.process;
+    if !ctx.kinds.is_empty() {
+        nsbox_ns::join_pidfd(ctx.pidfd.as_fd(), ctx.init_pid, ctx.kinds).map_err(|e| Failure {
+            step: Step::JoinNs {
+                kind: ctx
+                    .kinds
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                path: format!("pidfd:{}", ctx.init_pid),
+            },
+            errno: e.errno().unwrap_or(libc::EIO),
+        })?;
+    }
+    if needs_fork(ctx.kinds) {
+        super::fork_init(ctx.channel)?;
+    }
+    if let Some(socket) = ctx.console {
+        // A new session, so the pty can become its controlling terminal.
+        rustix::process::setsid().step(|| Step::Setsid)?;
+        let size = p
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        crate::console::setup(socket, size, false)?;
+    }
+    process::rlimits(p)?;
+    process::user_and_caps(p)?;
+    if p.no_new_privileges().unwrap_or(false) {
+        rustix::thread::set_no_new_privs(true).step(|| Step::NoNewPrivs)?;
+    }
+    let cwd = p.cwd();
+    rustix::process::chdir(cwd).step(|| Step::Chdir {
+        path: cwd.display().to_string(),
+    })?;
+    let args = p.args().as_deref().unwrap_or(&[]);
+    let env = process::with_home(p.env().as_deref().unwrap_or(&[]), p.user().uid());
+    let env = &env[..];
+    let program = process::find_program(&args[0], env)?;
+    if let Some(mask) = p.user().umask() {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+    }
+    ctx.channel.send(&Msg::Ready).step(|| Step::Send)?;
+    process::reset_signals();
+    process::cloexec_from(3 + ctx.preserve_fds);
+    let err = process::exec(&program, args, env);
+    eprintln!("nsbox: exec {:?}: {}", args[0], super::strip_os(&err));
+    exit(127)
+}
+
+/// setns into a PID or time namespace changes only what children get.
+pub fn needs_fork(kinds: &[NsKind]) -> bool {
+    kinds.contains(&NsKind::Pid) || kinds.contains(&NsKind::Time)
+}

@@ -1,0 +1,420 @@
+//! The container's init: what the cloned child does, as a list of steps in
+//! kernel order, from namespaces to exec. It runs in a copy of nsbox made
+//! by clone3 from a single-threaded process (create checks), so it may
+//! allocate; it never returns: it execs the container's program or sends
+//! its failure (step + errno) to the parent and `_exit`s.
+//!
+//! Sync points (see `protocol::phases`), mirrored in `create.rs`:
+//! 1. `MapRequest` → `MapsWritten`: a new user namespace gets its maps;
+//! 2. `Forked { pid }`: only when the kernel forces a second process;
+//! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
+
+pub mod devices;
+pub mod exec;
+pub mod mounts;
+pub mod paths;
+pub mod pivot;
+pub mod process;
+
+use std::io;
+use std::os::fd::OwnedFd;
+
+use nsbox_ns::{CloneOptions, Forked, NsKind};
+use oci_spec::runtime::{ContainerState, LinuxNamespaceType, Spec};
+
+use crate::hooks;
+
+use crate::bundle::Bundle;
+use crate::plan::NsPlan;
+use crate::protocol::{Channel, Msg, Step};
+
+/// A failed step: what the child sends back.
+#[derive(Debug)]
+pub struct Failure {
+    pub step: Step,
+    pub errno: i32,
+}
+
+/// Attaches the step to a kernel error.
+pub trait StepResult<T> {
+    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<io::Error>> StepResult<T> for Result<T, E> {
+    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure> {
+        self.map_err(|e| Failure {
+            step: step(),
+            errno: e.into().raw_os_error().unwrap_or(libc::EIO),
+        })
+    }
+}
+
+/// Everything init needs, borrowed from the parent's memory (a copy, after
+/// the clone).
+pub struct Context<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Bundle,
+    pub plan: &'a NsPlan,
+    pub channel: &'a Channel,
+    /// The exec fifo's read end.
+    pub fifo: &'a OwnedFd,
+    /// `--preserve-fds`: descriptors 3..3+N pass to the program.
+    pub preserve_fds: u32,
+    /// Connected console socket, when `process.terminal` is true.
+    pub console: Option<&'a OwnedFd>,
+}
+
+/// Init's entry point after the clone. Never returns.
+pub fn run(ctx: &Context<'_>) -> ! {
+    let failure = match steps(ctx) {
+        Ok(never) => match never {},
+        Err(f) => f,
+    };
+    let _ = ctx.channel.send(&Msg::Failed {
+        step: failure.step,
+        errno: failure.errno,
+    });
+    exit(1)
+}
+
+pub(crate) fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends this process at once; skipping destructors and
+    // atexit handlers is the point (they belong to the parent's copy).
+    unsafe { libc::_exit(code) }
+}
+
+/// The list. Each call is one step; the order is the kernel's.
+fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
+    let spec = &ctx.bundle.spec;
+    let process = spec.process().as_ref().expect("validated: process");
+    rustix::process::umask(rustix::fs::Mode::empty());
+    namespaces(ctx)?; // sync 1 inside
+    if ctx.plan.shape.extra_fork {
+        fork_init(ctx.channel)?; // sync 2; only the new init returns
+    }
+    rustix::process::setsid().step(|| Step::Setsid)?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .step(|| Step::OomScoreAdj { value: adj })?;
+    }
+    rootfs(ctx)?;
+    let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
+    pivot::pivot_root(&ctx.bundle.rootfs)?;
+    let linux = spec.linux().as_ref().expect("validated: linux");
+    mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
+    terminal(ctx)?;
+    seal(spec)?;
+    identity(spec)?;
+    process::rlimits(process)?;
+    process::user_and_caps(process)?;
+    if process.no_new_privileges().unwrap_or(false) {
+        rustix::thread::set_no_new_privs(true).step(|| Step::NoNewPrivs)?;
+    }
+    let cwd = process.cwd();
+    rustix::process::chdir(cwd).step(|| Step::Chdir {
+        path: cwd.display().to_string(),
+    })?;
+    let args = process.args().as_deref().expect("validated: args");
+    let env = process::with_home(
+        process.env().as_deref().unwrap_or(&[]),
+        process.user().uid(),
+    );
+    let env = &env[..];
+    let program = process::find_program(&args[0], env)?;
+    let umask = process.user().umask().unwrap_or(0o022);
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(umask));
+    ctx.channel.send(&Msg::Ready).step(|| Step::Send)?; // sync 4
+    if crate::fifo::wait(ctx.fifo).is_err() {
+        exit(1);
+    }
+    init_hooks(
+        ctx,
+        hooks::Kind::StartContainer,
+        host_pid,
+        ContainerState::Running,
+    );
+    process::reset_signals();
+    process::cloexec_from(3 + ctx.preserve_fds);
+    let err = process::exec(&program, args, env);
+    // Nobody listens on the channel any more: the program's stderr is the
+    // only place left to say why it did not start.
+    eprintln!("nsbox: exec {:?}: {}", args[0], strip_os(&err));
+    exit(127)
+}
+
+pub(crate) fn strip_os(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Joins the namespaces given by path (user first), unshares the new ones
+/// the clone could not create, and, for a new user namespace, asks the
+/// parent for id maps (sync 1) and becomes root in it.
+fn namespaces(ctx: &Context<'_>) -> Result<(), Failure> {
+    for ns in &ctx.plan.joins {
+        ns.join().map_err(|e| Failure {
+            step: Step::JoinNs {
+                kind: ns.kind().to_string(),
+                path: ns.path().display().to_string(),
+            },
+            errno: e.errno().unwrap_or(libc::EIO),
+        })?;
+    }
+    let unshare = ctx.plan.shape.unshare_flags;
+    if unshare != 0 {
+        // SAFETY: unshare with CLONE_NEW* flags only (no CLONE_FILES/VM/
+        // SIGHAND), on a single-threaded process: no fd table or memory is
+        // unshared under anyone's feet.
+        let r = unsafe { libc::unshare(unshare as libc::c_int) };
+        if r != 0 {
+            let kinds: Vec<String> = NsKind::ALL
+                .into_iter()
+                .filter(|k| unshare & k.clone_flag() != 0)
+                .map(|k| k.to_string())
+                .collect();
+            return Err(io::Error::last_os_error()).step(|| Step::Unshare {
+                kinds: kinds.join(","),
+            });
+        }
+    }
+    if ctx.plan.shape.new_user {
+        ctx.channel.send(&Msg::MapRequest).step(|| Step::Send)?;
+        match ctx.channel.wait_maps_written() {
+            Ok(true) => {}
+            // The parent gave up (and will reap us): nothing to report to.
+            _ => exit(1),
+        }
+        become_root_if_mapped().step(|| Step::SetIds)?;
+    } else if ctx.plan.joins.iter().any(|f| f.kind() == NsKind::User) {
+        // Our host ids mean nothing in a joined user namespace (files we
+        // make would fail with EOVERFLOW): be its root, as runc does.
+        become_root_if_mapped().step(|| Step::SetIds)?;
+    }
+    Ok(())
+}
+
+/// In a new (maps written) or joined user namespace, take uid/gid 0 of
+/// the namespace when it is mapped, so files made while building belong to
+/// the container's root.
+fn become_root_if_mapped() -> rustix::io::Result<()> {
+    let mapped = |file: &str| {
+        std::fs::read_to_string(file)
+            .map(|t| {
+                t.lines().any(|l| {
+                    let f: Vec<u64> = l
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
+                    f.len() == 3 && f[0] == 0 && f[2] > 0
+                })
+            })
+            .unwrap_or(false)
+    };
+    if mapped("/proc/self/gid_map") {
+        let g = rustix::thread::Gid::ROOT;
+        rustix::thread::set_thread_res_gid(g, g, g)?;
+    }
+    if mapped("/proc/self/uid_map") {
+        let u = rustix::thread::Uid::ROOT;
+        rustix::thread::set_thread_res_uid(u, u, u)?;
+    }
+    Ok(())
+}
+
+/// The second process the kernel forces when init must be born into a
+/// PID (or time) namespace the clone could not enter: cloned with
+/// CLONE_PARENT so it is nsbox's child; this intermediate reports its pid
+/// (sync 2) and exits.
+pub(crate) fn fork_init(channel: &Channel) -> Result<(), Failure> {
+    // The new init must not speak before `Forked` is sent (the parent
+    // expects that order): it waits for the end of this pipe, which comes
+    // when the intermediate has sent and exited.
+    let (gate_r, gate_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).step(|| Step::Fork)?;
+    let opts = CloneOptions {
+        flags: nsbox_ns::clone::CLONE_PARENT,
+        pidfd: false,
+        cgroup: None,
+    };
+    // SAFETY: this process is a clone of single-threaded nsbox and starts
+    // no threads, so the child may do anything; it leaves by exec or _exit
+    // (see `run`).
+    match unsafe { nsbox_ns::clone3(&opts) } {
+        Ok(Forked::Child) => {
+            drop(gate_w);
+            let mut byte = [0u8; 1];
+            while let Err(rustix::io::Errno::INTR) = rustix::io::read(&gate_r, &mut byte) {}
+            Ok(())
+        }
+        Ok(Forked::Parent { pid, .. }) => {
+            let _ = channel.send(&Msg::Forked { pid });
+            drop(gate_w);
+            exit(0)
+        }
+        Err(e) => Err(Failure {
+            step: Step::Fork,
+            errno: e.errno().unwrap_or(libc::EIO),
+        }),
+    }
+}
+
+/// Builds the tree under the rootfs: propagation, self-bind, mounts in
+/// config order, devices, /dev links.
+fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
+    let spec = &ctx.bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated: linux");
+    let rootfs = &ctx.bundle.rootfs;
+    mounts::prepare_root(rootfs, linux.rootfs_propagation().as_deref())?;
+    let root = paths::Root::open(rootfs).step(|| Step::BindRootfs {
+        path: rootfs.display().to_string(),
+    })?;
+    for m in spec.mounts().iter().flatten() {
+        mounts::mount_one(&root, &ctx.bundle.dir, m)?;
+    }
+    // As runc: a missing process.cwd is created (as root, before the user
+    // changes), so images need not ship every working directory.
+    let cwd = spec.process().as_ref().expect("validated: process").cwd();
+    root.resolve_create(cwd, paths::Leaf::Dir)
+        .step(|| Step::Resolve {
+            path: cwd.display().to_string(),
+        })?;
+    let in_userns = has_userns(spec);
+    let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
+    devices::create(&root, &list, in_userns)?;
+    devices::links(&root)
+}
+
+/// Sync 3, only when the config has hooks that run before exec: the parent
+/// runs prestart and createRuntime hooks and tells us our pid as it sees
+/// it; then createContainer hooks run here. Returns that pid (0 without
+/// hooks) for the startContainer hooks' state.
+fn runtime_hooks(ctx: &Context<'_>) -> Result<u32, Failure> {
+    if !has_init_hooks(&ctx.bundle.spec) {
+        return Ok(0);
+    }
+    ctx.channel.send(&Msg::HooksRequest).step(|| Step::Send)?;
+    let Ok(Some(pid)) = ctx.channel.wait_hooks_done() else {
+        // The parent failed (a hook did) and reports it; it reaps us.
+        exit(1)
+    };
+    init_hooks(
+        ctx,
+        hooks::Kind::CreateContainer,
+        pid,
+        ContainerState::Creating,
+    );
+    Ok(pid)
+}
+
+/// `process.terminal`: the pty, after pivot_root (from the container's
+/// devpts), its master to the console socket.
+fn terminal(ctx: &Context<'_>) -> Result<(), Failure> {
+    let Some(socket) = ctx.console else {
+        return Ok(());
+    };
+    let process = ctx
+        .bundle
+        .spec
+        .process()
+        .as_ref()
+        .expect("validated: process");
+    let size = process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16));
+    crate::console::setup(socket, size, true)
+}
+
+/// Whether create needs the hooks sync point: hooks that run before exec.
+pub fn has_init_hooks(spec: &Spec) -> bool {
+    [
+        hooks::Kind::Prestart,
+        hooks::Kind::CreateRuntime,
+        hooks::Kind::CreateContainer,
+        hooks::Kind::StartContainer,
+    ]
+    .into_iter()
+    .any(|k| !hooks::list(spec, k).is_empty())
+}
+
+/// createContainer (before pivot_root) and startContainer (after start)
+/// run here, in the container's namespaces. A failure ends init: reported
+/// to create when it still listens, else on the container's stderr.
+fn init_hooks(ctx: &Context<'_>, kind: hooks::Kind, pid: u32, status: ContainerState) {
+    let list = hooks::list(&ctx.bundle.spec, kind);
+    if list.is_empty() {
+        return;
+    }
+    let state = hooks::state_for(&ctx.bundle.spec, ctx.id, status, pid, &ctx.bundle.dir);
+    let Err(err) = hooks::run(kind, &list, &state) else {
+        return;
+    };
+    let crate::Error::Hook {
+        kind,
+        index,
+        path,
+        source,
+    } = err
+    else {
+        exit(1)
+    };
+    if kind == hooks::Kind::StartContainer.name() {
+        eprintln!("nsbox: {kind} hook[{index}] {}: {source}", path.display());
+    } else {
+        let _ = ctx.channel.send(&Msg::HookFailed {
+            kind: kind.to_string(),
+            index,
+            path: path.display().to_string(),
+            why: source.to_string(),
+        });
+    }
+    exit(1)
+}
+
+fn has_userns(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User))
+}
+
+/// Inside the new root: sysctls, masked and read-only paths, read-only root.
+fn seal(spec: &Spec) -> Result<(), Failure> {
+    let linux = spec.linux().as_ref().expect("validated: linux");
+    for (key, value) in linux.sysctl().iter().flatten() {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        std::fs::write(&path, value).step(|| Step::Sysctl { key: key.clone() })?;
+    }
+    for p in linux.masked_paths().iter().flatten() {
+        pivot::mask(p)?;
+    }
+    for p in linux.readonly_paths().iter().flatten() {
+        pivot::readonly(p)?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        pivot::root_readonly()?;
+    }
+    Ok(())
+}
+
+/// hostname and domainname (validated to come with a UTS namespace of the
+/// container's own, new or joined).
+fn identity(spec: &Spec) -> Result<(), Failure> {
+    if let Some(name) = spec.hostname() {
+        rustix::system::sethostname(name.as_bytes())
+            .step(|| Step::Hostname { name: name.clone() })?;
+    }
+    if let Some(name) = spec.domainname() {
+        rustix::system::setdomainname(name.as_bytes())
+            .step(|| Step::Domainname { name: name.clone() })?;
+    }
+    Ok(())
+}

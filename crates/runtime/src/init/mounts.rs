@@ -1,0 +1,402 @@
+//! The container's mounts, in config order, before pivot_root: root
+//! propagation, the rootfs bound onto itself, then each `mounts[i]` with
+//! its destination created and resolved inside the rootfs.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+
+use super::paths::{fd_path, Leaf, Root};
+use super::{Failure, StepResult};
+use crate::protocol::Step;
+
+/// `rootfsPropagation` and per-mount propagation words.
+pub fn propagation_flag(word: &str) -> Option<MountPropagationFlags> {
+    use MountPropagationFlags as P;
+    Some(match word {
+        "private" => P::PRIVATE,
+        "rprivate" => P::PRIVATE | P::REC,
+        "shared" => P::SHARED,
+        "rshared" => P::SHARED | P::REC,
+        "slave" => P::DOWNSTREAM,
+        "rslave" => P::DOWNSTREAM | P::REC,
+        "unbindable" => P::UNBINDABLE,
+        "runbindable" => P::UNBINDABLE | P::REC,
+        _ => return None,
+    })
+}
+
+/// A mount's options split the way mount(2) wants them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    pub flags: MountFlags,
+    /// `bind` or `rbind` was given.
+    pub bind: bool,
+    pub recursive: bool,
+    pub propagation: Vec<(String, MountPropagationFlags)>,
+    /// Everything else, for the file system (`size=`, `mode=`, `newinstance`...).
+    pub data: String,
+}
+
+pub fn parse_options(options: &[String]) -> Options {
+    let mut o = Options {
+        flags: MountFlags::empty(),
+        bind: false,
+        recursive: false,
+        propagation: Vec::new(),
+        data: String::new(),
+    };
+    let mut data: Vec<&str> = Vec::new();
+    for opt in options {
+        let (set, flag) = match opt.as_str() {
+            "ro" => (true, MountFlags::RDONLY),
+            "rw" => (false, MountFlags::RDONLY),
+            "nosuid" => (true, MountFlags::NOSUID),
+            "suid" => (false, MountFlags::NOSUID),
+            "nodev" => (true, MountFlags::NODEV),
+            "dev" => (false, MountFlags::NODEV),
+            "noexec" => (true, MountFlags::NOEXEC),
+            "exec" => (false, MountFlags::NOEXEC),
+            "sync" => (true, MountFlags::SYNCHRONOUS),
+            "async" => (false, MountFlags::SYNCHRONOUS),
+            "dirsync" => (true, MountFlags::DIRSYNC),
+            "noatime" => (true, MountFlags::NOATIME),
+            "atime" => (false, MountFlags::NOATIME),
+            "nodiratime" => (true, MountFlags::NODIRATIME),
+            "diratime" => (false, MountFlags::NODIRATIME),
+            "relatime" => (true, MountFlags::RELATIME),
+            "norelatime" => (false, MountFlags::RELATIME),
+            "strictatime" => (true, MountFlags::STRICTATIME),
+            "nostrictatime" => (false, MountFlags::STRICTATIME),
+            "lazytime" => (true, MountFlags::LAZYTIME),
+            "nolazytime" => (false, MountFlags::LAZYTIME),
+            "mand" => (true, MountFlags::PERMIT_MANDATORY_FILE_LOCKING),
+            "nomand" => (false, MountFlags::PERMIT_MANDATORY_FILE_LOCKING),
+            "nosymfollow" => (true, MountFlags::NOSYMFOLLOW),
+            "silent" => (true, MountFlags::SILENT),
+            "loud" => (false, MountFlags::SILENT),
+            "defaults" | "remount" => continue,
+            "bind" => {
+                o.bind = true;
+                continue;
+            }
+            "rbind" => {
+                o.bind = true;
+                o.recursive = true;
+                continue;
+            }
+            word => {
+                if let Some(p) = propagation_flag(word) {
+                    o.propagation.push((word.to_string(), p));
+                } else {
+                    data.push(word);
+                }
+                continue;
+            }
+        };
+        if set {
+            o.flags |= flag;
+        } else {
+            o.flags &= !flag;
+        }
+    }
+    o.data = data.join(",");
+    o
+}
+
+/// Step 1 of the root: every mount copied into the new namespace gets the
+/// propagation to build with, so that nothing we mount leaks to the host
+/// unless asked: `rshared` for a shared wish (the container's mounts then
+/// reach the host: that is the wish), `rslave` for a slave one, else
+/// `rprivate` (unbindable is applied after pivot_root, see
+/// [`apply_root_propagation`]: nothing could be bound from an unbindable
+/// tree). Then the rootfs is bound onto itself so that it is a mount point
+/// pivot_root can use.
+pub fn prepare_root(rootfs: &Path, propagation: Option<&str>) -> Result<(), Failure> {
+    use MountPropagationFlags as P;
+    let word = propagation.unwrap_or("rprivate");
+    let flags = match propagation_flag(word) {
+        Some(f) if f.contains(P::SHARED) => P::SHARED,
+        Some(f) if f.contains(P::DOWNSTREAM) => P::DOWNSTREAM,
+        _ => P::PRIVATE,
+    };
+    rustix::mount::mount_change("/", flags | P::REC).step(|| Step::RootPropagation {
+        flags: word.to_string(),
+    })?;
+    // pivot_root refuses a new root whose parent mount is shared: with
+    // `shared`/`rshared`, make just that parent private (as runc does).
+    if flags.contains(MountPropagationFlags::SHARED) {
+        if let Some(parent) = mount_point_of(rootfs) {
+            rustix::mount::mount_change(&parent, MountPropagationFlags::PRIVATE).step(|| {
+                Step::Propagation {
+                    dest: parent.display().to_string(),
+                    flag: "private".into(),
+                }
+            })?;
+        }
+    }
+    rustix::mount::mount_bind_recursive(rootfs, rootfs).step(|| Step::BindRootfs {
+        path: rootfs.display().to_string(),
+    })
+}
+
+/// After pivot_root, `/` gets exactly the `rootfsPropagation` asked for
+/// (`shared`, `rslave`, `unbindable`, ...); nothing when none was.
+pub fn apply_root_propagation(propagation: Option<&str>) -> Result<(), Failure> {
+    let Some(word) = propagation else {
+        return Ok(());
+    };
+    let flags = propagation_flag(word).unwrap_or(MountPropagationFlags::PRIVATE);
+    rustix::mount::mount_change("/", flags).step(|| Step::RootPropagation {
+        flags: word.to_string(),
+    })
+}
+
+/// The mount point of the mount that `path` lives on: the longest mount
+/// point in /proc/self/mountinfo that is a prefix of it.
+fn mount_point_of(path: &Path) -> Option<PathBuf> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape(p)))
+        .filter(|p| path.starts_with(p))
+        .max_by_key(|p| p.components().count())
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Mounts one `mounts[i]` entry under the rootfs.
+pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
+    let dest = m.destination();
+    let dest_s = dest.display().to_string();
+    let options = parse_options(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().clone().unwrap_or_default();
+    let bind = options.bind || typ == "bind";
+    let source: PathBuf = m.source().clone().unwrap_or_default();
+    let source = if bind && source.is_relative() {
+        bundle.join(source)
+    } else {
+        source
+    };
+    let mount_step = || Step::Mount {
+        typ: if bind { "bind".into() } else { typ.clone() },
+        source: source.display().to_string(),
+        dest: dest_s.clone(),
+    };
+    let leaf = if bind && !source.is_dir() {
+        Leaf::File
+    } else {
+        Leaf::Dir
+    };
+    let target_fd = root.resolve_create(dest, leaf).step(|| Step::Resolve {
+        path: dest_s.clone(),
+    })?;
+    let target = fd_path(&target_fd);
+    if bind {
+        if options.recursive {
+            rustix::mount::mount_bind_recursive(&source, &target).step(mount_step)?;
+        } else {
+            rustix::mount::mount_bind(&source, &target).step(mount_step)?;
+        }
+        // A bind mount takes its flags only by remounting; flags the kernel
+        // locked on the source (in a user namespace) must be kept.
+        if !options.flags.is_empty() {
+            let target = remounted(root, dest, leaf, &dest_s)?;
+            let target = fd_path(&target);
+            let flags = options.flags | locked_flags(&target);
+            rustix::mount::mount_remount(&target, MountFlags::BIND | flags, "").step(|| {
+                Step::Remount {
+                    dest: dest_s.clone(),
+                    options: m.options().clone().unwrap_or_default().join(","),
+                }
+            })?;
+        }
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        mount_cgroup(&target, &options).step(mount_step)?;
+        if options.flags.contains(MountFlags::RDONLY) && !is_cgroup2_host() {
+            // The host's hierarchies are submounts: every one must turn
+            // read-only, or the container could write the host's cgroups.
+            let fd = remounted(root, dest, leaf, &dest_s)?;
+            set_recursive(&fd_path(&fd), options.flags).step(|| Step::Remount {
+                dest: dest_s.clone(),
+                options: "ro (recursive)".into(),
+            })?;
+        }
+    } else {
+        let src = if source.as_os_str().is_empty() {
+            PathBuf::from(&typ)
+        } else {
+            source.clone()
+        };
+        let data = std::ffi::CString::new(options.data.clone()).unwrap_or_default();
+        rustix::mount::mount(
+            &src,
+            &target,
+            typ.as_str(),
+            options.flags,
+            Some(data.as_c_str()),
+        )
+        .step(mount_step)?;
+    }
+    if options.propagation.is_empty() {
+        return Ok(());
+    }
+    // Our descriptor still names the directory under the new mount.
+    let target = remounted(root, dest, leaf, &dest_s)?;
+    let target = fd_path(&target);
+    for (word, flag) in &options.propagation {
+        rustix::mount::mount_change(&target, *flag).step(|| Step::Propagation {
+            dest: dest_s.clone(),
+            flag: word.clone(),
+        })?;
+    }
+    Ok(())
+}
+
+/// The destination opened again after mounting on it: the descriptor
+/// taken before names the directory underneath, not the new mount's root,
+/// and remounts and propagation changes must reach the mount.
+fn remounted(
+    root: &Root,
+    dest: &Path,
+    leaf: Leaf,
+    dest_s: &str,
+) -> Result<std::os::fd::OwnedFd, Failure> {
+    root.resolve_create(dest, leaf).step(|| Step::Resolve {
+        path: dest_s.to_string(),
+    })
+}
+
+/// `cgroup` mounts: on a cgroup v2 host, cgroup2 itself; on a v1 or hybrid
+/// host, the host's `/sys/fs/cgroup` tree bound in (read-only at its top
+/// when asked). The container's own cgroup view comes with issue 4.
+fn mount_cgroup(target: &Path, options: &Options) -> rustix::io::Result<()> {
+    if is_cgroup2_host() {
+        return rustix::mount::mount("cgroup2", target, "cgroup2", options.flags, None);
+    }
+    rustix::mount::mount_bind_recursive("/sys/fs/cgroup", target)
+}
+
+fn is_cgroup2_host() -> bool {
+    rustix::fs::statfs("/sys/fs/cgroup").is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
+}
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets ro/nosuid/nodev/noexec from `flags` on the mount at `path` and
+/// every mount beneath it, in one call: `mount_setattr(AT_RECURSIVE)`
+/// (Linux 5.12; rustix has no wrapper).
+pub fn set_recursive(path: &Path, flags: MountFlags) -> std::io::Result<()> {
+    let mut set = 0;
+    for (flag, attr) in [
+        (MountFlags::RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MountFlags::NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MountFlags::NODEV, libc::MOUNT_ATTR_NODEV),
+        (MountFlags::NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+    ] {
+        if flags.contains(flag) {
+            set |= attr;
+        }
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `c` is a NUL-terminated path and `attr` a fully initialised
+    // mount_attr, both alive for the call; the size passed is its size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            std::ptr::addr_of!(attr),
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The flags of the mount at `path` that a remount must repeat: in a user
+/// namespace the kernel refuses to clear nosuid/nodev/noexec/atime flags
+/// set by a more privileged namespace.
+pub fn locked_flags(path: &Path) -> MountFlags {
+    let Ok(st) = rustix::fs::statvfs(path) else {
+        return MountFlags::empty();
+    };
+    let keep = MountFlags::NOSUID
+        | MountFlags::NODEV
+        | MountFlags::NOEXEC
+        | MountFlags::NOATIME
+        | MountFlags::NODIRATIME
+        | MountFlags::RELATIME;
+    // ST_* values equal the MS_* ones for these flags.
+    MountFlags::from_bits_truncate(st.f_flag.bits() as _) & keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(list: &[&str]) -> Options {
+        parse_options(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn mountinfo_unescape_and_mount_point() {
+        assert_eq!(unescape(r"/a\040b"), "/a b");
+        assert_eq!(
+            mount_point_of(Path::new("/proc/self")),
+            Some(PathBuf::from("/proc"))
+        );
+    }
+
+    #[test]
+    fn splits_flags_data_and_propagation() {
+        let o = opts(&["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        assert_eq!(o.flags, MountFlags::NOSUID | MountFlags::STRICTATIME);
+        assert_eq!(o.data, "mode=755,size=65536k");
+        let o = opts(&["rbind", "ro", "rprivate"]);
+        assert!(o.bind && o.recursive);
+        assert_eq!(o.flags, MountFlags::RDONLY);
+        assert_eq!(o.propagation.len(), 1);
+        let o = opts(&["ro", "rw", "newinstance", "ptmxmode=0666"]);
+        assert!(o.flags.is_empty());
+        assert_eq!(o.data, "newinstance,ptmxmode=0666");
+    }
+}

@@ -1,0 +1,142 @@
+//! `kill`: a signal to the container's init (or, with `--all`, to every
+//! process in its PID namespace), through a pidfd opened and then checked
+//! against the recorded start time, so a reused pid is never signalled.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nsbox_ns::NsKind;
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+use crate::state::{self, StateDir};
+use crate::Error;
+
+const NAMES: [(&str, i32); 31] = [
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("IOT", libc::SIGIOT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("SYS", libc::SIGSYS),
+];
+
+/// `KILL`, `SIGKILL`, `kill` or `9`.
+pub fn parse_signal(text: &str) -> Result<Signal, Error> {
+    let bad = || Error::BadSignal(text.to_string());
+    let number = match text.parse::<i32>() {
+        Ok(n) => n,
+        Err(_) => {
+            let upper = text.to_ascii_uppercase();
+            let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+            NAMES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| *s)
+                .ok_or_else(bad)?
+        }
+    };
+    Signal::from_named_raw(number).ok_or_else(bad)
+}
+
+/// Sends `signal` to the container `id`.
+pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Error> {
+    let dir = StateDir::open(root, id)?;
+    let record = dir.read()?;
+    let pid = record.live_pid().ok_or_else(|| Error::WrongStatus {
+        id: id.to_string(),
+        status: "stopped",
+        wanted: "created or running",
+    })?;
+    let pidfd = open_checked(pid, record.start_time).ok_or_else(|| Error::WrongStatus {
+        id: id.to_string(),
+        status: "stopped",
+        wanted: "created or running",
+    })?;
+    if all {
+        for other in members(pid) {
+            if let Some(fd) = state::start_time(other)
+                .ok()
+                .flatten()
+                .and_then(|t| open_checked(other, t))
+            {
+                let _ = rustix::process::pidfd_send_signal(&fd, signal);
+            }
+        }
+    }
+    rustix::process::pidfd_send_signal(&pidfd, signal).map_err(|e| Error::Signal {
+        signal: signal.as_raw(),
+        pid,
+        source: e.into(),
+    })
+}
+
+/// A pidfd for `pid` if it is still the process that had `start`: the
+/// pidfd pins the process, then the start time proves it is the same one.
+pub fn open_checked(pid: u32, start: u64) -> Option<OwnedFd> {
+    let fd = rustix::process::pidfd_open(Pid::from_raw(pid as i32)?, PidfdFlags::empty()).ok()?;
+    state::is_alive(pid, start).then_some(fd)
+}
+
+/// The other processes in `init`'s PID namespace, when init has one of its
+/// own (otherwise the container is only its init, as far as we can tell
+/// without its cgroup).
+pub(crate) fn members(init: u32) -> Vec<u32> {
+    let Ok(ns) = nsbox_ns::ns_of_pid(init, NsKind::Pid) else {
+        return Vec::new();
+    };
+    let Ok(mine) = nsbox_ns::ns_of_pid(std::process::id(), NsKind::Pid) else {
+        return Vec::new();
+    };
+    if ns == mine {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| p != init && nsbox_ns::ns_of_pid(p, NsKind::Pid).is_ok_and(|n| n == ns))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_spellings() {
+        for s in ["KILL", "SIGKILL", "kill", "9"] {
+            assert_eq!(parse_signal(s).unwrap(), Signal::KILL, "{s}");
+        }
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::TERM);
+        for bad in ["NOPE", "0", "99", ""] {
+            let err = parse_signal(bad).unwrap_err();
+            assert_eq!(err.to_string(), format!("unknown signal {bad:?}"));
+        }
+    }
+}

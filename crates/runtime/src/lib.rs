@@ -1,0 +1,45 @@
+//! `nsbox-runtime`: an OCI runtime (what runc and crun do).
+//!
+//! - [`bundle`]: config.json parsed (oci-spec) and validated, errors naming the field;
+//! - [`state`]: `ROOT/ID` state directories, atomic state.json, flock, liveness from the kernel;
+//! - [`create`]: the parent's step list; [`init`]: the child's; [`protocol`]: what they say;
+//! - [`plan`]: which namespaces the clone makes, which are joined, whether a second fork is forced;
+//! - [`cgroup`]: the cgroup seam (not filled yet);
+//! - [`fifo`]: the exec fifo between `create` and `start`;
+//! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`spec`], [`features`]: the other verbs;
+//! - [`log`]: runc's `--log`/`--log-format`.
+
+pub mod bundle;
+pub mod cgroup;
+pub mod console;
+pub mod create;
+pub mod delete;
+pub mod error;
+pub mod exec;
+pub mod features;
+pub mod fifo;
+pub mod hooks;
+pub mod init;
+pub mod kill;
+pub mod list;
+pub mod log;
+pub mod plan;
+pub mod protocol;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+
+pub use create::{create, CreateOptions, Created};
+pub use error::Error;
+pub use oci_spec::runtime::ContainerState;
+
+/// The lower-case word for a status (`created`, `running`, ...).
+pub fn status_word(s: ContainerState) -> &'static str {
+    match s {
+        ContainerState::Creating => "creating",
+        ContainerState::Created => "created",
+        ContainerState::Running => "running",
+        ContainerState::Stopped => "stopped",
+    }
+}

@@ -1,0 +1,395 @@
+//! The parent/child protocol of `create`: one message enum, sent as one
+//! `SOCK_SEQPACKET` datagram each over a socketpair; one wait function per
+//! expected message, failing with expected-vs-got; the order of the phases
+//! as data ([`phases`]), shared by both sides and unit-tested.
+//!
+//! A failing child step is not an exit status but a [`Msg::Failed`] carrying
+//! the [`Step`] (with its path) and the errno; the parent turns it into
+//! [`Error::Init`], so the user reads `mount proc on /proc: Operation not
+//! permitted`.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// A step of the container's init, naming its object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    JoinNs {
+        kind: String,
+        path: String,
+    },
+    Unshare {
+        kinds: String,
+    },
+    SetIds,
+    Fork,
+    Setsid,
+    RootPropagation {
+        flags: String,
+    },
+    BindRootfs {
+        path: String,
+    },
+    Resolve {
+        path: String,
+    },
+    Mount {
+        typ: String,
+        source: String,
+        dest: String,
+    },
+    Remount {
+        dest: String,
+        options: String,
+    },
+    Propagation {
+        dest: String,
+        flag: String,
+    },
+    Mknod {
+        path: String,
+    },
+    BindDevice {
+        path: String,
+    },
+    Chown {
+        path: String,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+    Mask {
+        path: String,
+    },
+    ReadonlyPath {
+        path: String,
+    },
+    PivotRoot {
+        path: String,
+    },
+    RootReadonly,
+    Hostname {
+        name: String,
+    },
+    Domainname {
+        name: String,
+    },
+    Sysctl {
+        key: String,
+    },
+    OomScoreAdj {
+        value: i32,
+    },
+    Rlimit {
+        name: String,
+    },
+    Groups,
+    Setgid {
+        gid: u32,
+    },
+    Setuid {
+        uid: u32,
+    },
+    Capabilities {
+        set: String,
+    },
+    NoNewPrivs,
+    Chdir {
+        path: String,
+    },
+    Exec {
+        path: String,
+    },
+    Console {
+        what: String,
+    },
+    Send,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::JoinNs { kind, path } => write!(f, "join {kind} namespace {path}"),
+            Step::Unshare { kinds } => write!(f, "unshare {kinds}"),
+            Step::SetIds => f.write_str("become root in the new user namespace"),
+            Step::Fork => f.write_str("fork into the PID namespace"),
+            Step::Setsid => f.write_str("setsid"),
+            Step::RootPropagation { flags } => write!(f, "make / {flags}"),
+            Step::BindRootfs { path } => write!(f, "bind rootfs {path} onto itself"),
+            Step::Resolve { path } => write!(f, "resolve {path} inside rootfs"),
+            Step::Mount { typ, source, dest } => {
+                if typ == "bind" || typ.is_empty() || typ == source {
+                    write!(f, "mount {source} on {dest}")
+                } else {
+                    write!(f, "mount {typ} {source} on {dest}")
+                }
+            }
+            Step::Remount { dest, options } => write!(f, "remount {dest} {options}"),
+            Step::Propagation { dest, flag } => write!(f, "make {dest} {flag}"),
+            Step::Mknod { path } => write!(f, "mknod {path}"),
+            Step::BindDevice { path } => write!(f, "bind device {path}"),
+            Step::Chown { path } => write!(f, "chown {path}"),
+            Step::Symlink { path, target } => write!(f, "symlink {path} -> {target}"),
+            Step::Mask { path } => write!(f, "mask {path}"),
+            Step::ReadonlyPath { path } => write!(f, "make {path} read-only"),
+            Step::PivotRoot { path } => write!(f, "pivot_root to {path}"),
+            Step::RootReadonly => f.write_str("make / read-only (root.readonly)"),
+            Step::Hostname { name } => write!(f, "set hostname {name:?}"),
+            Step::Domainname { name } => write!(f, "set domainname {name:?}"),
+            Step::Sysctl { key } => write!(f, "sysctl {key}"),
+            Step::OomScoreAdj { value } => write!(f, "set oom_score_adj {value}"),
+            Step::Rlimit { name } => write!(f, "set {name}"),
+            Step::Groups => f.write_str("setgroups (process.user.additionalGids)"),
+            Step::Setgid { gid } => write!(f, "setgid {gid}"),
+            Step::Setuid { uid } => write!(f, "setuid {uid}"),
+            Step::Capabilities { set } => write!(f, "set {set} capabilities"),
+            Step::NoNewPrivs => f.write_str("set no_new_privs"),
+            Step::Chdir { path } => write!(f, "chdir {path} (process.cwd)"),
+            Step::Exec { path } => write!(f, "exec {path:?}"),
+            Step::Console { what } => write!(f, "console: {what}"),
+            Step::Send => f.write_str("report to nsbox"),
+        }
+    }
+}
+
+/// Every message either side sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    /// child → parent: my new user namespace exists; write its id maps.
+    MapRequest,
+    /// parent → child: uid_map and gid_map are written.
+    MapsWritten,
+    /// intermediate child → parent: init is this pid (in nsbox's PID
+    /// namespace), forked into the PID namespace the clone could not enter.
+    Forked { pid: u32 },
+    /// child → parent: the container is built; init waits on the exec fifo.
+    Ready,
+    /// child → parent: `step` failed with `errno`; the child exits.
+    Failed { step: Step, errno: i32 },
+    /// child → parent: rootfs mounted, pivot_root next: run prestart and
+    /// createRuntime hooks now.
+    HooksRequest,
+    /// parent → child: hooks ran; `pid` is init as the runtime sees it
+    /// (for the state that createContainer/startContainer hooks read).
+    HooksDone { pid: u32 },
+    /// child → parent: a createContainer hook failed; the child exits.
+    HookFailed {
+        kind: String,
+        index: usize,
+        path: String,
+        why: String,
+    },
+}
+
+impl Msg {
+    fn name(&self) -> &'static str {
+        match self {
+            Msg::MapRequest => "MapRequest",
+            Msg::MapsWritten => "MapsWritten",
+            Msg::Forked { .. } => "Forked",
+            Msg::Ready => "Ready",
+            Msg::Failed { .. } => "Failed",
+            Msg::HooksRequest => "HooksRequest",
+            Msg::HooksDone { .. } => "HooksDone",
+            Msg::HookFailed { .. } => "HookFailed",
+        }
+    }
+}
+
+/// The messages the parent waits for (or sends), in order, for a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// sync 1: child asks for id maps; parent writes them and answers.
+    IdMaps,
+    /// sync 2: the intermediate reports the pid of the real init.
+    Forked,
+    /// sync 3 (with hooks): rootfs built; runtime hooks run before pivot.
+    Hooks,
+    /// sync 3: init is built and blocked on the exec fifo.
+    Ready,
+}
+
+/// The protocol's order: maps before the fork (the forked init inherits the
+/// mapped user namespace), the fork before anything is built.
+pub fn phases(new_user_ns: bool, extra_fork: bool, hooks: bool) -> Vec<Phase> {
+    let mut p = Vec::with_capacity(4);
+    if new_user_ns {
+        p.push(Phase::IdMaps);
+    }
+    if extra_fork {
+        p.push(Phase::Forked);
+    }
+    if hooks {
+        p.push(Phase::Hooks);
+    }
+    p.push(Phase::Ready);
+    p
+}
+
+/// One end of the socketpair.
+#[derive(Debug)]
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// A connected pair: (parent end, child end). Both are close-on-exec, so the
+/// container's program never inherits them.
+pub fn channel_pair() -> Result<(Channel, Channel), Error> {
+    let (a, b) = rustix::net::socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::Socketpair { source: e.into() })?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Msg) -> io::Result<()> {
+        let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        rustix::net::send(self.fd.as_fd(), &bytes, SendFlags::NOSIGNAL)?;
+        Ok(())
+    }
+
+    /// The next message, or `None` when the other side closed its end.
+    pub fn recv(&self) -> io::Result<Option<Msg>> {
+        let mut buf = [0u8; 8192];
+        let n = loop {
+            match rustix::net::recv(self.fd.as_fd(), &mut buf, RecvFlags::empty()) {
+                Ok((n, _)) => break n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&buf[..n])
+            .map(Some)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Receives one message that must be `expected` (a `Failed` becomes the
+    /// child's error). `Ok(None)`: the child closed the socket (it died);
+    /// the caller adds its exit status.
+    fn expect(&self, expected: &'static str) -> Result<Option<Msg>, Error> {
+        match self.recv().map_err(|source| Error::Channel { source })? {
+            None => Ok(None),
+            Some(Msg::Failed { step, errno }) => Err(Error::Init {
+                step,
+                source: io::Error::from_raw_os_error(errno),
+            }),
+            Some(Msg::HookFailed {
+                kind,
+                index,
+                path,
+                why,
+            }) => Err(Error::InitHook {
+                kind,
+                index,
+                path,
+                why,
+            }),
+            Some(m) if m.name() == expected => Ok(Some(m)),
+            Some(m) => Err(Error::Protocol {
+                expected,
+                got: m.name(),
+            }),
+        }
+    }
+
+    /// Parent, sync 1: waits for the child's request to write its id maps.
+    pub fn wait_map_request(&self) -> Result<bool, Error> {
+        Ok(self.expect("MapRequest")?.is_some())
+    }
+
+    /// Child, sync 1: waits until the parent has written the maps.
+    pub fn wait_maps_written(&self) -> Result<bool, Error> {
+        Ok(self.expect("MapsWritten")?.is_some())
+    }
+
+    /// Parent, sync 2: the pid of the init forked by the intermediate child.
+    pub fn wait_forked(&self) -> Result<Option<u32>, Error> {
+        Ok(match self.expect("Forked")? {
+            Some(Msg::Forked { pid }) => Some(pid),
+            _ => None,
+        })
+    }
+
+    /// Parent, sync 3 (hooks): init's rootfs is built, pivot_root next.
+    pub fn wait_hooks_request(&self) -> Result<bool, Error> {
+        Ok(self.expect("HooksRequest")?.is_some())
+    }
+
+    /// Child, sync 3 (hooks): the runtime's hooks ran; our pid as it sees it.
+    pub fn wait_hooks_done(&self) -> Result<Option<u32>, Error> {
+        Ok(match self.expect("HooksDone")? {
+            Some(Msg::HooksDone { pid }) => Some(pid),
+            _ => None,
+        })
+    }
+
+    /// Parent, sync 4: init is built and waits on the exec fifo.
+    pub fn wait_ready(&self) -> Result<bool, Error> {
+        Ok(self.expect("Ready")?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_order() {
+        use Phase::*;
+        assert_eq!(phases(false, false, false), vec![Ready]);
+        assert_eq!(phases(true, false, false), vec![IdMaps, Ready]);
+        assert_eq!(phases(false, true, false), vec![Forked, Ready]);
+        assert_eq!(phases(true, true, false), vec![IdMaps, Forked, Ready]);
+        assert_eq!(phases(true, true, true), vec![IdMaps, Forked, Hooks, Ready]);
+        assert_eq!(phases(false, false, true), vec![Hooks, Ready]);
+    }
+
+    #[test]
+    fn failure_becomes_error_with_step_and_errno() {
+        let (p, c) = channel_pair().unwrap();
+        c.send(&Msg::Failed {
+            step: Step::Mount {
+                typ: "proc".into(),
+                source: "proc".into(),
+                dest: "/proc".into(),
+            },
+            errno: libc::EPERM,
+        })
+        .unwrap();
+        let err = p.wait_ready().unwrap_err();
+        assert_eq!(err.to_string(), "mount proc on /proc");
+        let Error::Init { source, .. } = err else {
+            panic!("not Init")
+        };
+        assert_eq!(source.raw_os_error(), Some(libc::EPERM));
+    }
+
+    #[test]
+    fn unexpected_message_names_both() {
+        let (p, c) = channel_pair().unwrap();
+        c.send(&Msg::Ready).unwrap();
+        let err = p.wait_map_request().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "container init: expected MapRequest, got Ready"
+        );
+        c.send(&Msg::Forked { pid: 42 }).unwrap();
+        assert_eq!(p.wait_forked().unwrap(), Some(42));
+        drop(c);
+        assert!(!p.wait_ready().unwrap());
+    }
+}

@@ -1,0 +1,178 @@
+//! `spec`: runc's default config.json (and its `--rootless` variant), built
+//! as oci-spec's [`Spec`] so that what we write is what we would read.
+
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxIdMappingBuilder, LinuxNamespaceType, Mount, Spec};
+
+use crate::Error;
+
+/// runc's example config: `sh` on a terminal, a read-only rootfs, the
+/// five namespaces, three capabilities, no_new_privs, masked and read-only
+/// /proc paths.
+const DEFAULT: &str = r#"{
+  "ociVersion": "1.2.0",
+  "process": {
+    "terminal": true,
+    "user": {"uid": 0, "gid": 0},
+    "args": ["sh"],
+    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+    "cwd": "/",
+    "capabilities": {
+      "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    },
+    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+    "noNewPrivileges": true
+  },
+  "root": {"path": "rootfs", "readonly": true},
+  "hostname": "nsbox",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+     "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+     "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+     "options": ["nosuid", "noexec", "nodev", "ro"]},
+    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+     "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+  ],
+  "linux": {
+    "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+    "namespaces": [
+      {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+    ],
+    "maskedPaths": [
+      "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+      "/proc/scsi"
+    ],
+    "readonlyPaths": [
+      "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+    ]
+  }
+}"#;
+
+/// The default spec.
+pub fn default_spec() -> Spec {
+    crate::bundle::parse(DEFAULT).expect("the built-in spec parses")
+}
+
+/// runc's `--rootless` changes: a user namespace mapping root to the
+/// caller, no network namespace (an unprivileged user could not wire it),
+/// /sys bound from the host instead of mounted, no uid=/gid= mount options,
+/// no resources.
+pub fn rootless(mut spec: Spec, uid: u32, gid: u32) -> Spec {
+    let Some(linux) = spec.linux_mut().as_mut() else {
+        return spec;
+    };
+    let mut namespaces: Vec<_> = linux
+        .namespaces()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| {
+            !matches!(
+                n.typ(),
+                LinuxNamespaceType::Network | LinuxNamespaceType::User
+            )
+        })
+        .collect();
+    let mut user = oci_spec::runtime::LinuxNamespace::default();
+    user.set_typ(LinuxNamespaceType::User);
+    namespaces.push(user);
+    linux.set_namespaces(Some(namespaces));
+    let map = |host| {
+        LinuxIdMappingBuilder::default()
+            .container_id(0u32)
+            .host_id(host)
+            .size(1u32)
+            .build()
+            .expect("all fields set")
+    };
+    linux.set_uid_mappings(Some(vec![map(uid)]));
+    linux.set_gid_mappings(Some(vec![map(gid)]));
+    linux.set_resources(None);
+    let mounts: Vec<Mount> = spec
+        .mounts()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            if m.destination() == Path::new("/sys") {
+                m.set_typ(Some("none".into()));
+                m.set_source(Some("/sys".into()));
+                m.set_options(Some(
+                    ["rbind", "nosuid", "noexec", "nodev", "ro"]
+                        .map(String::from)
+                        .to_vec(),
+                ));
+            } else if let Some(opts) = m.options().clone() {
+                m.set_options(Some(
+                    opts.into_iter()
+                        .filter(|o| !o.starts_with("uid=") && !o.starts_with("gid="))
+                        .collect(),
+                ));
+            }
+            m
+        })
+        .collect();
+    spec.set_mounts(Some(mounts));
+    spec
+}
+
+/// Writes `DIR/config.json`, refusing to overwrite one (as runc does).
+pub fn write(bundle: &Path, spec: &Spec) -> Result<(), Error> {
+    let path = bundle.join("config.json");
+    if path.exists() {
+        return Err(Error::SpecExists { path });
+    }
+    let text = serde_json::to_string_pretty(spec).map_err(|e| Error::WriteSpec {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|source| Error::WriteSpec { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_runc_shaped() {
+        let spec = default_spec();
+        crate::bundle::validate(&{
+            let mut s = spec.clone();
+            s.process_mut().as_mut().unwrap().set_terminal(Some(false));
+            s
+        })
+        .unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["process"]["noNewPrivileges"], true);
+        assert_eq!(json["linux"]["namespaces"].as_array().unwrap().len(), 5);
+        assert_eq!(json["linux"]["maskedPaths"][2], "/proc/kcore");
+    }
+
+    #[test]
+    fn rootless_maps_caller_and_drops_netns() {
+        let spec = rootless(default_spec(), 1000, 1000);
+        let json = serde_json::to_value(&spec).unwrap();
+        let ns: Vec<&str> = json["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert!(ns.contains(&"user") && !ns.contains(&"network"), "{ns:?}");
+        assert_eq!(json["linux"]["uidMappings"][0]["hostID"], 1000);
+        let pts = &json["mounts"][2]["options"];
+        assert!(!pts.as_array().unwrap().iter().any(|o| o == "gid=5"));
+    }
+}
