@@ -10,6 +10,7 @@
 //! - [`unshare`]: run a command in new namespaces (util-linux unshare);
 //! - [`enter`]: run a command in existing namespaces (util-linux nsenter);
 //! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
+//! - [`signal`]: signal names and numbers (`KILL`, `SIGTERM`, `RTMIN+3`, `9`);
 //! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
 //! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
 //! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
@@ -25,6 +26,7 @@ pub mod clone;
 pub mod idmap;
 pub mod limits;
 pub mod setns;
+pub mod signal;
 
 pub mod enter;
 pub mod mountns;

@@ -221,49 +221,6 @@ pub fn exit_code_like(status: ChildStatus) -> u8 {
     status.code()
 }
 
-/// A signal by name (`KILL`, `SIGKILL`, `kill`) or number, as `kill(1)` takes it.
-pub fn signal_from_name(s: &str) -> Option<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        return Signal::from_named_raw(n).map(|_| n);
-    }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    const NAMES: [(&str, i32); 31] = [
-        ("HUP", libc::SIGHUP),
-        ("INT", libc::SIGINT),
-        ("QUIT", libc::SIGQUIT),
-        ("ILL", libc::SIGILL),
-        ("TRAP", libc::SIGTRAP),
-        ("ABRT", libc::SIGABRT),
-        ("IOT", libc::SIGIOT),
-        ("BUS", libc::SIGBUS),
-        ("FPE", libc::SIGFPE),
-        ("KILL", libc::SIGKILL),
-        ("USR1", libc::SIGUSR1),
-        ("SEGV", libc::SIGSEGV),
-        ("USR2", libc::SIGUSR2),
-        ("PIPE", libc::SIGPIPE),
-        ("ALRM", libc::SIGALRM),
-        ("TERM", libc::SIGTERM),
-        ("STKFLT", libc::SIGSTKFLT),
-        ("CHLD", libc::SIGCHLD),
-        ("CONT", libc::SIGCONT),
-        ("STOP", libc::SIGSTOP),
-        ("TSTP", libc::SIGTSTP),
-        ("TTIN", libc::SIGTTIN),
-        ("TTOU", libc::SIGTTOU),
-        ("URG", libc::SIGURG),
-        ("XCPU", libc::SIGXCPU),
-        ("XFSZ", libc::SIGXFSZ),
-        ("VTALRM", libc::SIGVTALRM),
-        ("PROF", libc::SIGPROF),
-        ("WINCH", libc::SIGWINCH),
-        ("IO", libc::SIGIO),
-        ("PWR", libc::SIGPWR),
-    ];
-    NAMES.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,14 +230,5 @@ mod tests {
         assert_eq!(ChildStatus::Exited(7).code(), 7);
         assert_eq!(ChildStatus::Signaled(libc::SIGTERM).code(), 143);
         assert_eq!(ChildStatus::Signaled(libc::SIGKILL).code(), 137);
-    }
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(signal_from_name("TERM"), Some(libc::SIGTERM));
-        assert_eq!(signal_from_name("sigkill"), Some(libc::SIGKILL));
-        assert_eq!(signal_from_name("10"), Some(10));
-        assert_eq!(signal_from_name("NOPE"), None);
-        assert_eq!(signal_from_name("0"), None);
     }
 }

@@ -11,55 +11,10 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 use crate::state::{self, StateDir};
 use crate::Error;
 
-const NAMES: [(&str, i32); 31] = [
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGIOT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("SYS", libc::SIGSYS),
-];
-
 /// `KILL`, `SIGKILL`, `kill` or `9`.
 pub fn parse_signal(text: &str) -> Result<Signal, Error> {
     let bad = || Error::BadSignal(text.to_string());
-    let number = match text.parse::<i32>() {
-        Ok(n) => n,
-        Err(_) => {
-            let upper = text.to_ascii_uppercase();
-            let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-            NAMES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, s)| *s)
-                .ok_or_else(bad)?
-        }
-    };
+    let number = nsbox_ns::signal::parse(text).ok_or_else(bad)?;
     Signal::from_named_raw(number).ok_or_else(bad)
 }
 

@@ -137,7 +137,7 @@ fn parse_group(s: &str) -> Result<u32, String> {
 }
 
 fn parse_signal(s: &str) -> Result<i32, String> {
-    pid1::signal_from_name(s).ok_or_else(|| format!("unknown signal {s:?}"))
+    nsbox_ns::signal::parse(s).ok_or_else(|| format!("unknown signal {s:?}"))
 }
 
 impl Flags {
