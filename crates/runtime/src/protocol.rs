@@ -111,6 +111,11 @@ pub enum Step {
         what: String,
     },
     Send,
+    // --- seccomp and LSM labels ---
+    Seccomp,
+    LsmLabel {
+        file: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -155,6 +160,8 @@ impl fmt::Display for Step {
             Step::Exec { path } => write!(f, "exec {path:?}"),
             Step::Console { what } => write!(f, "console: {what}"),
             Step::Send => f.write_str("report to nsbox"),
+            Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
+            Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
         }
     }
 }
