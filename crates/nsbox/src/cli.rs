@@ -115,7 +115,7 @@ impl Command {
             Command::Kill(a) => with_id("kill", &a.id),
             Command::Exec(a) => with_id("exec", &a.id),
             Command::Delete(a) => with_id("delete", &a.id),
-            Command::Run(a) => with_id("run", &a.create.id),
+            Command::Run(a) => String::leak(a.verb()),
             Command::Ps(a) => with_id("ps", &a.id),
             Command::List(_) => "list",
             Command::Spec(_) => "spec",

@@ -277,4 +277,11 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    /// The friendly run's generated spec did not build (a bug, not input).
+    #[error("build the container's spec")]
+    BuildSpec {
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod features;
 pub mod fifo;
+pub mod friendly;
 pub mod hooks;
 pub mod init;
 pub mod kill;

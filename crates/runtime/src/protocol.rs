@@ -116,6 +116,7 @@ pub enum Step {
     LsmLabel {
         file: String,
     },
+    Loopback,
 }
 
 impl fmt::Display for Step {
@@ -162,6 +163,7 @@ impl fmt::Display for Step {
             Step::Send => f.write_str("report to nsbox"),
             Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
             Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
+            Step::Loopback => f.write_str("bring lo up in the new network namespace"),
         }
     }
 }

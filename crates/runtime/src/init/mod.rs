@@ -12,6 +12,7 @@
 pub mod confine;
 pub mod devices;
 pub mod exec;
+pub mod loopback;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;
@@ -92,6 +93,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces(ctx)?; // sync 1 inside
+    if (ctx.plan.shape.clone_flags | ctx.plan.shape.unshare_flags) & NsKind::Net.clone_flag() != 0 {
+        loopback::up()?; // a new network namespace: lo up, as runc
+    }
     if ctx.plan.shape.extra_fork {
         fork_init(ctx.channel)?; // sync 2; only the new init returns
     }
@@ -274,6 +278,7 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     let rootfs = &ctx.bundle.rootfs;
     mounts::prepare_root(rootfs, linux.rootfs_propagation().as_deref())?;
+    crate::friendly::bind_host_root(spec, rootfs)?;
     let root = paths::Root::open(rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
     })?;

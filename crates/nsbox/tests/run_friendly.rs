@@ -1,0 +1,200 @@
+//! `nsbox run -- CMD`: a command isolated without a bundle, checked from
+//! inside as a user would, and nothing left behind afterwards.
+
+use std::path::{Path, PathBuf};
+
+use nsbox_testutil::{busybox_rootfs, run, Output, TempDir};
+
+const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
+
+/// A private `--root`, checked empty (but for the seccomp cache) and
+/// absent from the mount table when the test ends.
+struct Friendly {
+    dir: TempDir,
+    root: PathBuf,
+}
+
+impl Friendly {
+    fn new(tag: &str) -> Friendly {
+        nsbox_testutil::require_root();
+        let dir = TempDir::new(tag);
+        let root = dir.join("state");
+        Friendly { dir, root }
+    }
+
+    fn run(&self, extra: &[&str], command: &[&str]) -> Output {
+        let mut args = vec!["--root", self.root.to_str().unwrap(), "run"];
+        args.extend_from_slice(extra);
+        args.push("--");
+        args.extend_from_slice(command);
+        run(NSBOX, &args)
+    }
+
+    fn sh(&self, script: &str) -> Output {
+        self.run(&[], &["sh", "-c", script])
+    }
+
+    /// Nothing of the run is left: no state or bundle directory, no mount.
+    fn assert_clean(&self) {
+        let left: Vec<String> = std::fs::read_dir(&self.root)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".seccomp-cache")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left in {}: {left:?}", self.root.display());
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains(&self.root.display().to_string()),
+            "a mount under {} is left",
+            self.root.display()
+        );
+    }
+}
+
+impl Drop for Friendly {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_clean();
+        }
+    }
+}
+
+#[test]
+fn hostname_is_its_own() {
+    let f = Friendly::new("friendly-uts");
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let out = f.run(&[], &["hostname"]).success();
+    let inside = out.stdout.trim();
+    assert!(!inside.is_empty());
+    assert_ne!(inside, host);
+}
+
+#[test]
+fn root_is_read_only_and_tmp_is_a_fresh_tmpfs() {
+    let f = Friendly::new("friendly-ro");
+    let out = f.sh("echo x > /etc/nsbox-friendly-test");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!Path::new("/etc/nsbox-friendly-test").exists());
+    // Every mount beneath the host's root is read-only too.
+    let out = f.sh("touch /run/nsbox-friendly-test");
+    assert_ne!(out.code, 0, "{out:?}");
+    let out = f
+        .sh("ls -A /tmp | wc -l; echo hi > /tmp/a && cat /tmp/a; grep ' /tmp ' /proc/self/mounts | cut -d' ' -f3")
+        .success();
+    assert_eq!(out.stdout, "0\nhi\ntmpfs\n", "{out:?}");
+}
+
+#[test]
+fn sees_only_its_own_processes() {
+    let f = Friendly::new("friendly-pid");
+    let out = f.run(&[], &["ps", "-e", "-o", "pid="]).success();
+    assert_eq!(out.stdout.trim(), "1", "{out:?}");
+}
+
+#[test]
+fn dev_has_only_the_default_devices() {
+    let f = Friendly::new("friendly-dev");
+    let out = f.run(&[], &["ls", "/dev"]).success();
+    let names: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(
+        names,
+        [
+            "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+            "stdout", "tty", "urandom", "zero"
+        ],
+        "{out:?}"
+    );
+}
+
+#[test]
+fn mount_and_namespaces_are_refused() {
+    let f = Friendly::new("friendly-mount");
+    let out = f.sh("mkdir -p /tmp/m && mount -t tmpfs none /tmp/m");
+    assert_ne!(out.code, 0, "{out:?}");
+    // The default seccomp profile is in force (mode 2: filter).
+    let out = f
+        .run(&[], &["grep", "^Seccomp:", "/proc/self/status"])
+        .success();
+    assert_eq!(out.stdout.split_whitespace().nth(1), Some("2"), "{out:?}");
+    let out = f.run(&[], &["unshare", "-U", "true"]);
+    assert_ne!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn exit_code_propagates() {
+    let f = Friendly::new("friendly-exit");
+    assert_eq!(f.sh("exit 42").code, 42);
+    let out = f.run(&[], &["/no/such/program"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+}
+
+#[test]
+fn rootfs_runs_another_root() {
+    let f = Friendly::new("friendly-rootfs");
+    let rootfs = f.dir.join("rootfs");
+    busybox_rootfs(&rootfs).unwrap();
+    let r = rootfs.to_str().unwrap();
+    let out = f
+        .run(
+            &["--rootfs", r],
+            &[
+                "sh",
+                "-c",
+                "test -e /usr/bin/cargo || echo other; echo hi > /made; cat /made",
+            ],
+        )
+        .success();
+    assert_eq!(out.stdout, "other\nhi\n", "{out:?}");
+    assert!(rootfs.join("made").exists());
+}
+
+#[test]
+fn net_none_has_only_lo_up() {
+    let f = Friendly::new("friendly-net");
+    let out = f
+        .run(
+            &["--net", "none"],
+            &["sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"],
+        )
+        .success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "lo", "{out:?}");
+    let flags = u32::from_str_radix(lines[1].trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & libc::IFF_UP as u32, libc::IFF_UP as u32, "{out:?}");
+    // The default shares the host's network.
+    let host = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let out = f.run(&[], &["ls", "/sys/class/net"]).success();
+    assert_eq!(out.stdout.split_whitespace().count(), host, "{out:?}");
+}
+
+#[test]
+fn userns_maps_root_to_the_caller() {
+    let f = Friendly::new("friendly-userns");
+    let out = f
+        .run(&["--userns"], &["cat", "/proc/self/uid_map"])
+        .success();
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(fields, ["0", "0", "1"], "{out:?}");
+}
+
+#[test]
+fn bundle_flags_and_friendly_flags_do_not_mix() {
+    let f = Friendly::new("friendly-usage");
+    let out = f.run(&["--bundle", "/tmp"], &["true"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let out = run(
+        NSBOX,
+        ["--root", f.root.to_str().unwrap(), "run", "--net", "none"],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}
