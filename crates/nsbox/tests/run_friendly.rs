@@ -198,3 +198,54 @@ fn bundle_flags_and_friendly_flags_do_not_mix() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
 }
+
+#[test]
+fn init_reaps_and_passes_signals_on() {
+    let f = Friendly::new("friendly-init");
+    let out = f
+        .run(&["--init"], &["ps", "-e", "-o", "pid=,ppid="])
+        .success();
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows, [vec!["1", "0"], vec!["2", "1"]], "{out:?}");
+    // sleep has no SIGTERM handler: as PID 1 it would ignore the signal;
+    // as init's child it dies of it, and nsbox says so.
+    let child = std::process::Command::new(NSBOX)
+        .args([
+            "--root",
+            f.root.to_str().unwrap(),
+            "run",
+            "--init",
+            "--",
+            "sleep",
+            "30",
+        ])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the state directory exists nsbox forwards signals (it blocks
+    // them before creating anything).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_dir(&f.root).is_ok_and(|d| {
+        d.filter_map(|e| e.ok())
+            .any(|e| e.path().join("state.json").exists())
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no container appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = std::time::Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

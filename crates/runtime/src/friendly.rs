@@ -31,6 +31,10 @@ use crate::{CreateOptions, Error};
 /// recursively, onto `root.path` before building the container's tree.
 pub const HOST_ROOT_ANNOTATION: &str = "io.github.nsbox.rootfs.host";
 
+/// The annotation asking init to stay PID 1 (reaping, passing signals on)
+/// and run the command as its child (`--init`).
+pub const INIT_ANNOTATION: &str = "io.github.nsbox.init";
+
 /// Where the generated bundles live, under the state root.
 pub const BUNDLES: &str = ".bundles";
 
@@ -61,6 +65,10 @@ pub struct FriendlyOptions {
     pub env: Vec<String>,
     /// The working directory inside (the caller's with the host root).
     pub cwd: PathBuf,
+    /// `--init`: a small PID 1 runs the command as its child, so signals
+    /// the command does not handle (Ctrl-C, TERM) still end it and orphans
+    /// are reaped.
+    pub init: bool,
 }
 
 /// Docker's (containerd's) default capability set.
@@ -252,6 +260,9 @@ pub fn spec(opts: &FriendlyOptions, id: &str, rootfs: &Path) -> Result<Spec, Err
     if opts.rootfs.is_none() {
         annotations.insert(HOST_ROOT_ANNOTATION.to_string(), "ro".to_string());
     }
+    if opts.init {
+        annotations.insert(INIT_ANNOTATION.to_string(), "true".to_string());
+    }
     build(
         SpecBuilder::default()
             .version("1.2.0")
@@ -423,6 +434,39 @@ pub fn bind_host_root(spec: &Spec, rootfs: &Path) -> Result<(), Failure> {
         dest: rootfs.display().to_string(),
         options: "ro,nodev (recursive)".into(),
     })
+}
+
+/// In init, last before execve, for [`INIT_ANNOTATION`]: forks; the child
+/// returns (and execs the command), this process stays PID 1: it reaps
+/// every child and passes forwarded signals to the command (a blocked
+/// signal counts as handled, so the kernel delivers them to a PID 1), and
+/// exits with the command's status. Without the annotation, returns at once.
+pub fn pid1_if_asked(spec: &Spec) {
+    let wanted = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(INIT_ANNOTATION))
+        .is_some_and(|v| v == "true");
+    if !wanted {
+        return;
+    }
+    let Ok(signals) = nsbox_ns::pid1::BlockedSignals::block() else {
+        return; // the command runs as PID 1 itself
+    };
+    // SAFETY: init is a single-threaded copy of nsbox (create checked);
+    // the child only restores its signal mask and execs.
+    match unsafe { libc::fork() } {
+        0 => signals.restore(),
+        pid if pid > 0 => {
+            let command = rustix::process::Pid::from_raw(pid).expect("fork returned a pid > 0");
+            let code = match nsbox_ns::pid1::init_loop(command, &signals) {
+                Ok(status) => status.code(),
+                Err(_) => 1,
+            };
+            crate::init::exit(i32::from(code))
+        }
+        _ => signals.restore(), // no fork: the command runs as PID 1 itself
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use nsbox_runtime::friendly::{FriendlyOptions, Net};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] -- <CMD> [ARGS]..."
 )]
 pub struct Args {
     /// Do not wait: leave the container running.
@@ -39,6 +39,11 @@ pub struct Args {
     /// With `-- CMD`: a user namespace too, its root mapped to the caller.
     #[arg(long)]
     pub userns: bool,
+    /// With `-- CMD`: a small PID 1 runs CMD as its child, reaping orphans
+    /// and passing signals on (CMD as PID 1 ignores those it has no handler
+    /// for, Ctrl-C included).
+    #[arg(long)]
+    pub init: bool,
     /// The container id (runc's run of a bundle).
     pub id: Option<String>,
     /// The command to run isolated (after `--`), without a bundle.
@@ -71,6 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         (args.rootfs.is_some(), "--rootfs"),
         (args.net.is_some(), "--net"),
         (args.userns, "--userns"),
+        (args.init, "--init"),
     ] {
         if set {
             return usage(&format!("{flag} needs a command after --"));
@@ -137,6 +143,7 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
             Some(NetArg::Host) | None => Net::Host,
         },
         userns: args.userns,
+        init: args.init,
         tty,
         env,
         cwd,

@@ -145,6 +145,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
+    crate::friendly::pid1_if_asked(spec); // only the command returns
     let err = process::exec(&program, args, env);
     // Nobody listens on the channel any more: the program's stderr is the
     // only place left to say why it did not start.
