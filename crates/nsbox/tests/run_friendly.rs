@@ -226,17 +226,11 @@ fn init_reaps_and_passes_signals_on() {
         .stdin(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Once the state directory exists nsbox forwards signals (it blocks
-    // them before creating anything).
+    // Once sleep runs, init (its parent, nsbox's child) has blocked the
+    // signals it passes on, and nsbox forwards since before the clone.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_dir(&f.root).is_ok_and(|d| {
-        d.filter_map(|e| e.ok())
-            .any(|e| e.path().join("state.json").exists())
-    }) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no container appeared"
-        );
+    while !grandchild_named(child.id(), "sleep") {
+        assert!(std::time::Instant::now() < deadline, "sleep did not start");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let started = std::time::Instant::now();
@@ -248,4 +242,27 @@ fn init_reaps_and_passes_signals_on() {
     let status = child.wait_with_output().unwrap().status;
     assert_eq!(status.code(), Some(128 + libc::SIGTERM));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// Whether a child of a child of `pid` has `comm` as its name.
+fn grandchild_named(pid: u32, comm: &str) -> bool {
+    let stat = |p: &str| -> Option<(String, u32)> {
+        let text = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let (head, tail) = text.rsplit_once(')')?;
+        let name = head.split_once('(')?.1.to_string();
+        let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
+        Some((name, ppid))
+    };
+    let procs: Vec<(u32, String, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.file_name().into_string().ok()?;
+            let (name, ppid) = stat(&p)?;
+            Some((p.parse().ok()?, name, ppid))
+        })
+        .collect();
+    procs.iter().any(|(_, name, ppid)| {
+        name == comm && procs.iter().any(|(p, _, pp)| p == ppid && *pp == pid)
+    })
 }
