@@ -332,9 +332,23 @@ const FLAGS: &[(&str, u32)] = &[
 /// with a NULL program fails with EFAULT for a known flag, EINVAL else).
 pub fn features() -> oci_spec::runtime::Seccomp {
     use std::str::FromStr;
+    // The C library decides (this build may predate an architecture).
+    let known = |name: &str| {
+        let Ok(arch) = libseccomp::ScmpArch::from_str(name) else {
+            return false;
+        };
+        let Ok(mut ctx) = libseccomp::ScmpFilterContext::new(libseccomp::ScmpAction::Allow) else {
+            return false;
+        };
+        // Alone in a filter: endianness cannot clash with the native one.
+        if arch != libseccomp::ScmpArch::native() {
+            let _ = ctx.remove_arch(libseccomp::ScmpArch::native());
+        }
+        ctx.add_arch(arch).is_ok()
+    };
     let archs = OCI_ARCHS
         .iter()
-        .filter(|a| libseccomp::ScmpArch::from_str(a).is_ok())
+        .filter(|a| known(a))
         .filter_map(|a| serde_json::from_value(serde_json::Value::String(a.to_string())).ok())
         .collect();
     use LinuxSeccompAction as A;
