@@ -223,20 +223,54 @@ fn notify_hands_the_listener_to_listener_path() {
 #[test]
 fn unavailable_lsm_is_one_error() {
     let oci = Oci::new("lsm");
-    if std::path::Path::new("/sys/kernel/security/apparmor").exists() {
-        panic!("this test expects a host without AppArmor");
-    }
-    let mut c = base_config(&["true"]);
-    c["process"]["apparmorProfile"] = json!("nsbox-test");
-    oci.write_config(&c);
-    let id = oci.id("aa");
-    let out = oci.run(&id);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert_eq!(
-        out.stderr.trim_end(),
-        format!("nsbox: run {id}: config.json: process.apparmorProfile: AppArmor profile \"nsbox-test\" requested but AppArmor is not enabled on this host")
+    assert!(
+        !std::path::Path::new("/sys/kernel/security/apparmor").exists()
+            && !std::path::Path::new("/sys/fs/selinux/enforce").exists(),
+        "this test expects a host without AppArmor and SELinux"
     );
-    assert!(!oci.state_dir(&id).exists());
+    let cases = [
+        (
+            "/process/apparmorProfile",
+            "process.apparmorProfile: AppArmor profile \"nsbox-test\" requested but AppArmor",
+        ),
+        (
+            "/process/selinuxLabel",
+            "process.selinuxLabel: SELinux label \"nsbox-test\" requested but SELinux",
+        ),
+        (
+            "/linux/mountLabel",
+            "linux.mountLabel: SELinux label \"nsbox-test\" requested but SELinux",
+        ),
+    ];
+    for (pointer, want) in cases {
+        let mut c = base_config(&["true"]);
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        c.pointer_mut(parent).unwrap()[key] = json!("nsbox-test");
+        oci.write_config(&c);
+        let id = oci.id("lsm");
+        let out = oci.run(&id);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(
+            out.stderr.trim_end(),
+            format!("nsbox: run {id}: config.json: {want} is not enabled on this host")
+        );
+        assert!(!oci.state_dir(&id).exists());
+    }
+}
+
+#[test]
+fn flags_are_accepted_and_the_filter_works() {
+    let oci = Oci::new("seccomp-flags");
+    let mut seccomp = deny_mkdir(libc::EACCES as u32);
+    seccomp["flags"] = json!([
+        "SECCOMP_FILTER_FLAG_LOG",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_TSYNC"
+    ]);
+    oci.write_config(&with_seccomp(&["mkdir", "/made"], true, seccomp));
+    let out = oci.run(&oci.id("flags"));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("Permission denied"), "{out:?}");
 }
 
 #[test]
