@@ -90,7 +90,8 @@ pub enum Command {
     Kill(cmd::kill::Args),
     /// OCI: delete a container's state (and its process with --force).
     Delete(cmd::delete::Args),
-    /// OCI: create, start and wait for a container; exit with its status.
+    /// Run CMD isolated (`run -- CMD`), or an OCI bundle (`run ID`: create,
+    /// start, wait); exit with its status.
     Run(cmd::run::Args),
     /// OCI: list a container's processes.
     Ps(cmd::ps::Args),

@@ -278,6 +278,14 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `nsbox run --rootfs DIR -- CMD`: DIR is not a directory we can use.
+    #[error("--rootfs {path}")]
+    FriendlyRootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     /// The friendly run's generated spec did not build (a bug, not input).
     #[error("build the container's spec")]
     BuildSpec {

@@ -354,10 +354,16 @@ pub fn run(opts: &FriendlyOptions) -> Result<Outcome, Error> {
     let bundle = opts.root.join(BUNDLES).join(&id);
     let _cleanup = RemoveOnDrop(bundle.clone());
     let rootfs = match &opts.rootfs {
-        Some(dir) => std::path::absolute(dir).map_err(|source| Error::Rootfs {
-            path: dir.clone(),
-            source,
-        })?,
+        Some(dir) => {
+            let err = |source| Error::FriendlyRootfs {
+                path: dir.clone(),
+                source,
+            };
+            if !std::fs::metadata(dir).map_err(err)?.is_dir() {
+                return Err(err(std::io::Error::from_raw_os_error(libc::ENOTDIR)));
+            }
+            std::path::absolute(dir).map_err(err)?
+        }
         None => bundle.join("rootfs"),
     };
     let spec = spec(opts, &id, &rootfs)?;

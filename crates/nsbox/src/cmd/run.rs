@@ -83,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     let Some(id) = args.id.clone() else {
-        return usage("a container id (with a bundle), or -- CMD [ARGS]...");
+        return usage("run needs a container id (with a bundle), or -- CMD [ARGS]...");
     };
     let create = super::create::Args {
         bundle: args.bundle.unwrap_or_else(|| PathBuf::from(".")),
