@@ -266,3 +266,42 @@ fn grandchild_named(pid: u32, comm: &str) -> bool {
         name == comm && procs.iter().any(|(p, _, pp)| p == ppid && *pp == pid)
     })
 }
+
+#[test]
+fn a_bundle_cannot_ask_for_the_host_root() {
+    // An engine may pass annotations from an image or a pod: the ones that
+    // bind the host's root are honoured only in bundles nsbox made.
+    let f = Friendly::new("friendly-reserved");
+    let bundle = f.dir.join("bundle");
+    busybox_rootfs(&bundle.join("rootfs")).unwrap();
+    let root = f.root.to_str().unwrap();
+    run(
+        NSBOX,
+        ["--root", root, "spec", "--bundle", bundle.to_str().unwrap()],
+    )
+    .success();
+    let path = bundle.join("config.json");
+    let mut c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    c["process"]["terminal"] = serde_json::json!(false);
+    c["annotations"] = serde_json::json!({"io.github.nsbox.rootfs.host": "ro"});
+    std::fs::write(&path, c.to_string()).unwrap();
+    let id = format!("reserved-{}", std::process::id());
+    let out = run(
+        NSBOX,
+        [
+            "--root",
+            root,
+            "run",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            &id,
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(r#"annotations."io.github.nsbox.rootfs.host": reserved"#),
+        "{out:?}"
+    );
+}

@@ -413,6 +413,29 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// The two annotations above change what init does with the host's root
+/// and PID 1: only a bundle nsbox generated itself may carry them (one in
+/// `ROOT/.bundles/`), never a config an engine passes on from an image or a
+/// pod, where they could show a container the host's files.
+pub fn check_reserved(spec: &Spec, bundle_dir: &Path, root: &Path) -> Result<(), Error> {
+    let Some(annotations) = spec.annotations() else {
+        return Ok(());
+    };
+    let ours = std::path::absolute(root)
+        .map(|r| bundle_dir.parent() == Some(r.join(BUNDLES).as_path()))
+        .unwrap_or(false);
+    for key in [HOST_ROOT_ANNOTATION, INIT_ANNOTATION] {
+        if annotations.contains_key(key) && !ours {
+            return Err(Error::ConfigField {
+                file: "config.json",
+                field: format!("annotations.{key:?}"),
+                msg: "reserved for the bundles `nsbox run -- CMD` makes".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// In init, for [`HOST_ROOT_ANNOTATION`]: the host's root, with every mount
 /// beneath it, bound onto the (empty) rootfs directory and made read-only
 /// recursively. Runs in the container's mount namespace after `/` was made
