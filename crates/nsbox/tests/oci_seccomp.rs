@@ -182,33 +182,7 @@ fn notify_hands_the_listener_to_listener_path() {
     c["process"]["noNewPrivileges"] = json!(true);
     oci.write_config(&c);
     let id = oci.id("notify");
-    let agent = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = vec![0u8; 65536];
-        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-        let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
-        let n = rustix::net::recvmsg(
-            &conn,
-            &mut [std::io::IoSliceMut::new(&mut buf)],
-            &mut control,
-            rustix::net::RecvFlags::empty(),
-        )
-        .unwrap()
-        .bytes;
-        let fds: Vec<_> = control
-            .drain()
-            .filter_map(|m| match m {
-                rustix::net::RecvAncillaryMessage::ScmRights(fds) => Some(fds.collect::<Vec<_>>()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
-        // Closing the listener makes the notified call fail with ENOSYS.
-        let count = fds.len();
-        drop(fds);
-        (state, count)
-    });
+    let agent = agent(listener);
     let out = oci.run(&id);
     let (state, nfds) = agent.join().unwrap();
     assert_eq!(nfds, 1, "{state}");
@@ -287,4 +261,72 @@ fn default_spec_still_runs() {
     let out = oci.run(&oci.id("spec"));
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "hi\n");
+}
+
+/// A seccomp agent for one connection: the message nsbox sends (the
+/// container process state) and how many descriptors came with it (closed
+/// at once: the notified calls then fail with ENOSYS).
+fn agent(listener: std::os::unix::net::UnixListener) -> std::thread::JoinHandle<(Value, usize)> {
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
+        let n = rustix::net::recvmsg(
+            &conn,
+            &mut [std::io::IoSliceMut::new(&mut buf)],
+            &mut control,
+            rustix::net::RecvFlags::empty(),
+        )
+        .unwrap()
+        .bytes;
+        let fds: Vec<_> = control
+            .drain()
+            .filter_map(|m| match m {
+                rustix::net::RecvAncillaryMessage::ScmRights(fds) => Some(fds.collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
+        (state, fds.len())
+    })
+}
+
+#[test]
+fn exec_hands_its_own_listener_over() {
+    use std::os::unix::net::UnixListener;
+    let oci = Oci::new("seccomp-notify-exec");
+    let path = oci.dir.join("agent.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    oci.write_config(&with_seccomp(
+        &["sleep", "30"],
+        true,
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": path,
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+        }),
+    ));
+    let id = oci.id("notify-exec");
+    let first = agent(listener.try_clone().unwrap());
+    oci.create_detached(&id);
+    let (state, nfds) = first.join().unwrap();
+    assert_eq!(
+        (nfds, state["state"]["status"].as_str()),
+        (1, Some("creating")),
+        "{state}"
+    );
+    oci.nsbox(&["start", &id]).success();
+    let second = agent(listener);
+    let out = oci.nsbox(&["exec", &id, "mkdir", "/made"]);
+    let (state, nfds) = second.join().unwrap();
+    assert_eq!(nfds, 1, "{state}");
+    assert_eq!(state["state"]["status"], "running", "{state}");
+    assert_ne!(
+        state["pid"], state["state"]["pid"],
+        "the exec'd process's own pid: {state}"
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("Function not implemented"), "{out:?}");
 }
