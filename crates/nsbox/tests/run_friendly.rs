@@ -305,3 +305,35 @@ fn a_bundle_cannot_ask_for_the_host_root() {
         "{out:?}"
     );
 }
+
+#[test]
+fn unprivileged_caller_gets_a_user_namespace() {
+    use std::os::unix::fs::chown;
+    let f = Friendly::new("friendly-rootless");
+    const UID: u32 = 1000;
+    std::fs::create_dir(&f.root).unwrap();
+    chown(&f.root, Some(UID), Some(UID)).unwrap();
+    let uid = UID.to_string();
+    let root = f.root.to_str().unwrap();
+    let out = run(
+        "setpriv",
+        [
+            "--reuid",
+            &uid,
+            "--regid",
+            &uid,
+            "--clear-groups",
+            NSBOX,
+            "--root",
+            root,
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; ps -e -o pid= | wc -l",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(fields, ["0", "1000", "1", "3"], "{out:?}");
+}

@@ -57,7 +57,8 @@ pub struct FriendlyOptions {
     /// `--rootfs DIR` instead of the host's root (writable, as a bundle's).
     pub rootfs: Option<PathBuf>,
     pub net: Net,
-    /// `--userns`: a user namespace, root inside mapped to the caller.
+    /// `--userns`: a user namespace, root inside mapped to the caller
+    /// (implied when the caller is not root).
     pub userns: bool,
     /// Give the command a pty (when our stdin is a terminal).
     pub tty: bool,
@@ -366,7 +367,10 @@ pub fn run(opts: &FriendlyOptions) -> Result<Outcome, Error> {
         }
         None => bundle.join("rootfs"),
     };
-    let spec = spec(opts, &id, &rootfs)?;
+    // Without root, new namespaces need a user namespace: implied.
+    let mut opts = opts.clone();
+    opts.userns |= !rustix::process::geteuid().is_root();
+    let spec = spec(&opts, &id, &rootfs)?;
     let mkdir = |p: &Path| {
         std::fs::DirBuilder::new()
             .recursive(true)

@@ -36,7 +36,8 @@ pub struct Args {
     /// `none` gives a network namespace with only lo.
     #[arg(long, value_enum, value_name = "none|host")]
     pub net: Option<NetArg>,
-    /// With `-- CMD`: a user namespace too, its root mapped to the caller.
+    /// With `-- CMD`: a user namespace too, its root mapped to the caller
+    /// (implied when not run as root).
     #[arg(long)]
     pub userns: bool,
     /// With `-- CMD`: a small PID 1 runs CMD as its child, reaping orphans
