@@ -90,7 +90,8 @@ pub enum Command {
     Kill(cmd::kill::Args),
     /// OCI: delete a container's state (and its process with --force).
     Delete(cmd::delete::Args),
-    /// OCI: create, start and wait for a container; exit with its status.
+    /// Run CMD isolated (`run -- CMD`), or an OCI bundle (`run ID`: create,
+    /// start, wait); exit with its status.
     Run(cmd::run::Args),
     /// OCI: list a container's processes.
     Ps(cmd::ps::Args),
@@ -115,7 +116,7 @@ impl Command {
             Command::Kill(a) => with_id("kill", &a.id),
             Command::Exec(a) => with_id("exec", &a.id),
             Command::Delete(a) => with_id("delete", &a.id),
-            Command::Run(a) => with_id("run", &a.create.id),
+            Command::Run(a) => String::leak(a.verb()),
             Command::Ps(a) => with_id("ps", &a.id),
             Command::List(_) => "list",
             Command::Spec(_) => "spec",

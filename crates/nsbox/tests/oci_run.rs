@@ -235,7 +235,7 @@ fn read_only_cgroup_mount_is_read_only_all_the_way_down() {
 fn fields_not_applied_yet_are_warned_about() {
     let oci = Oci::new("oci-warn");
     let mut c = base_config(&sh("echo home=$HOME"));
-    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    c["linux"]["intelRdt"] = json!({"closID": "nsbox-test"});
     oci.write_config(&c);
     let id = oci.id("warn");
     let out = oci.run(&id).success();
@@ -243,7 +243,7 @@ fn fields_not_applied_yet_are_warned_about() {
     assert_eq!(
         out.stderr.trim(),
         format!(
-            "nsbox: run {id}: warning: config.json: linux.seccomp is not applied yet (ignored)"
+            "nsbox: run {id}: warning: config.json: linux.intelRdt is not applied yet (ignored)"
         )
     );
 }

@@ -87,15 +87,33 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         });
     }
     let mut msg = without_location(&inner.to_string());
-    if path.starts_with("linux.namespaces[") && path.ends_with("].type") {
-        if let Some(word) = unknown_variant(&msg) {
-            msg = format!("unknown namespace type {word:?}");
-        }
+    if let (Some(what), Some(word)) = (enum_field(&path), unknown_variant(&msg)) {
+        msg = format!("unknown {what} {word:?}");
     }
     Err(Error::ConfigField {
         file,
         field: path,
         msg,
+    })
+}
+
+/// What an enum-valued field holds, for "unknown X" messages shorter than
+/// serde's list of every variant.
+fn enum_field(path: &str) -> Option<&'static str> {
+    let last = path.rsplit('.').next().unwrap_or("");
+    let last = last.split('[').next().unwrap_or("");
+    if path.starts_with("linux.namespaces[") && last == "type" {
+        return Some("namespace type");
+    }
+    if !path.starts_with("linux.seccomp") {
+        return None;
+    }
+    Some(match last {
+        "defaultAction" | "action" => "seccomp action",
+        "architectures" => "seccomp architecture",
+        "flags" => "seccomp flag",
+        "op" => "seccomp operator",
+        _ => return None,
     })
 }
 

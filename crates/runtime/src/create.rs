@@ -57,6 +57,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let (console, proxy_end) = console_sockets(&bundle, opts, proxy)?;
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
     let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    crate::lsm::check(&bundle.spec)?;
+    crate::friendly::check_reserved(&bundle.spec, &bundle.dir, &opts.root)?;
+    let filter = crate::seccomp::prepare(&bundle.spec, &opts.root)?;
+    let (listener_ours, listener_child) = crate::seccomp::listener_pair(filter.as_ref())?;
     // From here on the guard undoes what exists if a later step fails.
     let mut guard = Guard {
         dir: Some(StateDir::create(&opts.root, &opts.id)?),
@@ -89,6 +93,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 fifo: &fifo,
                 preserve_fds: opts.preserve_fds,
                 console: console.as_ref(),
+                seccomp: init::confine::Seccomp {
+                    compiled: filter.as_ref(),
+                    listener: listener_child.as_ref(),
+                },
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -98,8 +106,18 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let shape = ns_plan.shape;
     // The child has its copies; ours would keep the fifo's reader alive and
     // hide the child's death from the channel.
-    drop((child, fifo, console, ns_plan));
+    drop((child, fifo, console, ns_plan, listener_child));
     let (init_pid, init_pidfd) = sync(&parent, &bundle, opts, shape, (pid, pidfd), &mut guard)?;
+    if let (Some(c), Some(ours)) = (&filter, &listener_ours) {
+        let state = hooks::state_for(
+            &bundle.spec,
+            &opts.id,
+            ContainerState::Creating,
+            init_pid,
+            &bundle.dir,
+        );
+        crate::seccomp::hand_over_listener(c, ours, state, init_pid)?;
+    }
     let console = match proxy_end {
         Some(socket) => Some(
             crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
@@ -120,8 +138,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
 }
 
 /// What the config asks for that nsbox does not do yet: said, not hidden.
-/// (linux.resources waits for the cgroup seam; seccomp and LSM labels for
-/// their own issues.)
+/// (linux.resources waits for the cgroup seam.)
 pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     let mut out = Vec::new();
     if let Some(linux) = spec.linux() {
@@ -137,8 +154,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
         });
         for (set, field) in [
             (resources, "linux.resources"),
-            (linux.seccomp().is_some(), "linux.seccomp"),
-            (linux.mount_label().is_some(), "linux.mountLabel"),
             (linux.intel_rdt().is_some(), "linux.intelRdt"),
             (linux.personality().is_some(), "linux.personality"),
         ] {
@@ -149,8 +164,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     }
     if let Some(p) = spec.process() {
         for (set, field) in [
-            (p.apparmor_profile().is_some(), "process.apparmorProfile"),
-            (p.selinux_label().is_some(), "process.selinuxLabel"),
             (p.scheduler().is_some(), "process.scheduler"),
             (p.io_priority().is_some(), "process.ioPriority"),
         ] {

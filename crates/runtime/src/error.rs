@@ -251,4 +251,45 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- seccomp and LSM labels ---
+    /// `linux.seccomp` could not be compiled; the field at fault.
+    #[error("config.json: {field}")]
+    Seccomp {
+        field: String,
+        #[source]
+        source: nsbox_seccomp::Error,
+    },
+
+    /// An LSM label asked for on a host without that LSM (runc errors too).
+    #[error("config.json: {field}: {lsm} {what} {value:?} requested but {lsm} is not enabled on this host")]
+    LsmUnavailable {
+        field: &'static str,
+        what: &'static str,
+        value: String,
+        lsm: &'static str,
+    },
+
+    /// Handing the seccomp notification fd to `linux.seccomp.listenerPath`.
+    #[error("send the seccomp listener to {path} (linux.seccomp.listenerPath)")]
+    SeccompListener {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// `nsbox run --rootfs DIR -- CMD`: DIR is not a directory we can use.
+    #[error("--rootfs {path}")]
+    FriendlyRootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The friendly run's generated spec did not build (a bug, not input).
+    #[error("build the container's spec")]
+    BuildSpec {
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
 }

@@ -64,6 +64,10 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let init_pid = record.live_pid().ok_or_else(stopped)?;
     let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
     let process = build_process(opts, &spec)?;
+    crate::lsm::check_process(&process)?;
+    // As runc: an exec'd process gets the container's filter.
+    let filter = crate::seccomp::prepare(&spec, &opts.root)?;
+    let (listener_ours, listener_child) = crate::seccomp::listener_pair(filter.as_ref())?;
     let kinds = differing_namespaces(init_pid);
     let extra_fork = needs_fork(&kinds);
     let (console, proxy_end) = console_sockets(opts, &process)?;
@@ -93,12 +97,16 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 channel: &child,
                 preserve_fds: opts.preserve_fds,
                 console: console.as_ref(),
+                seccomp: crate::init::confine::Seccomp {
+                    compiled: filter.as_ref(),
+                    listener: listener_child.as_ref(),
+                },
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
         Err(source) => return Err(Error::Clone { source }),
     };
-    drop((child, console));
+    drop((child, console, listener_child));
     let mut guard = Reaper(vec![pid]);
     let mut exec_pid = pid;
     for phase in protocol::phases(false, extra_fork, false) {
@@ -123,6 +131,11 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 }
             }
         }
+    }
+    if let (Some(c), Some(ours)) = (&filter, &listener_ours) {
+        let mut state = record.oci.clone();
+        state.set_status(record.live_status());
+        crate::seccomp::hand_over_listener(c, ours, state, exec_pid)?;
     }
     if let Some(path) = &opts.pid_file {
         create::write_pid_file(path, exec_pid)?;

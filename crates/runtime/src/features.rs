@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use oci_spec::runtime::{
     Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
-    Seccomp, Selinux,
+    Selinux,
 };
 
 /// Mount options `mounts[].options` understands (see `init::mounts`).
@@ -65,7 +65,7 @@ pub fn features() -> Features {
     let mut capabilities: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     capabilities.sort();
     linux.set_capabilities(Some(capabilities));
-    // cgroups, seccomp, LSMs and idmapped mounts are not wired in yet.
+    // cgroups and idmapped mounts are not wired in yet.
     let mut cgroup = Cgroup::default();
     cgroup.set_v1(Some(false));
     cgroup.set_v2(Some(false));
@@ -73,14 +73,13 @@ pub fn features() -> Features {
     cgroup.set_systemd_user(Some(false));
     cgroup.set_rdma(Some(false));
     linux.set_cgroup(Some(cgroup));
-    let mut seccomp = Seccomp::default();
-    seccomp.set_enabled(Some(false));
-    linux.set_seccomp(Some(seccomp));
+    linux.set_seccomp(Some(crate::seccomp::features()));
+    // Labels are applied when the host runs the LSM (see `lsm`).
     let mut apparmor = Apparmor::default();
-    apparmor.set_enabled(Some(false));
+    apparmor.set_enabled(Some(crate::lsm::apparmor_enabled()));
     linux.set_apparmor(Some(apparmor));
     let mut selinux = Selinux::default();
-    selinux.set_enabled(Some(false));
+    selinux.set_enabled(Some(crate::lsm::selinux_enabled()));
     linux.set_selinux(Some(selinux));
     let mut rdt = IntelRdt::default();
     rdt.set_enabled(Some(false));
@@ -121,7 +120,16 @@ mod tests {
     fn claims_what_is_built() {
         let json = serde_json::to_value(super::features()).unwrap();
         assert_eq!(json["ociVersionMin"], "1.0.0");
-        assert_eq!(json["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(json["linux"]["seccomp"]["enabled"], true);
+        let archs = json["linux"]["seccomp"]["archs"].as_array().unwrap();
+        assert!(archs.iter().any(|a| a == "SCMP_ARCH_X86_64"), "{archs:?}");
+        let flags = json["linux"]["seccomp"]["supportedFlags"]
+            .as_array()
+            .unwrap();
+        assert!(
+            flags.iter().any(|f| f == "SECCOMP_FILTER_FLAG_LOG"),
+            "{flags:?}"
+        );
         assert!(json["mountOptions"]
             .as_array()
             .unwrap()

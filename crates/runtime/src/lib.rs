@@ -7,7 +7,9 @@
 //! - [`cgroup`]: the cgroup seam (not filled yet);
 //! - [`fifo`]: the exec fifo between `create` and `start`;
 //! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`spec`], [`features`]: the other verbs;
-//! - [`log`]: runc's `--log`/`--log-format`.
+//! - [`log`]: runc's `--log`/`--log-format`;
+//! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
+//! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path.
 
 pub mod bundle;
 pub mod cgroup;
@@ -18,14 +20,17 @@ pub mod error;
 pub mod exec;
 pub mod features;
 pub mod fifo;
+pub mod friendly;
 pub mod hooks;
 pub mod init;
 pub mod kill;
 pub mod list;
 pub mod log;
+pub mod lsm;
 pub mod plan;
 pub mod protocol;
 pub mod run;
+pub mod seccomp;
 pub mod spec;
 pub mod start;
 pub mod state;

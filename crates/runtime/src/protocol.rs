@@ -111,6 +111,12 @@ pub enum Step {
         what: String,
     },
     Send,
+    // --- seccomp and LSM labels ---
+    Seccomp,
+    LsmLabel {
+        file: String,
+    },
+    Loopback,
 }
 
 impl fmt::Display for Step {
@@ -155,6 +161,9 @@ impl fmt::Display for Step {
             Step::Exec { path } => write!(f, "exec {path:?}"),
             Step::Console { what } => write!(f, "console: {what}"),
             Step::Send => f.write_str("report to nsbox"),
+            Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
+            Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
+            Step::Loopback => f.write_str("bring lo up in the new network namespace"),
         }
     }
 }

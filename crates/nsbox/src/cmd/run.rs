@@ -1,15 +1,161 @@
-//! `nsbox run`: runc's run (create + start + wait).
+//! `nsbox run`: runc's run (create + start + wait) of a bundle, or, with a
+//! command after `--`, the friendly run: the command isolated in new
+//! namespaces, no bundle needed.
+use std::path::PathBuf;
+
+use nsbox_runtime::friendly::{FriendlyOptions, Net};
+
 #[derive(clap::Args, Debug)]
+#[command(
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] -- <CMD> [ARGS]..."
+)]
 pub struct Args {
     /// Do not wait: leave the container running.
     #[arg(short, long)]
     pub detach: bool,
-    #[command(flatten)]
-    pub create: super::create::Args,
+    /// The bundle directory (holding config.json).
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Write the container's pid to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Pass N extra descriptors (3..3+N) to the container's process.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility: nsbox makes no session keyring.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Unix socket to send the pty master to (when process.terminal is true).
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// With `-- CMD`: run this root file system instead of the host's
+    /// (read-only) root.
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+    /// With `-- CMD`: `host` shares the host's network (the default),
+    /// `none` gives a network namespace with only lo.
+    #[arg(long, value_enum, value_name = "none|host")]
+    pub net: Option<NetArg>,
+    /// With `-- CMD`: a user namespace too, its root mapped to the caller
+    /// (implied when not run as root).
+    #[arg(long)]
+    pub userns: bool,
+    /// With `-- CMD`: a small PID 1 runs CMD as its child, reaping orphans
+    /// and passing signals on (CMD as PID 1 ignores those it has no handler
+    /// for, Ctrl-C included).
+    #[arg(long)]
+    pub init: bool,
+    /// The container id (runc's run of a bundle).
+    pub id: Option<String>,
+    /// The command to run isolated (after `--`), without a bundle.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum NetArg {
+    None,
+    Host,
+}
+
+impl Args {
+    /// The words that prefix error messages: `run ID`, or `run CMD`.
+    pub fn verb(&self) -> String {
+        match (&self.id, self.command.first()) {
+            (Some(id), _) => format!("run {id}"),
+            (None, Some(cmd)) => format!("run {cmd}"),
+            (None, None) => "run".into(),
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let outcome = nsbox_runtime::run::run(&args.create.options(), args.detach)?;
-    super::warn(&format!("run {}", args.create.id), outcome.warnings);
+    if !args.command.is_empty() {
+        return friendly(args);
+    }
+    for (set, flag) in [
+        (args.rootfs.is_some(), "--rootfs"),
+        (args.net.is_some(), "--net"),
+        (args.userns, "--userns"),
+        (args.init, "--init"),
+    ] {
+        if set {
+            return usage(&format!("{flag} needs a command after --"));
+        }
+    }
+    let Some(id) = args.id.clone() else {
+        return usage("run needs a container id (with a bundle), or -- CMD [ARGS]...");
+    };
+    let create = super::create::Args {
+        bundle: args.bundle.unwrap_or_else(|| PathBuf::from(".")),
+        pid_file: args.pid_file,
+        preserve_fds: args.preserve_fds,
+        no_new_keyring: args.no_new_keyring,
+        console_socket: args.console_socket,
+        id,
+    };
+    let outcome = nsbox_runtime::run::run(&create.options(), args.detach)?;
+    super::warn(&format!("run {}", create.id), outcome.warnings);
     Ok(outcome.code)
+}
+
+/// `nsbox run [--rootfs DIR] [--net none|host] [--userns] -- CMD ARGS...`
+fn friendly(args: Args) -> anyhow::Result<u8> {
+    for (set, flag) in [
+        (args.id.is_some(), "a container id"),
+        (args.bundle.is_some(), "--bundle"),
+        (args.detach, "--detach"),
+        (args.pid_file.is_some(), "--pid-file"),
+        (args.console_socket.is_some(), "--console-socket"),
+        (args.preserve_fds != 0, "--preserve-fds"),
+    ] {
+        if set {
+            return usage(&format!(
+                "{flag} is for a bundle's container, not with -- CMD"
+            ));
+        }
+    }
+    let tty = rustix::termios::isatty(rustix::stdio::stdin());
+    let cwd = match &args.rootfs {
+        Some(_) => PathBuf::from("/"),
+        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+    };
+    let mut env: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            Some(format!(
+                "{}={}",
+                k.into_string().ok()?,
+                v.into_string().ok()?
+            ))
+        })
+        .collect();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(format!(
+            "PATH={}",
+            nsbox_runtime::init::process::DEFAULT_PATH
+        ));
+    }
+    let opts = FriendlyOptions {
+        root: crate::cli::global().root.clone(),
+        command: args.command,
+        rootfs: args.rootfs,
+        net: match args.net {
+            Some(NetArg::None) => Net::None,
+            Some(NetArg::Host) | None => Net::Host,
+        },
+        userns: args.userns,
+        init: args.init,
+        tty,
+        env,
+        cwd,
+    };
+    let outcome = nsbox_runtime::friendly::run(&opts)?;
+    super::warn("run", outcome.warnings);
+    Ok(outcome.code)
+}
+
+/// A usage error: one line, exit 2 (as clap's).
+fn usage(msg: &str) -> anyhow::Result<u8> {
+    crate::report::usage(msg);
+    Ok(2)
 }

@@ -25,6 +25,9 @@ pub struct ExecContext<'a> {
     pub preserve_fds: u32,
     /// Connected console socket, when `process.terminal` is true.
     pub console: Option<&'a OwnedFd>,
+    /// The container's `linux.seccomp`, compiled by the parent (as runc,
+    /// exec'd processes get the container's filter).
+    pub seccomp: super::confine::Seccomp<'a>,
 }
 
 /// Entry point after the clone. Never returns.
@@ -69,6 +72,8 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
         crate::console::setup(socket, size, false)?;
     }
     process::rlimits(p)?;
+    super::confine::exec_label(p)?;
+    ctx.seccomp.before_caps(p)?;
     process::user_and_caps(p)?;
     if p.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).step(|| Step::NoNewPrivs)?;
@@ -84,6 +89,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     if let Some(mask) = p.user().umask() {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
     }
+    ctx.seccomp.last(p)?;
     ctx.channel.send(&Msg::Ready).step(|| Step::Send)?;
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);

@@ -9,8 +9,10 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
+pub mod confine;
 pub mod devices;
 pub mod exec;
+pub mod loopback;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;
@@ -62,6 +64,8 @@ pub struct Context<'a> {
     pub preserve_fds: u32,
     /// Connected console socket, when `process.terminal` is true.
     pub console: Option<&'a OwnedFd>,
+    /// `linux.seccomp`, compiled by the parent.
+    pub seccomp: confine::Seccomp<'a>,
 }
 
 /// Init's entry point after the clone. Never returns.
@@ -89,6 +93,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces(ctx)?; // sync 1 inside
+    if (ctx.plan.shape.clone_flags | ctx.plan.shape.unshare_flags) & NsKind::Net.clone_flag() != 0 {
+        loopback::up()?; // a new network namespace: lo up, as runc
+    }
     if ctx.plan.shape.extra_fork {
         fork_init(ctx.channel)?; // sync 2; only the new init returns
     }
@@ -106,6 +113,8 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     seal(spec)?;
     identity(spec)?;
     process::rlimits(process)?;
+    confine::exec_label(process)?;
+    ctx.seccomp.before_caps(process)?; // without no_new_privs: needs CAP_SYS_ADMIN
     process::user_and_caps(process)?;
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).step(|| Step::NoNewPrivs)?;
@@ -123,6 +132,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let program = process::find_program(&args[0], env)?;
     let umask = process.user().umask().unwrap_or(0o022);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(umask));
+    ctx.seccomp.last(process)?; // with no_new_privs: as late as possible
     ctx.channel.send(&Msg::Ready).step(|| Step::Send)?; // sync 4
     if crate::fifo::wait(ctx.fifo).is_err() {
         exit(1);
@@ -135,6 +145,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
+    crate::friendly::pid1_if_asked(spec); // only the command returns
     let err = process::exec(&program, args, env);
     // Nobody listens on the channel any more: the program's stderr is the
     // only place left to say why it did not start.
@@ -268,11 +279,18 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     let rootfs = &ctx.bundle.rootfs;
     mounts::prepare_root(rootfs, linux.rootfs_propagation().as_deref())?;
+    crate::friendly::bind_host_root(spec, rootfs)?;
     let root = paths::Root::open(rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
     })?;
+    let label = linux.mount_label().as_deref().filter(|l| !l.is_empty());
     for m in spec.mounts().iter().flatten() {
-        mounts::mount_one(&root, &ctx.bundle.dir, m)?;
+        match label {
+            Some(label) => {
+                mounts::mount_one(&root, &ctx.bundle.dir, &confine::with_mount_label(m, label))?
+            }
+            None => mounts::mount_one(&root, &ctx.bundle.dir, m)?,
+        }
     }
     // As runc: a missing process.cwd is created (as root, before the user
     // changes), so images need not ship every working directory.

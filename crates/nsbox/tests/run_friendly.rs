@@ -1,0 +1,339 @@
+//! `nsbox run -- CMD`: a command isolated without a bundle, checked from
+//! inside as a user would, and nothing left behind afterwards.
+
+use std::path::{Path, PathBuf};
+
+use nsbox_testutil::{busybox_rootfs, run, Output, TempDir};
+
+const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
+
+/// A private `--root`, checked empty (but for the seccomp cache) and
+/// absent from the mount table when the test ends.
+struct Friendly {
+    dir: TempDir,
+    root: PathBuf,
+}
+
+impl Friendly {
+    fn new(tag: &str) -> Friendly {
+        nsbox_testutil::require_root();
+        let dir = TempDir::new(tag);
+        let root = dir.join("state");
+        Friendly { dir, root }
+    }
+
+    fn run(&self, extra: &[&str], command: &[&str]) -> Output {
+        let mut args = vec!["--root", self.root.to_str().unwrap(), "run"];
+        args.extend_from_slice(extra);
+        args.push("--");
+        args.extend_from_slice(command);
+        run(NSBOX, &args)
+    }
+
+    fn sh(&self, script: &str) -> Output {
+        self.run(&[], &["sh", "-c", script])
+    }
+
+    /// Nothing of the run is left: no state or bundle directory, no mount.
+    fn assert_clean(&self) {
+        let left: Vec<String> = std::fs::read_dir(&self.root)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".seccomp-cache")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left in {}: {left:?}", self.root.display());
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains(&self.root.display().to_string()),
+            "a mount under {} is left",
+            self.root.display()
+        );
+    }
+}
+
+impl Drop for Friendly {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_clean();
+        }
+    }
+}
+
+#[test]
+fn hostname_is_its_own() {
+    let f = Friendly::new("friendly-uts");
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let out = f.run(&[], &["hostname"]).success();
+    let inside = out.stdout.trim();
+    assert!(!inside.is_empty());
+    assert_ne!(inside, host);
+}
+
+#[test]
+fn root_is_read_only_and_tmp_is_a_fresh_tmpfs() {
+    let f = Friendly::new("friendly-ro");
+    let out = f.sh("echo x > /etc/nsbox-friendly-test");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!Path::new("/etc/nsbox-friendly-test").exists());
+    // Every mount beneath the host's root is read-only too.
+    let out = f.sh("touch /run/nsbox-friendly-test");
+    assert_ne!(out.code, 0, "{out:?}");
+    let out = f
+        .sh("ls -A /tmp | wc -l; echo hi > /tmp/a && cat /tmp/a; grep ' /tmp ' /proc/self/mounts | cut -d' ' -f3")
+        .success();
+    assert_eq!(out.stdout, "0\nhi\ntmpfs\n", "{out:?}");
+}
+
+#[test]
+fn sees_only_its_own_processes() {
+    let f = Friendly::new("friendly-pid");
+    let out = f.run(&[], &["ps", "-e", "-o", "pid="]).success();
+    assert_eq!(out.stdout.trim(), "1", "{out:?}");
+}
+
+#[test]
+fn dev_has_only_the_default_devices() {
+    let f = Friendly::new("friendly-dev");
+    let out = f.run(&[], &["ls", "/dev"]).success();
+    let names: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(
+        names,
+        [
+            "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+            "stdout", "tty", "urandom", "zero"
+        ],
+        "{out:?}"
+    );
+}
+
+#[test]
+fn mount_and_namespaces_are_refused() {
+    let f = Friendly::new("friendly-mount");
+    let out = f.sh("mkdir -p /tmp/m && mount -t tmpfs none /tmp/m");
+    assert_ne!(out.code, 0, "{out:?}");
+    // The default seccomp profile is in force (mode 2: filter).
+    let out = f
+        .run(&[], &["grep", "^Seccomp:", "/proc/self/status"])
+        .success();
+    assert_eq!(out.stdout.split_whitespace().nth(1), Some("2"), "{out:?}");
+    let out = f.run(&[], &["unshare", "-U", "true"]);
+    assert_ne!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn exit_code_propagates() {
+    let f = Friendly::new("friendly-exit");
+    assert_eq!(f.sh("exit 42").code, 42);
+    let out = f.run(&[], &["/no/such/program"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+}
+
+#[test]
+fn rootfs_runs_another_root() {
+    let f = Friendly::new("friendly-rootfs");
+    let rootfs = f.dir.join("rootfs");
+    busybox_rootfs(&rootfs).unwrap();
+    let r = rootfs.to_str().unwrap();
+    let out = f
+        .run(
+            &["--rootfs", r],
+            &[
+                "sh",
+                "-c",
+                "test -e /usr/bin/cargo || echo other; echo hi > /made; cat /made",
+            ],
+        )
+        .success();
+    assert_eq!(out.stdout, "other\nhi\n", "{out:?}");
+    assert!(rootfs.join("made").exists());
+}
+
+#[test]
+fn net_none_has_only_lo_up() {
+    let f = Friendly::new("friendly-net");
+    let out = f
+        .run(
+            &["--net", "none"],
+            &["sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"],
+        )
+        .success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "lo", "{out:?}");
+    let flags = u32::from_str_radix(lines[1].trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & libc::IFF_UP as u32, libc::IFF_UP as u32, "{out:?}");
+    // The default shares the host's network.
+    let host = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let out = f.run(&[], &["ls", "/sys/class/net"]).success();
+    assert_eq!(out.stdout.split_whitespace().count(), host, "{out:?}");
+}
+
+#[test]
+fn userns_maps_root_to_the_caller() {
+    let f = Friendly::new("friendly-userns");
+    let out = f
+        .run(&["--userns"], &["cat", "/proc/self/uid_map"])
+        .success();
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(fields, ["0", "0", "1"], "{out:?}");
+}
+
+#[test]
+fn bundle_flags_and_friendly_flags_do_not_mix() {
+    let f = Friendly::new("friendly-usage");
+    let out = f.run(&["--bundle", "/tmp"], &["true"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let out = run(
+        NSBOX,
+        ["--root", f.root.to_str().unwrap(), "run", "--net", "none"],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}
+
+#[test]
+fn init_reaps_and_passes_signals_on() {
+    let f = Friendly::new("friendly-init");
+    let out = f
+        .run(&["--init"], &["ps", "-e", "-o", "pid=,ppid="])
+        .success();
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows, [vec!["1", "0"], vec!["2", "1"]], "{out:?}");
+    // sleep has no SIGTERM handler: as PID 1 it would ignore the signal;
+    // as init's child it dies of it, and nsbox says so.
+    let child = std::process::Command::new(NSBOX)
+        .args([
+            "--root",
+            f.root.to_str().unwrap(),
+            "run",
+            "--init",
+            "--",
+            "sleep",
+            "30",
+        ])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once sleep runs, init (its parent, nsbox's child) has blocked the
+    // signals it passes on, and nsbox forwards since before the clone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !grandchild_named(child.id(), "sleep") {
+        assert!(std::time::Instant::now() < deadline, "sleep did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = std::time::Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// Whether a child of a child of `pid` has `comm` as its name.
+fn grandchild_named(pid: u32, comm: &str) -> bool {
+    let stat = |p: &str| -> Option<(String, u32)> {
+        let text = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let (head, tail) = text.rsplit_once(')')?;
+        let name = head.split_once('(')?.1.to_string();
+        let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
+        Some((name, ppid))
+    };
+    let procs: Vec<(u32, String, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.file_name().into_string().ok()?;
+            let (name, ppid) = stat(&p)?;
+            Some((p.parse().ok()?, name, ppid))
+        })
+        .collect();
+    procs.iter().any(|(_, name, ppid)| {
+        name == comm && procs.iter().any(|(p, _, pp)| p == ppid && *pp == pid)
+    })
+}
+
+#[test]
+fn a_bundle_cannot_ask_for_the_host_root() {
+    // An engine may pass annotations from an image or a pod: the ones that
+    // bind the host's root are honoured only in bundles nsbox made.
+    let f = Friendly::new("friendly-reserved");
+    let bundle = f.dir.join("bundle");
+    busybox_rootfs(&bundle.join("rootfs")).unwrap();
+    let root = f.root.to_str().unwrap();
+    run(
+        NSBOX,
+        ["--root", root, "spec", "--bundle", bundle.to_str().unwrap()],
+    )
+    .success();
+    let path = bundle.join("config.json");
+    let mut c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    c["process"]["terminal"] = serde_json::json!(false);
+    c["annotations"] = serde_json::json!({"io.github.nsbox.rootfs.host": "ro"});
+    std::fs::write(&path, c.to_string()).unwrap();
+    let id = format!("reserved-{}", std::process::id());
+    let out = run(
+        NSBOX,
+        [
+            "--root",
+            root,
+            "run",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            &id,
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(r#"annotations."io.github.nsbox.rootfs.host": reserved"#),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn unprivileged_caller_gets_a_user_namespace() {
+    use std::os::unix::fs::chown;
+    let f = Friendly::new("friendly-rootless");
+    const UID: u32 = 1000;
+    std::fs::create_dir(&f.root).unwrap();
+    chown(&f.root, Some(UID), Some(UID)).unwrap();
+    let uid = UID.to_string();
+    let root = f.root.to_str().unwrap();
+    let out = run(
+        "setpriv",
+        [
+            "--reuid",
+            &uid,
+            "--regid",
+            &uid,
+            "--clear-groups",
+            NSBOX,
+            "--root",
+            root,
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; ps -e -o pid= | wc -l",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(fields, ["0", "1000", "1", "3"], "{out:?}");
+}
