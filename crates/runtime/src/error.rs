@@ -251,4 +251,40 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- cgroups ---
+    /// A cgroup step: what was being done; the library's error names the
+    /// OCI field and the cgroup file.
+    #[error("{what}")]
+    Cgroup {
+        what: String,
+        #[source]
+        source: nsbox_cgroups::Error,
+    },
+
+    #[error("container {id:?} has no cgroup (it was created unprivileged without one)")]
+    NoCgroup { id: String },
+
+    #[error("{path}")]
+    ResourcesJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("read {path}")]
+    ReadResources {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{flag}: {msg}")]
+    UpdateFlag { flag: &'static str, msg: String },
+
+    #[error("write event")]
+    Events {
+        #[source]
+        source: io::Error,
+    },
 }
