@@ -424,3 +424,24 @@ fn kill_all_reaches_every_process_of_the_cgroup() {
     assert_eq!(out.stdout.trim(), "[]");
     t.oci().nsbox(&["delete", &id]).success();
 }
+
+#[test]
+fn cgroup_namespace_shows_the_container_its_own_cgroup_as_root() {
+    let t = Cg::new("cg-ns");
+    let mut c = t.config("cat /proc/self/cgroup", json!({"pids": {"limit": 20}}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "cgroup"}));
+    t.oci().write_config(&c);
+    let id = t.id("ns");
+    let out = t.oci().run(&id).success();
+    for line in out.stdout.lines() {
+        let (_, rest) = line.split_once(':').unwrap();
+        let (h, path) = rest.split_once(':').unwrap();
+        if mounted(h) {
+            assert_eq!(path, "/", "{h}: {}", out.stdout);
+        }
+    }
+    assert!(out.stdout.lines().count() > 2, "{out:?}");
+}

@@ -145,13 +145,15 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
     Ok(out)
 }
 
-/// The config's rules, with the standard devices and every `linux.devices`
-/// entry allowed right after the config's last "deny all" (at the front
-/// when it has none). So a config starting with runc's `deny a rwm` still
-/// gets /dev/null and its own devices, and a rule the config writes after
-/// that (`deny c 1:3 r`) still wins, since the last matching rule decides.
-/// No rules in the config: none at all (the container inherits its
-/// parent cgroup's device access).
+/// The config's rules, plus the standard devices and every `linux.devices`
+/// entry allowed. As in runc, those come after the config's rules (so
+/// `devices.list` shows the config's entries in the config's order, which
+/// runtime-tools checks) — except a standard device that a config rule
+/// names (same type, major and minor): its allow goes right after the
+/// config's last "deny all", before the config's own rule, so that
+/// `deny c 1:3 r` takes reading of /dev/null away and leaves writing (the
+/// last matching rule decides). No rules in the config: none at all (the
+/// container inherits its parent cgroup's device access).
 pub fn device_rules(
     config: &[LinuxDeviceCgroup],
     devices: &[LinuxDevice],
@@ -205,8 +207,16 @@ pub fn device_rules(
             access: Some("rwm".to_owned()),
         });
     }
+    let named = |d: &DeviceRule| {
+        user.iter().any(|u| {
+            u.kind == d.kind && u.major.is_some() && u.major == d.major && u.minor == d.minor
+        })
+    };
+    let (first, rest): (Vec<DeviceRule>, Vec<DeviceRule>) =
+        standard.into_iter().partition(|d| named(d));
     let at = user.iter().rposition(denies_all).map_or(0, |i| i + 1);
-    user.splice(at..at, standard);
+    user.splice(at..at, first);
+    user.extend(rest);
     Ok(user)
 }
 
@@ -230,27 +240,31 @@ mod tests {
     }
 
     #[test]
-    fn standard_devices_follow_the_last_deny_all() {
+    fn config_rules_keep_their_order_and_win_over_standard_devices() {
         let r = device_rules(
-            &rules(r#"[{"allow":false,"access":"rwm"},{"allow":false,"type":"c","major":1,"minor":3,"access":"r"}]"#),
+            &rules(
+                r#"[{"allow":false,"access":"rwm"},
+                    {"allow":true,"type":"c","major":10,"minor":229,"access":"rwm"},
+                    {"allow":false,"type":"c","major":1,"minor":3,"access":"r"}]"#,
+            ),
             &[],
         )
         .unwrap();
-        assert_eq!(r.len(), 2 + STANDARD.len());
+        assert_eq!(r.len(), 3 + STANDARD.len());
         assert!(!r[0].allow && r[0].kind == Some('a'));
-        assert!(r[1].allow && r[1].access.as_deref() == Some("m"));
-        let last = r.last().unwrap();
-        assert!(!last.allow && last.major == Some(1) && last.minor == Some(3));
+        // /dev/null, named by the config: allowed first, then refined
+        assert!(r[1].allow && r[1].major == Some(1) && r[1].minor == Some(3));
+        assert!(r[2].allow && r[2].major == Some(10));
+        assert!(!r[3].allow && r[3].major == Some(1) && r[3].minor == Some(3));
+        // the rest after the config's rules, as runc orders them
+        assert_eq!(r[4].access.as_deref(), Some("m"));
+        assert!(!r[4..]
+            .iter()
+            .any(|d| d.major == Some(1) && d.minor == Some(3)));
     }
 
     #[test]
-    fn without_deny_all_standard_devices_come_first_and_no_rules_stay_none() {
-        let r = device_rules(
-            &rules(r#"[{"allow":false,"type":"c","major":1,"minor":3,"access":"rw"}]"#),
-            &[],
-        )
-        .unwrap();
-        assert!(!r.last().unwrap().allow);
+    fn no_rules_stay_none() {
         assert!(device_rules(&[], &[]).unwrap().is_empty());
     }
 
