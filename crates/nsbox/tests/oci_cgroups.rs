@@ -445,3 +445,28 @@ fn cgroup_namespace_shows_the_container_its_own_cgroup_as_root() {
     }
     assert!(out.stdout.lines().count() > 2, "{out:?}");
 }
+
+#[test]
+fn exec_joins_the_containers_cgroup_in_every_hierarchy() {
+    let t = Cg::new("cg-exec");
+    t.config("sleep 1000", json!({"pids": {"limit": 30}}));
+    let id = t.start("ex");
+    let pid = t.oci().state(&id)["pid"].to_string();
+    let out = t
+        .oci()
+        .nsbox(&["exec", &id, "cat", "/proc/self/cgroup"])
+        .success();
+    let init: Vec<(String, String)> = cgroups_of(&pid);
+    // seen from inside (no cgroup namespace), the paths are the host's
+    for line in out.stdout.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, h, p) = (f.next(), f.next().unwrap(), f.next().unwrap());
+        let want = init.iter().find(|(x, _)| x == h).map(|(_, p)| p.as_str());
+        assert_eq!(Some(p), want, "{h}: {}", out.stdout);
+    }
+    let out = t.oci().nsbox(&["ps", "--format", "json", &id]).success();
+    assert_eq!(
+        serde_json::from_str::<Vec<u32>>(&out.stdout).unwrap().len(),
+        1
+    );
+}

@@ -171,6 +171,30 @@ pub fn of(record: &Record) -> Result<Cgroup, Error> {
     })
 }
 
+/// Where an `exec`'d process goes: the v2 (or hybrid unified) directory to
+/// clone into, and the `cgroup.procs` files of the v1 hierarchies, which the
+/// child writes itself (`0`: the writer) before it joins any namespace or
+/// forks, so nothing it runs escapes the container's limits. Nothing for a
+/// container without a cgroup.
+pub fn exec_placement(
+    record: &Record,
+) -> Result<(Option<OwnedFd>, Vec<std::path::PathBuf>), Error> {
+    let Some(cg) = &record.cgroup else {
+        return Ok((None, Vec::new()));
+    };
+    let fd = cg.clone_fd().map_err(|source| Error::Cgroup {
+        what: "open cgroup for CLONE_INTO_CGROUP".into(),
+        source,
+    })?;
+    let v1 = match cg {
+        Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => {
+            m.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
+        }
+        Cgroup::V2(_) => Vec::new(),
+    };
+    Ok((fd, v1))
+}
+
 /// Kills whatever is left in the cgroup and removes it in every hierarchy
 /// (EBUSY retried by the library): `delete`'s last step.
 pub fn destroy(cg: &mut Cgroup) -> Result<(), Error> {

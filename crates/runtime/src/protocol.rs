@@ -111,6 +111,9 @@ pub enum Step {
         what: String,
     },
     Send,
+    JoinCgroup {
+        path: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -155,6 +158,7 @@ impl fmt::Display for Step {
             Step::Exec { path } => write!(f, "exec {path:?}"),
             Step::Console { what } => write!(f, "console: {what}"),
             Step::Send => f.write_str("report to nsbox"),
+            Step::JoinCgroup { path } => write!(f, "join cgroup {path}"),
         }
     }
 }
