@@ -318,11 +318,11 @@ fn update_raises_memory_and_a_failing_allocation_then_succeeds() {
     });
     assert_eq!(read(&t.rootfs("rc2")), "0");
     // A value the kernel refuses names the field and the file.
-    let out = t.oci().nsbox(&["update", "--memory", "4k", &id]);
+    let out = t.oci().nsbox(&["update", "--cpuset-cpus", "4095", &id]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stderr.starts_with(&format!(
-            "nsbox: update {id}: update resources: memory.limit: write \"4096\" to /sys/fs/cgroup/"
+            "nsbox: update {id}: update resources: cpu.cpus: write \"4095\" to /sys/fs/cgroup/"
         )),
         "{out:?}"
     );
@@ -357,14 +357,22 @@ fn relative_cgroups_path_lands_beneath_our_own_cgroup() {
     let pid = t.oci().state(&id)["pid"].to_string();
     let own = cgroups_of("self");
     let theirs = cgroups_of(&pid);
+    // Pure v2 (only the unified line): beneath the parent of our cgroup,
+    // as runc (ours holds us, and v2 hands controllers down only from a
+    // cgroup without processes); the root cgroup is exempt from that rule.
+    let pure_v2 = own.len() == 1 && own[0].0.is_empty();
     let mut checked = 0;
     for (h, p) in own.iter().filter(|(h, _)| mounted(h)) {
         let got = theirs.iter().find(|(x, _)| x == h).map(|(_, p)| p.as_str());
-        let want = Path::new(p).join(&rel);
+        let base = match Path::new(p).parent() {
+            Some(parent) if pure_v2 => parent,
+            _ => Path::new(p),
+        };
+        let want = base.join(&rel);
         assert_eq!(got, want.to_str(), "{h}: {theirs:?}");
         checked += 1;
     }
-    assert!(checked >= 2, "{own:?}");
+    assert!(checked >= 1, "{own:?}");
     t.oci().nsbox(&["delete", "--force", &id]).success();
     assert!(
         !cgroup_dirs()
@@ -443,7 +451,7 @@ fn cgroup_namespace_shows_the_container_its_own_cgroup_as_root() {
             assert_eq!(path, "/", "{h}: {}", out.stdout);
         }
     }
-    assert!(out.stdout.lines().count() > 2, "{out:?}");
+    assert!(!out.stdout.is_empty(), "{out:?}");
 }
 
 #[test]
