@@ -478,3 +478,22 @@ fn exec_joins_the_containers_cgroup_in_every_hierarchy() {
         1
     );
 }
+
+#[test]
+fn a_failure_after_the_clone_leaves_no_cgroup() {
+    let t = Cg::new("cg-initfail");
+    let mut c = t.config("true", json!({"pids": {"limit": 10}}));
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/x", "type": "nsboxnofs", "source": "none"}));
+    t.oci().write_config(&c);
+    let id = t.id("initfail");
+    let out = t.oci().create(&id);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("nsboxnofs"), "{out:?}");
+    assert!(!t.oci().state_dir(&id).exists());
+    assert!(!cgroup_dirs()
+        .iter()
+        .any(|d| d.display().to_string().contains(&format!("nsbox-{id}"))));
+}
