@@ -283,6 +283,9 @@ fn pause_stops_a_counter_and_resume_continues_it() {
     assert_eq!(count(), frozen, "progress while paused");
     let again = t.oci().nsbox(&["pause", &id]);
     assert_eq!(again.code, 1, "{again:?}");
+    let exec = t.oci().nsbox(&["exec", &id, "true"]);
+    assert_eq!(exec.code, 1, "{exec:?}");
+    assert!(exec.stderr.contains("paused"), "{exec:?}");
     t.oci().nsbox(&["resume", &id]).success();
     assert_eq!(t.oci().state(&id)["status"], "running");
     wait_for("counting again", Duration::from_secs(10), || {

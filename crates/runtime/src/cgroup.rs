@@ -182,6 +182,15 @@ pub fn exec_placement(
     let Some(cg) = &record.cgroup else {
         return Ok((None, Vec::new()));
     };
+    // Born frozen, the process would hang `exec` until a resume (runc
+    // refuses too).
+    if cg.is_frozen().unwrap_or(false) {
+        return Err(Error::WrongStatus {
+            id: record.oci.id().clone(),
+            status: "paused",
+            wanted: "created or running",
+        });
+    }
     let fd = cg.clone_fd().map_err(|source| Error::Cgroup {
         what: "open cgroup for CLONE_INTO_CGROUP".into(),
         source,
