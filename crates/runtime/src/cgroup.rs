@@ -70,11 +70,16 @@ impl Placement {
         })
     }
 
-    /// The handle, for state.json; from now on `delete` removes the cgroup.
-    pub fn keep(&mut self) -> Option<Cgroup> {
+    /// The handle, for state.json.
+    pub fn handle(&self) -> Option<Cgroup> {
+        self.cgroup.clone()
+    }
+
+    /// state.json holds the handle now: from here on `delete` removes the
+    /// cgroup, not this placement's drop.
+    pub fn keep(&mut self) {
         self.armed = false;
         self.fd = None;
-        self.cgroup.clone()
     }
 }
 

@@ -111,7 +111,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     // hide the child's death from the channel.
     drop((child, fifo, console, ns_plan));
     let (init_pid, init_pidfd) = sync(&parent, &bundle, opts, shape, (pid, pidfd), &mut guard)?;
-    let cgroup = guard.cgroup.as_mut().and_then(|p| p.keep());
+    let cgroup = guard.cgroup.as_ref().and_then(|p| p.handle());
     let console = match proxy_end {
         Some(socket) => Some(
             crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
@@ -428,6 +428,9 @@ impl Guard {
     fn disarm(&mut self) {
         self.dir = None;
         self.pids.clear();
+        if let Some(placement) = self.cgroup.as_mut() {
+            placement.keep();
+        }
     }
 }
 
