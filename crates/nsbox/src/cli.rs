@@ -40,7 +40,8 @@ pub struct Global {
     /// Log debug lines too.
     #[arg(long)]
     pub debug: bool,
-    /// Accepted for runc compatibility (cgroups are not managed yet).
+    /// Accepted for runc compatibility (cgroups are managed through cgroupfs,
+    /// never through systemd).
     #[arg(long)]
     pub systemd_cgroup: bool,
 }
@@ -101,6 +102,14 @@ pub enum Command {
     Spec(cmd::spec::Args),
     /// OCI: print what this runtime supports, as JSON.
     Features(cmd::features::Args),
+    /// OCI: change a live container's resource limits.
+    Update(cmd::update::Args),
+    /// OCI: freeze every process of a container.
+    Pause(cmd::pause::Args),
+    /// OCI: thaw a paused container.
+    Resume(cmd::resume::Args),
+    /// OCI: a container's statistics and OOM kills, as JSON lines.
+    Events(cmd::events::Args),
 }
 
 impl Command {
@@ -121,6 +130,10 @@ impl Command {
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
             Command::Features(_) => "features",
+            Command::Update(a) => with_id("update", &a.id),
+            Command::Pause(a) => with_id("pause", &a.id),
+            Command::Resume(a) => with_id("resume", &a.id),
+            Command::Events(a) => with_id("events", &a.id),
         }
     }
 }

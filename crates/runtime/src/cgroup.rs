@@ -1,34 +1,223 @@
-//! The cgroup step of `create`: a seam, not yet filled.
+//! The cgroup step of `create`, and the container's cgroup for every later
+//! verb.
 //!
-//! `create` calls [`prepare`] after the state directory exists and before
-//! the clone, which is where the container's cgroup must be made and its
-//! limits applied (so nothing runs unlimited), and where a cgroup v2
-//! directory fd for `CLONE_INTO_CGROUP` will come from. Issue 4 (crates/
-//! cgroups) fills it in. Until then it creates nothing, applies no
-//! `linux.resources`, and the container stays in nsbox's own cgroup; the
-//! returned [`Placement`] says so, and nothing records a cgroup path.
+//! [`prepare`] runs after the state directory exists and before the clone:
+//! it places the cgroup (a relative `linux.cgroupsPath`, or `nsbox-<id>`
+//! when none is given, beneath the caller's cgroup per `nsbox-cgroups`'
+//! placement; an absolute one as given), creates it in every hierarchy and
+//! applies every `linux.resources` field, so nothing of the container runs
+//! unlimited. The returned [`Placement`]:
+//!
+//! - gives the cgroup v2 directory for clone3's `CLONE_INTO_CGROUP`
+//!   ([`Placement::clone_into`]: pure v2, and the unified cgroup of a
+//!   hybrid host), so init is born inside;
+//! - says whether v1 hierarchies remain to be joined
+//!   ([`Placement::join_at_sync`]): the parent writes the child's pid into
+//!   them at sync 1 (where it also writes id maps), before the child goes
+//!   on, so nothing the child forks or allocates escapes them;
+//! - undoes itself if `create` fails (kill what is inside, remove only the
+//!   directories it made), unless [`Placement::keep`] hands the handle over
+//!   to the state.
+//!
+//! The handle (`nsbox_cgroups::Cgroup`, serializable, with the directories
+//! it made) is recorded in state.json; [`of`] gives it back to `delete`,
+//! `kill --all`, `ps`, `update`, `pause`, `resume` and `events`.
 
-use std::os::fd::BorrowedFd;
+pub mod resources;
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nsbox_cgroups::{Cgroup, CgroupPath};
 use oci_spec::runtime::Spec;
 
+use crate::state::Record;
 use crate::Error;
 
 /// Where the container's init will be born, cgroup-wise.
 #[derive(Debug, Default)]
 pub struct Placement {
-    _private: (),
+    cgroup: Option<Cgroup>,
+    fd: Option<OwnedFd>,
+    /// Still ours to undo on drop (not yet recorded in state.json).
+    armed: bool,
 }
 
 impl Placement {
-    /// The cgroup v2 directory to clone into, if any (none yet).
+    /// The cgroup v2 directory to clone into, if any.
     pub fn clone_into(&self) -> Option<BorrowedFd<'_>> {
-        None
+        self.fd.as_ref().map(|f| f.as_fd())
+    }
+
+    /// True when the child must be added to v1 hierarchies at sync 1
+    /// (pure v1 and hybrid hosts).
+    pub fn join_at_sync(&self) -> bool {
+        matches!(self.cgroup, Some(Cgroup::V1(_) | Cgroup::Hybrid { .. }))
+    }
+
+    /// Sync 1: puts `pid` into the hierarchies it was not born in.
+    pub fn join(&self, pid: u32) -> Result<(), Error> {
+        let Some(cg) = &self.cgroup else {
+            return Ok(());
+        };
+        let r = if self.fd.is_some() {
+            cg.add_pid_v1(pid)
+        } else {
+            cg.add_pid(pid)
+        };
+        r.map_err(|source| Error::Cgroup {
+            what: format!("add init {pid} to its cgroup"),
+            source,
+        })
+    }
+
+    /// The handle, for state.json.
+    pub fn handle(&self) -> Option<Cgroup> {
+        self.cgroup.clone()
+    }
+
+    /// state.json holds the handle now: from here on `delete` removes the
+    /// cgroup, not this placement's drop.
+    pub fn keep(&mut self) {
+        self.armed = false;
+        self.fd = None;
     }
 }
 
-/// Creates the container's cgroup and applies `linux.resources` — not yet:
-/// see the module documentation.
-pub fn prepare(_id: &str, _spec: &Spec) -> Result<Placement, Error> {
-    Ok(Placement::default())
+impl Drop for Placement {
+    /// A failed `create`: whatever got in is killed, then every directory
+    /// the handle made is removed (never one it did not make).
+    fn drop(&mut self) {
+        if let (true, Some(cg)) = (self.armed, self.cgroup.as_mut()) {
+            self.fd = None;
+            let _ = cg.kill();
+            let _ = cg.remove();
+        }
+    }
+}
+
+/// The cgroups path of `spec`, or the default for container `id`.
+pub fn path_of(id: &str, spec: &Spec) -> Result<CgroupPath, Error> {
+    let linux = spec.linux().as_ref();
+    let raw = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
+    CgroupPath::parse(raw.as_deref(), &format!("nsbox-{id}")).map_err(|source| Error::Cgroup {
+        what: "linux.cgroupsPath".into(),
+        source,
+    })
+}
+
+/// Creates the container's cgroup and applies `linux.resources`; see the
+/// module documentation. Unprivileged, where the cgroup cannot be made and
+/// the config asks for no limit (device rules aside: a rootless container
+/// can make no device node anyway), the container runs in the caller's
+/// cgroup with nothing recorded, as runc's rootless mode does.
+pub fn prepare(id: &str, spec: &Spec) -> Result<Placement, Error> {
+    let linux = spec.linux().as_ref();
+    let res = resources::from_oci(
+        linux.and_then(|l| l.resources().as_ref()),
+        linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
+    )?;
+    let path = path_of(id, spec)?;
+    let mut cg = Cgroup::for_caller(&path).map_err(|source| Error::Cgroup {
+        what: "find the cgroup hierarchies".into(),
+        source,
+    })?;
+    if let Err(source) = cg.create(&res) {
+        let limits = nsbox_cgroups::Resources {
+            devices: Vec::new(),
+            ..res.clone()
+        };
+        if !rustix::process::geteuid().is_root() && limits.is_empty() && denied(&source) {
+            return Ok(Placement::default());
+        }
+        return Err(Error::Cgroup {
+            what: "create cgroup".into(),
+            source,
+        });
+    }
+    // Armed from here: an early return drops it, which removes the cgroup.
+    let mut placement = Placement {
+        cgroup: Some(cg),
+        fd: None,
+        armed: true,
+    };
+    let cg = placement.cgroup.as_mut().expect("just set");
+    cg.apply(&res).map_err(|source| Error::Cgroup {
+        what: "apply linux.resources".into(),
+        source,
+    })?;
+    placement.fd = cg.clone_fd().map_err(|source| Error::Cgroup {
+        what: "open cgroup for CLONE_INTO_CGROUP".into(),
+        source,
+    })?;
+    Ok(placement)
+}
+
+fn denied(e: &nsbox_cgroups::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.raw_os_error(),
+                Some(libc::EACCES | libc::EPERM | libc::EROFS)
+            );
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The container's cgroup as recorded at create, or an error naming the
+/// container when it has none (created unprivileged without one).
+pub fn of(record: &Record) -> Result<Cgroup, Error> {
+    record.cgroup.clone().ok_or_else(|| Error::NoCgroup {
+        id: record.oci.id().clone(),
+    })
+}
+
+/// Where an `exec`'d process goes: the v2 (or hybrid unified) directory to
+/// clone into, and the `cgroup.procs` files of the v1 hierarchies, which the
+/// child writes itself (`0`: the writer) before it joins any namespace or
+/// forks, so nothing it runs escapes the container's limits. Nothing for a
+/// container without a cgroup.
+pub fn exec_placement(
+    record: &Record,
+) -> Result<(Option<OwnedFd>, Vec<std::path::PathBuf>), Error> {
+    let Some(cg) = &record.cgroup else {
+        return Ok((None, Vec::new()));
+    };
+    // Born frozen, the process would hang `exec` until a resume (runc
+    // refuses too).
+    if cg.is_frozen().unwrap_or(false) {
+        return Err(Error::WrongStatus {
+            id: record.oci.id().clone(),
+            status: "paused",
+            wanted: "created or running",
+        });
+    }
+    let fd = cg.clone_fd().map_err(|source| Error::Cgroup {
+        what: "open cgroup for CLONE_INTO_CGROUP".into(),
+        source,
+    })?;
+    let v1 = match cg {
+        Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => {
+            m.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
+        }
+        Cgroup::V2(_) => Vec::new(),
+    };
+    Ok((fd, v1))
+}
+
+/// Kills whatever is left in the cgroup and removes it in every hierarchy
+/// (EBUSY retried by the library): `delete`'s last step.
+pub fn destroy(cg: &mut Cgroup) -> Result<(), Error> {
+    cg.kill().map_err(|source| Error::Cgroup {
+        what: "kill the processes left in the cgroup".into(),
+        source,
+    })?;
+    cg.remove().map_err(|source| Error::Cgroup {
+        what: "remove cgroup".into(),
+        source,
+    })
 }

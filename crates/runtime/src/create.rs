@@ -65,9 +65,18 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let mut guard = Guard {
         dir: Some(StateDir::create(&opts.root, &opts.id)?),
         pids: Vec::new(),
+        cgroup: None,
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
-    let placement = cgroup::prepare(&opts.id, &bundle.spec)?;
+    let placement = guard
+        .cgroup
+        .insert(cgroup::prepare(&opts.id, &bundle.spec)?);
+    let cgroup_sync = placement.join_at_sync();
+    let mut ns_plan = ns_plan;
+    // A new cgroup namespace takes the cgroups of the moment it is made as
+    // its root: with v1 hierarchies still to join, init makes it after
+    // sync 1, not at the clone.
+    let cgroupns_after_sync = cgroup_sync && late_cgroupns(&mut ns_plan.shape);
     let (parent, child) = protocol::channel_pair()?;
     let clone = CloneOptions {
         flags: ns_plan.shape.clone_flags,
@@ -97,6 +106,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                     compiled: filter.as_ref(),
                     listener: listener_child.as_ref(),
                 },
+                cgroup_sync,
+                cgroupns_after_sync,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -118,13 +129,14 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         );
         crate::seccomp::hand_over_listener(c, ours, state, init_pid)?;
     }
+    let cgroup = guard.cgroup.as_ref().and_then(|p| p.handle());
     let console = match proxy_end {
         Some(socket) => Some(
             crate::console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?,
         ),
         None => None,
     };
-    record(&guard, &bundle, &opts.id, init_pid)?;
+    record(&guard, &bundle, &opts.id, init_pid, cgroup)?;
     if let Some(path) = &opts.pid_file {
         write_pid_file(path, init_pid)?;
     }
@@ -138,22 +150,11 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
 }
 
 /// What the config asks for that nsbox does not do yet: said, not hidden.
-/// (linux.resources waits for the cgroup seam.)
+/// (Each waits for its own work.)
 pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     let mut out = Vec::new();
     if let Some(linux) = spec.linux() {
-        let resources = linux.resources().as_ref().is_some_and(|r| {
-            r.memory().is_some()
-                || r.cpu().is_some()
-                || r.pids().is_some()
-                || r.block_io().is_some()
-                || r.hugepage_limits().is_some()
-                || r.network().is_some()
-                || r.rdma().is_some()
-                || r.unified().is_some()
-        });
         for (set, field) in [
-            (resources, "linux.resources"),
             (linux.intel_rdt().is_some(), "linux.intelRdt"),
             (linux.personality().is_some(), "linux.personality"),
         ] {
@@ -222,16 +223,23 @@ fn sync(
 ) -> Result<(u32, Option<OwnedFd>), Error> {
     let (mut init_pid, mut init_pidfd) = (pid, pidfd);
     let hooked = init::has_init_hooks(&bundle.spec);
-    for phase in protocol::phases(shape.new_user, shape.extra_fork, hooked) {
+    let cgroup_sync = guard.cgroup.as_ref().is_some_and(|p| p.join_at_sync());
+    let sync1 = shape.new_user || cgroup_sync;
+    for phase in protocol::phases(sync1, shape.extra_fork, hooked) {
         match phase {
             Phase::IdMaps => {
-                // sync 1
+                // sync 1: id maps, and the v1 cgroups init was not born in
                 if !parent.wait_map_request()? {
                     return Err(died(pid, "MapRequest"));
                 }
-                id_maps(bundle)
-                    .write(pid)
-                    .map_err(|source| Error::IdMaps { pid, source })?;
+                if shape.new_user {
+                    id_maps(bundle)
+                        .write(pid)
+                        .map_err(|source| Error::IdMaps { pid, source })?;
+                }
+                if let Some(placement) = &guard.cgroup {
+                    placement.join(pid)?;
+                }
                 parent
                     .send(&Msg::MapsWritten)
                     .map_err(|source| Error::Channel { source })?;
@@ -307,7 +315,13 @@ fn id_maps(bundle: &Bundle) -> IdMaps {
 }
 
 /// Writes state.json: `created`, with the pid and its start time.
-fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Error> {
+fn record(
+    guard: &Guard,
+    bundle: &Bundle,
+    id: &str,
+    pid: u32,
+    cgroup: Option<nsbox_cgroups::Cgroup>,
+) -> Result<(), Error> {
     let start_time = state::start_time(pid)
         .map_err(|source| Error::ProcStat { pid, source })?
         .ok_or_else(|| died(pid, "state"))?;
@@ -325,6 +339,7 @@ fn record(guard: &Guard, bundle: &Bundle, id: &str, pid: u32) -> Result<(), Erro
         owner: owner_name(),
         start_time,
         hooks: bundle.spec.hooks().clone(),
+        cgroup,
     })
 }
 
@@ -398,11 +413,23 @@ pub(crate) fn describe(status: rustix::process::WaitStatus) -> String {
     }
 }
 
-/// Undoes a half-made container: kills and reaps what was cloned, removes
-/// the state directory.
+/// Takes `CLONE_NEWCGROUP` out of the clone and the early unshare, for
+/// init to unshare after sync 1; true if the config asked for one.
+fn late_cgroupns(shape: &mut plan::Shape) -> bool {
+    let flag = libc::CLONE_NEWCGROUP as u64;
+    let wanted = (shape.clone_flags | shape.unshare_flags) & flag != 0;
+    shape.clone_flags &= !flag;
+    shape.unshare_flags &= !flag;
+    wanted
+}
+
+/// Undoes a half-made container: kills and reaps what was cloned, then
+/// removes its cgroup (what is left in it killed first) and the state
+/// directory.
 struct Guard {
     dir: Option<StateDir>,
     pids: Vec<u32>,
+    cgroup: Option<cgroup::Placement>,
 }
 
 impl Guard {
@@ -415,6 +442,9 @@ impl Guard {
     fn disarm(&mut self) {
         self.dir = None;
         self.pids.clear();
+        if let Some(placement) = self.cgroup.as_mut() {
+            placement.keep();
+        }
     }
 }
 
@@ -426,6 +456,7 @@ impl Drop for Guard {
                 let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
             }
         }
+        drop(self.cgroup.take());
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
         }

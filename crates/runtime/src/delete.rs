@@ -1,6 +1,11 @@
 //! `delete`: removes a stopped container's state (a created one is killed
 //! first, as runc does; a running one only with `--force`), waiting for
 //! the init to be gone so that its namespaces and mounts are released.
+//! Then its cgroup goes, in every hierarchy: what is still in it (a
+//! container without a PID namespace can leave processes behind its init)
+//! is killed first, as runc's destroy does, and EBUSY while the kernel
+//! lets go of the last task is retried. The state directory goes last, so
+//! a failure leaves a container that a later `delete` finds again.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -40,6 +45,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
             })
         }
     }
+    if let Some(mut cg) = record.cgroup.clone() {
+        crate::cgroup::destroy(&mut cg)?;
+    }
     dir.remove()?;
     let mut state = record.oci.clone();
     state.set_status(ContainerState::Stopped);
@@ -62,6 +70,15 @@ fn kill_and_wait(record: &crate::state::Record) -> Result<(), Error> {
         pid,
         source: e.into(),
     })?;
+    // A paused container's init only dies once thawed (v1 freezer).
+    if let Some(cg) = &record.cgroup {
+        if cg.is_frozen().unwrap_or(false) {
+            cg.thaw().map_err(|source| Error::Cgroup {
+                what: "thaw the paused container".into(),
+                source,
+            })?;
+        }
+    }
     wait_exit(&fd, pid)
 }
 

@@ -278,6 +278,33 @@ pub enum Error {
         source: io::Error,
     },
 
+    // --- cgroups ---
+    /// A cgroup step: what was being done; the library's error names the
+    /// OCI field and the cgroup file.
+    #[error("{what}")]
+    Cgroup {
+        what: String,
+        #[source]
+        source: nsbox_cgroups::Error,
+    },
+
+    #[error("container {id:?} has no cgroup (it was created unprivileged without one)")]
+    NoCgroup { id: String },
+
+    #[error("{path}")]
+    ResourcesJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("read {path}")]
+    ReadResources {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
     /// `nsbox run --rootfs DIR -- CMD`: DIR is not a directory we can use.
     #[error("--rootfs {path}")]
     FriendlyRootfs {
@@ -291,5 +318,14 @@ pub enum Error {
     BuildSpec {
         #[source]
         source: oci_spec::OciSpecError,
+    },
+
+    #[error("{flag}: {msg}")]
+    UpdateFlag { flag: &'static str, msg: String },
+
+    #[error("write event")]
+    Events {
+        #[source]
+        source: io::Error,
     },
 }

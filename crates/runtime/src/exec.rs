@@ -77,11 +77,12 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         Some(SignalFd::block()?)
     };
     let (parent, child) = protocol::channel_pair()?;
+    let (cgroup_fd, cgroup_procs) = crate::cgroup::exec_placement(&record)?;
     create::ensure_single_threaded()?;
     let clone = CloneOptions {
         flags: 0,
         pidfd: true,
-        cgroup: None,
+        cgroup: cgroup_fd.as_ref().map(|f| f.as_fd()),
     };
     // SAFETY: nsbox is single-threaded here (checked just above), so the
     // child may allocate; `init::exec::run` never returns: it execs or
@@ -101,6 +102,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                     compiled: filter.as_ref(),
                     listener: listener_child.as_ref(),
                 },
+                cgroup_procs: &cgroup_procs,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),

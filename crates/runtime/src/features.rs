@@ -65,13 +65,14 @@ pub fn features() -> Features {
     let mut capabilities: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     capabilities.sort();
     linux.set_capabilities(Some(capabilities));
-    // cgroups and idmapped mounts are not wired in yet.
+    // cgroups through nsbox-cgroups (cgroupfs: v1, v2 and hybrid hosts, rdma
+    // included; no systemd driver). Idmapped mounts are not wired in yet.
     let mut cgroup = Cgroup::default();
-    cgroup.set_v1(Some(false));
-    cgroup.set_v2(Some(false));
+    cgroup.set_v1(Some(true));
+    cgroup.set_v2(Some(true));
     cgroup.set_systemd(Some(false));
     cgroup.set_systemd_user(Some(false));
-    cgroup.set_rdma(Some(false));
+    cgroup.set_rdma(Some(true));
     linux.set_cgroup(Some(cgroup));
     linux.set_seccomp(Some(crate::seccomp::features()));
     // Labels are applied when the host runs the LSM (see `lsm`).

@@ -1,6 +1,9 @@
-//! `kill`: a signal to the container's init (or, with `--all`, to every
-//! process in its PID namespace), through a pidfd opened and then checked
-//! against the recorded start time, so a reused pid is never signalled.
+//! `kill`: a signal to the container's init, through a pidfd opened and
+//! then checked against the recorded start time, so a reused pid is never
+//! signalled; with `--all`, to every process in its cgroup (frozen
+//! meanwhile, so none forks away; SIGKILL by v2's `cgroup.kill` where the
+//! kernel has it), or, for a container created without a cgroup, in its
+//! PID namespace.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -22,6 +25,9 @@ pub fn parse_signal(text: &str) -> Result<Signal, Error> {
 pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Error> {
     let dir = StateDir::open(root, id)?;
     let record = dir.read()?;
+    if let (true, Some(cg)) = (all, &record.cgroup) {
+        return kill_cgroup(id, cg, signal);
+    }
     let pid = record.live_pid().ok_or_else(|| Error::WrongStatus {
         id: id.to_string(),
         status: "stopped",
@@ -47,6 +53,30 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Erro
         signal: signal.as_raw(),
         pid,
         source: e.into(),
+    })
+}
+
+/// `kill --all` through the cgroup: also reaches what outlived init.
+fn kill_cgroup(id: &str, cg: &nsbox_cgroups::Cgroup, signal: Signal) -> Result<(), Error> {
+    let procs = cg.procs().map_err(|source| Error::Cgroup {
+        what: "list the container's processes".into(),
+        source,
+    })?;
+    if procs.is_empty() {
+        return Err(Error::WrongStatus {
+            id: id.to_string(),
+            status: "stopped",
+            wanted: "created or running",
+        });
+    }
+    let result = if signal == Signal::KILL {
+        cg.kill()
+    } else {
+        cg.signal_all(signal)
+    };
+    result.map_err(|source| Error::Cgroup {
+        what: format!("signal {} to every process in the cgroup", signal.as_raw()),
+        source,
     })
 }
 

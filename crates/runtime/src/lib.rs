@@ -4,9 +4,10 @@
 //! - [`state`]: `ROOT/ID` state directories, atomic state.json, flock, liveness from the kernel;
 //! - [`create`]: the parent's step list; [`init`]: the child's; [`protocol`]: what they say;
 //! - [`plan`]: which namespaces the clone makes, which are joined, whether a second fork is forced;
-//! - [`cgroup`]: the cgroup seam (not filled yet);
+//! - [`cgroup`]: the container's cgroup: made and limited before the clone, recorded in the state;
 //! - [`fifo`]: the exec fifo between `create` and `start`;
-//! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`spec`], [`features`]: the other verbs;
+//! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`spec`], [`features`], [`update`],
+//!   [`pause`], [`events`]: the other verbs;
 //! - [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
 //! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path.
@@ -17,6 +18,7 @@ pub mod console;
 pub mod create;
 pub mod delete;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod fifo;
@@ -27,6 +29,7 @@ pub mod kill;
 pub mod list;
 pub mod log;
 pub mod lsm;
+pub mod pause;
 pub mod plan;
 pub mod protocol;
 pub mod run;
@@ -34,6 +37,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod update;
 
 pub use create::{create, CreateOptions, Created};
 pub use error::Error;

@@ -24,11 +24,24 @@ pub fn list(root: &Path) -> Result<Vec<Report>, Error> {
 }
 
 /// The host pids of the container's processes, init first (runc's
-/// `ps --format json`). Until the cgroup seam is filled these are found by
-/// PID namespace: with a PID namespace of its own, every process in it;
-/// without one, only init.
+/// `ps --format json`): those in its cgroup (`cgroup.procs`, every
+/// hierarchy). A container created without a cgroup (unprivileged): with a
+/// PID namespace of its own, every process in it; without one, only init.
 pub fn processes(root: &Path, id: &str) -> Result<Vec<u32>, Error> {
     let record = StateDir::open_read(root, id)?.read()?;
+    if let Some(cg) = &record.cgroup {
+        let mut pids = cg.procs().map_err(|source| Error::Cgroup {
+            what: "list the container's processes".into(),
+            source,
+        })?;
+        if let Some(init) = record.live_pid() {
+            if let Some(i) = pids.iter().position(|&p| p == init) {
+                pids.remove(i);
+                pids.insert(0, init);
+            }
+        }
+        return Ok(pids);
+    }
     let Some(init) = record.live_pid() else {
         return Ok(Vec::new());
     };

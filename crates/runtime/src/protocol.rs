@@ -117,6 +117,9 @@ pub enum Step {
         file: String,
     },
     Loopback,
+    JoinCgroup {
+        path: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -164,6 +167,7 @@ impl fmt::Display for Step {
             Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
             Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
             Step::Loopback => f.write_str("bring lo up in the new network namespace"),
+            Step::JoinCgroup { path } => write!(f, "join cgroup {path}"),
         }
     }
 }

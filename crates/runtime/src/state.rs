@@ -59,6 +59,15 @@ pub struct Record {
     /// The config's hooks, for `start` (poststart) and `delete` (poststop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The container's cgroup (every hierarchy, the directories create
+    /// made), so later verbs never re-derive it; none when created
+    /// unprivileged without one.
+    #[serde(
+        rename = "nsboxCgroup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cgroup: Option<nsbox_cgroups::Cgroup>,
 }
 
 impl Record {
@@ -97,23 +106,67 @@ impl Record {
         if status == ContainerState::Stopped {
             oci.set_pid(Some(0));
         }
+        // A live container whose cgroup is frozen is `paused` (runc).
+        let paused = matches!(status, ContainerState::Created | ContainerState::Running)
+            && self
+                .cgroup
+                .as_ref()
+                .is_some_and(|cg| cg.is_frozen().unwrap_or(false));
         Report {
             oci,
             rootfs: self.rootfs.clone(),
             created: self.created.clone(),
             owner: self.owner.clone(),
+            paused,
         }
     }
 }
 
-/// One container as `state` and `list --format json` print it (runc's shape).
-#[derive(Debug, Clone, Serialize)]
+/// One container as `state` and `list --format json` print it (runc's
+/// shape; `status` is `paused` when its cgroup is frozen, a word OCI's
+/// state type does not have).
+#[derive(Debug, Clone)]
 pub struct Report {
-    #[serde(flatten)]
     pub oci: State,
     pub rootfs: PathBuf,
     pub created: String,
     pub owner: String,
+    pub paused: bool,
+}
+
+impl Report {
+    /// `created`, `running`, `paused` or `stopped`.
+    pub fn status_word(&self) -> &'static str {
+        if self.paused {
+            "paused"
+        } else {
+            crate::status_word(*self.oci.status())
+        }
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Plain<'a> {
+            #[serde(flatten)]
+            oci: &'a State,
+            rootfs: &'a PathBuf,
+            created: &'a str,
+            owner: &'a str,
+        }
+        let mut v = serde_json::to_value(Plain {
+            oci: &self.oci,
+            rootfs: &self.rootfs,
+            created: &self.created,
+            owner: &self.owner,
+        })
+        .map_err(serde::ser::Error::custom)?;
+        if self.paused {
+            v["status"] = "paused".into();
+        }
+        v.serialize(s)
+    }
 }
 
 /// Start time (clock ticks since boot) of `pid`: field 22 of
@@ -415,6 +468,7 @@ mod tests {
             owner: "root".into(),
             start_time: start_time(std::process::id()).unwrap().unwrap(),
             hooks: None,
+            cgroup: None,
         };
         dir.write(&rec).unwrap();
         assert_eq!(dir.read().unwrap().live_status(), ContainerState::Created);

@@ -39,7 +39,7 @@ fn table(all: &[Report]) -> String {
         rows.push([
             r.oci.id().clone(),
             r.oci.pid().unwrap_or(0).to_string(),
-            r.oci.status().to_string(),
+            r.status_word().to_string(),
             r.oci.bundle().display().to_string(),
             r.created.clone(),
             r.owner.clone(),

@@ -3,17 +3,21 @@
 pub mod create;
 pub mod delete;
 pub mod enter;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
 pub mod ns;
+pub mod pause;
 pub mod ps;
+pub mod resume;
 pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
 pub mod unshare;
+pub mod update;
 
 use crate::cli::Command;
 
@@ -35,6 +39,10 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::List(args) => logged(|| list::run(args)),
         Command::Spec(args) => logged(|| spec::run(args)),
         Command::Features(args) => logged(|| features::run(args)),
+        Command::Update(args) => logged(|| update::run(args)),
+        Command::Pause(args) => logged(|| pause::run(args)),
+        Command::Resume(args) => logged(|| resume::run(args)),
+        Command::Events(args) => logged(|| events::run(args)),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ExecContext<'a> {
     /// The container's `linux.seccomp`, compiled by the parent (as runc,
     /// exec'd processes get the container's filter).
     pub seccomp: super::confine::Seccomp<'a>,
+    /// The container's v1 `cgroup.procs` files, joined first (cgroup.rs).
+    pub cgroup_procs: &'a [std::path::PathBuf],
 }
 
 /// Entry point after the clone. Never returns.
@@ -45,6 +47,11 @@ pub fn run(ctx: &ExecContext<'_>) -> ! {
 
 fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     let p = ctx.process;
+    for procs in ctx.cgroup_procs {
+        std::fs::write(procs, "0").step(|| Step::JoinCgroup {
+            path: procs.display().to_string(),
+        })?;
+    }
     if !ctx.kinds.is_empty() {
         nsbox_ns::join_pidfd(ctx.pidfd.as_fd(), ctx.init_pid, ctx.kinds).map_err(|e| Failure {
             step: Step::JoinNs {

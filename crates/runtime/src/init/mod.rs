@@ -66,6 +66,10 @@ pub struct Context<'a> {
     pub console: Option<&'a OwnedFd>,
     /// `linux.seccomp`, compiled by the parent.
     pub seccomp: confine::Seccomp<'a>,
+    /// Sync 1 also waits for the parent to add us to v1 cgroups.
+    pub cgroup_sync: bool,
+    /// Unshare the config's new cgroup namespace after that (cgroup.rs).
+    pub cgroupns_after_sync: bool,
 }
 
 /// Init's entry point after the clone. Never returns.
@@ -191,13 +195,24 @@ fn namespaces(ctx: &Context<'_>) -> Result<(), Failure> {
             });
         }
     }
-    if ctx.plan.shape.new_user {
+    if ctx.plan.shape.new_user || ctx.cgroup_sync {
         ctx.channel.send(&Msg::MapRequest).step(|| Step::Send)?;
         match ctx.channel.wait_maps_written() {
             Ok(true) => {}
             // The parent gave up (and will reap us): nothing to report to.
             _ => exit(1),
         }
+    }
+    if ctx.cgroupns_after_sync {
+        // SAFETY: CLONE_NEWCGROUP only: no fd table or memory is unshared
+        // (the hazard unshare_unsafe guards against is CLONE_FILES).
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWCGROUP) }.step(
+            || Step::Unshare {
+                kinds: "cgroup".into(),
+            },
+        )?;
+    }
+    if ctx.plan.shape.new_user {
         become_root_if_mapped().step(|| Step::SetIds)?;
     } else if ctx.plan.joins.iter().any(|f| f.kind() == NsKind::User) {
         // Our host ids mean nothing in a joined user namespace (files we

@@ -1,0 +1,502 @@
+//! linux.resources by effect, on the real kernel (this host is hybrid: v1
+//! controllers, cgroup2 at /sys/fs/cgroup/unified): OOM kill at a memory
+//! limit seen by `events`, a fork bomb held at a pids limit, a CPU quota
+//! measured from the container's own usage, pause/resume, update, a device
+//! rule, placement beneath our own cgroup. After every test, pass or fail,
+//! no cgroup directory of the test's containers is left anywhere.
+
+mod oci_common;
+
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oci_common::{base_config, Oci, NSBOX};
+use serde_json::{json, Value};
+
+/// An `Oci` whose drop also proves that no cgroup directory named after
+/// one of its containers (or `tag`) survives in any hierarchy; any that
+/// does is removed (deepest first) and the test fails.
+struct Cg {
+    oci: Option<Oci>,
+    tag: String,
+    children: Vec<Child>,
+    ids: RefCell<Vec<String>>,
+}
+
+impl Cg {
+    fn new(tag: &str) -> Cg {
+        Cg {
+            oci: Some(Oci::new(tag)),
+            tag: format!("{tag}-{}", std::process::id()),
+            children: Vec::new(),
+            ids: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A unique container id (force-deleted and checked at drop).
+    fn id(&self, name: &str) -> String {
+        let id = self.oci().id(name);
+        self.ids.borrow_mut().push(id.clone());
+        id
+    }
+
+    fn oci(&self) -> &Oci {
+        self.oci.as_ref().expect("set until drop")
+    }
+
+    /// Writes a config running `script` with `resources`.
+    fn config(&self, script: &str, resources: Value) -> Value {
+        let mut c = base_config(&["sh", "-c", script]);
+        c["linux"]["resources"] = resources;
+        self.oci().write_config(&c);
+        c
+    }
+
+    /// create + start, detached.
+    fn start(&self, name: &str) -> String {
+        let id = self.id(name);
+        self.oci().create_detached(&id);
+        self.oci().nsbox(&["start", &id]).success();
+        id
+    }
+
+    fn rootfs(&self, rel: &str) -> PathBuf {
+        self.oci().bundle.join("rootfs").join(rel)
+    }
+
+    fn stats(&self, id: &str) -> Value {
+        let out = self.oci().nsbox(&["events", "--stats", id]).success();
+        let v: Value = serde_json::from_str(out.stdout.trim()).expect("events --stats is JSON");
+        assert_eq!(v["type"], "stats", "{v}");
+        assert_eq!(v["id"], id, "{v}");
+        v["data"].clone()
+    }
+}
+
+impl Drop for Cg {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let names: Vec<String> = self
+            .ids
+            .borrow()
+            .iter()
+            .map(|id| format!("nsbox-{id}"))
+            .chain([self.tag.clone()])
+            .collect();
+        drop(self.oci.take()); // force-deletes every container
+        let left: Vec<PathBuf> = cgroup_dirs()
+            .into_iter()
+            .filter(|d| {
+                let s = d.display().to_string();
+                names.iter().any(|n| s.contains(n.as_str()))
+            })
+            .collect();
+        for d in left.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "cgroups left behind: {left:?}");
+        }
+    }
+}
+
+/// Every cgroup directory on this host, parents before children.
+fn cgroup_dirs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for line in mi.lines() {
+        let (pre, post) = line.split_once(" - ").unwrap();
+        if post.starts_with("cgroup ") || post.starts_with("cgroup2 ") {
+            walk(Path::new(pre.split(' ').nth(4).unwrap()), &mut out);
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(e.path());
+            walk(&e.path(), out);
+        }
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// `/proc/PID/cgroup` as (hierarchy, path) pairs.
+fn cgroups_of(pid: &str) -> Vec<(String, String)> {
+    read(Path::new(&format!("/proc/{pid}/cgroup")))
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, h, p) = (f.next(), f.next().unwrap(), f.next().unwrap());
+            (h.to_owned(), p.to_owned())
+        })
+        .collect()
+}
+
+const WAIT_GO: &str = "while [ ! -e /go ]; do sleep 0.05; done";
+
+#[test]
+fn memory_limit_oom_kills_inside_and_events_reports_it() {
+    let mut t = Cg::new("cg-oom");
+    // dd's 128 MiB buffer, filled from /dev/zero, cannot fit in 64 MiB.
+    t.config(
+        &format!(
+            "{WAIT_GO}; dd if=/dev/zero of=/dev/null bs=128M count=1; echo $? > /rc; sleep 1000"
+        ),
+        json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}}),
+    );
+    let id = t.start("oom");
+    let bystander = Command::new("sleep").arg("100").spawn().unwrap();
+    t.children.push(bystander);
+    let mut events = Command::new(NSBOX)
+        .args(["--root", &t.oci().root.display().to_string()])
+        .args(["events", "--interval", "200ms", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(events.stdout.take().unwrap()).lines();
+    t.children.push(events);
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "stats");
+    assert_eq!(
+        first["data"]["memory"]["usage"]["limit"],
+        64u64 << 20,
+        "{first}"
+    );
+    std::fs::write(t.rootfs("go"), "").unwrap();
+    let mut oom = None;
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["type"] == "oom" {
+            oom = Some(v);
+            break;
+        }
+    }
+    assert_eq!(oom.expect("an oom event"), json!({"type": "oom", "id": id}));
+    wait_for("dd's status", Duration::from_secs(10), || {
+        !read(&t.rootfs("rc")).is_empty()
+    });
+    assert_eq!(read(&t.rootfs("rc")), "137", "dd was SIGKILLed");
+    // The container's shell, the host's processes and nsbox itself live on.
+    assert_eq!(t.oci().state(&id)["status"], "running");
+    assert!(
+        t.children[0].try_wait().unwrap().is_none(),
+        "host process killed"
+    );
+    assert!(t.children[1].try_wait().unwrap().is_none(), "events died");
+}
+
+#[test]
+fn fork_bomb_stops_at_pids_limit_and_container_still_deletes() {
+    let t = Cg::new("cg-pids");
+    // The inner shell forks until the kernel refuses (ash then gives up);
+    // the outer one reports how that ended.
+    t.config(
+        "sh -c 'while :; do sleep 1000 & done' 2> /err; echo $? > /done; sleep 1000",
+        json!({"pids": {"limit": 64}}),
+    );
+    let id = t.start("pids");
+    wait_for(
+        "the fork loop to hit the limit",
+        Duration::from_secs(30),
+        || t.rootfs("done").exists(),
+    );
+    assert!(
+        read(&t.rootfs("err")).contains("can't fork"),
+        "{}",
+        read(&t.rootfs("err"))
+    );
+    assert_ne!(read(&t.rootfs("done")), "0");
+    let out = t.oci().nsbox(&["ps", "--format", "json", &id]).success();
+    let pids: Vec<u32> = serde_json::from_str(&out.stdout).unwrap();
+    // outer sh + sleeps (+ the outer's sleep): at most 64, and the bomb
+    // got there (its own shell is gone, so one slot is free again)
+    assert!((60..=64).contains(&pids.len()), "{}", pids.len());
+    let stats = t.stats(&id);
+    assert_eq!(stats["pids"]["limit"], 64, "{stats}");
+    t.oci().nsbox(&["delete", "--force", &id]).success();
+    for p in pids {
+        // gone, or dead and waiting for the host's reaper
+        let stat = read(Path::new(&format!("/proc/{p}/stat")));
+        let state = stat.rsplit_once(") ").map(|(_, r)| &r[..1]);
+        assert!(matches!(state, None | Some("Z")), "{p} survived: {stat}");
+    }
+}
+
+#[test]
+fn half_a_cpu_quota_holds_busy_loops_to_half_a_core() {
+    let t = Cg::new("cg-cpu");
+    // Two busy loops: unlimited they would take both cores.
+    t.config(
+        "while :; do :; done & while :; do :; done",
+        json!({"cpu": {"quota": 50000, "period": 100000}}),
+    );
+    let id = t.start("cpu");
+    std::thread::sleep(Duration::from_millis(300));
+    let usage = |t: &Cg| t.stats(&id)["cpu"]["usage"]["total"].as_u64().unwrap();
+    let (u0, t0) = (usage(&t), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (u1, t1) = (usage(&t), Instant::now());
+    let cores = (u1 - u0) as f64 / (t1 - t0).as_nanos() as f64;
+    assert!((0.3..0.7).contains(&cores), "used {cores:.2} cores");
+}
+
+#[test]
+fn pause_stops_a_counter_and_resume_continues_it() {
+    let t = Cg::new("cg-pause");
+    t.config(
+        "i=0; while :; do i=$((i+1)); echo $i > /count; sleep 0.02; done",
+        json!({}),
+    );
+    let id = t.start("pause");
+    let count = || read(&t.rootfs("count")).parse::<u64>().unwrap_or(0);
+    wait_for("counting", Duration::from_secs(10), || count() > 3);
+    t.oci().nsbox(&["pause", &id]).success();
+    assert_eq!(t.oci().state(&id)["status"], "paused");
+    let frozen = count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(), frozen, "progress while paused");
+    let again = t.oci().nsbox(&["pause", &id]);
+    assert_eq!(again.code, 1, "{again:?}");
+    let exec = t.oci().nsbox(&["exec", &id, "true"]);
+    assert_eq!(exec.code, 1, "{exec:?}");
+    assert!(exec.stderr.contains("paused"), "{exec:?}");
+    t.oci().nsbox(&["resume", &id]).success();
+    assert_eq!(t.oci().state(&id)["status"], "running");
+    wait_for("counting again", Duration::from_secs(10), || {
+        count() > frozen + 3
+    });
+    let out = t.oci().nsbox(&["resume", &id]);
+    assert!(out.stderr.contains("running"), "{out:?}");
+}
+
+#[test]
+fn update_raises_memory_and_a_failing_allocation_then_succeeds() {
+    let t = Cg::new("cg-update");
+    let alloc = "dd if=/dev/zero of=/dev/null bs=48M count=1";
+    t.config(
+        &format!(
+            "{WAIT_GO}; {alloc}; echo $? > /rc1; while [ ! -e /go2 ]; do sleep 0.05; done; {alloc}; echo $? > /rc2; sleep 1000"
+        ),
+        json!({"memory": {"limit": 32 << 20, "swap": 32 << 20}}),
+    );
+    let id = t.start("upd");
+    std::fs::write(t.rootfs("go"), "").unwrap();
+    wait_for("the first allocation", Duration::from_secs(10), || {
+        !read(&t.rootfs("rc1")).is_empty()
+    });
+    assert_eq!(read(&t.rootfs("rc1")), "137");
+    t.oci()
+        .nsbox(&["update", "--memory", "128m", "--memory-swap", "128m", &id])
+        .success();
+    assert_eq!(t.stats(&id)["memory"]["usage"]["limit"], 128u64 << 20);
+    std::fs::write(t.rootfs("go2"), "").unwrap();
+    wait_for("the second allocation", Duration::from_secs(10), || {
+        !read(&t.rootfs("rc2")).is_empty()
+    });
+    assert_eq!(read(&t.rootfs("rc2")), "0");
+    // A value the kernel refuses names the field and the file.
+    let out = t.oci().nsbox(&["update", "--cpuset-cpus", "4095", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "nsbox: update {id}: update resources: cpu.cpus: write \"4095\" to /sys/fs/cgroup/"
+        )),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn device_rule_denies_reading_dev_null() {
+    let t = Cg::new("cg-dev");
+    t.config(
+        "cat /dev/null && echo read=ok; echo x > /dev/null && echo write=ok; head -c1 /dev/zero >/dev/null && echo zero=ok",
+        json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "r"}
+        ]}),
+    );
+    let id = t.id("dev");
+    let out = t.oci().run(&id).success();
+    assert!(!out.stdout.contains("read=ok"), "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    assert!(out.stdout.contains("write=ok"), "{out:?}");
+    assert!(out.stdout.contains("zero=ok"), "{out:?}");
+}
+
+#[test]
+fn relative_cgroups_path_lands_beneath_our_own_cgroup() {
+    let t = Cg::new("cg-rel");
+    let mut c = t.config("sleep 1000", json!({"pids": {"limit": 10}}));
+    let rel = format!("{}/inner", t.tag);
+    c["linux"]["cgroupsPath"] = rel.clone().into();
+    t.oci().write_config(&c);
+    let id = t.start("rel");
+    let pid = t.oci().state(&id)["pid"].to_string();
+    let own = cgroups_of("self");
+    let theirs = cgroups_of(&pid);
+    // Pure v2 (only the unified line): beneath the parent of our cgroup,
+    // as runc (ours holds us, and v2 hands controllers down only from a
+    // cgroup without processes); the root cgroup is exempt from that rule.
+    let pure_v2 = own.len() == 1 && own[0].0.is_empty();
+    let mut checked = 0;
+    for (h, p) in own.iter().filter(|(h, _)| mounted(h)) {
+        let got = theirs.iter().find(|(x, _)| x == h).map(|(_, p)| p.as_str());
+        let base = match Path::new(p).parent() {
+            Some(parent) if pure_v2 => parent,
+            _ => Path::new(p),
+        };
+        let want = base.join(&rel);
+        assert_eq!(got, want.to_str(), "{h}: {theirs:?}");
+        checked += 1;
+    }
+    assert!(checked >= 1, "{own:?}");
+    t.oci().nsbox(&["delete", "--force", &id]).success();
+    assert!(
+        !cgroup_dirs()
+            .iter()
+            .any(|d| d.display().to_string().contains(&t.tag)),
+        "the intermediate directory must go too"
+    );
+}
+
+/// Whether the v1 hierarchy `h` (`cpu`, `name=systemd`, or `""` for the
+/// unified one) is mounted.
+fn mounted(h: &str) -> bool {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mi.lines().any(|l| {
+        let post = l.split_once(" - ").unwrap().1;
+        if h.is_empty() {
+            post.starts_with("cgroup2 ")
+        } else {
+            let opts: Vec<&str> = post.rsplit(' ').next().unwrap().split(',').collect();
+            post.starts_with("cgroup ") && h.split(',').all(|x| opts.contains(&x))
+        }
+    })
+}
+
+#[test]
+fn a_value_the_host_refuses_fails_create_and_leaves_nothing() {
+    let t = Cg::new("cg-bad");
+    t.config("true", json!({"cpu": {"cpus": "4095"}}));
+    let id = t.id("bad");
+    let out = t.oci().create(&id);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "nsbox: create {id}: apply linux.resources: cpu.cpus: write \"4095\" to /sys/fs/cgroup/"
+        )),
+        "{out:?}"
+    );
+    assert!(!t.oci().state_dir(&id).exists());
+    assert!(!cgroup_dirs()
+        .iter()
+        .any(|d| d.display().to_string().contains(&format!("nsbox-{id}"))));
+}
+
+#[test]
+fn kill_all_reaches_every_process_of_the_cgroup() {
+    let t = Cg::new("cg-killall");
+    t.config("sleep 1000 & sleep 1000 & sleep 1000", json!({}));
+    let id = t.start("ka");
+    wait_for("three processes", Duration::from_secs(10), || {
+        let out = t.oci().nsbox(&["ps", "--format", "json", &id]).success();
+        serde_json::from_str::<Vec<u32>>(&out.stdout).unwrap().len() == 3
+    });
+    t.oci().nsbox(&["kill", "--all", &id, "KILL"]).success();
+    let st = oci_common::wait_status(t.oci(), &id, "stopped");
+    assert_eq!(st["status"], "stopped");
+    let out = t.oci().nsbox(&["ps", "--format", "json", &id]).success();
+    assert_eq!(out.stdout.trim(), "[]");
+    t.oci().nsbox(&["delete", &id]).success();
+}
+
+#[test]
+fn cgroup_namespace_shows_the_container_its_own_cgroup_as_root() {
+    let t = Cg::new("cg-ns");
+    let mut c = t.config("cat /proc/self/cgroup", json!({"pids": {"limit": 20}}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "cgroup"}));
+    t.oci().write_config(&c);
+    let id = t.id("ns");
+    let out = t.oci().run(&id).success();
+    for line in out.stdout.lines() {
+        let (_, rest) = line.split_once(':').unwrap();
+        let (h, path) = rest.split_once(':').unwrap();
+        if mounted(h) {
+            assert_eq!(path, "/", "{h}: {}", out.stdout);
+        }
+    }
+    assert!(!out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn exec_joins_the_containers_cgroup_in_every_hierarchy() {
+    let t = Cg::new("cg-exec");
+    t.config("sleep 1000", json!({"pids": {"limit": 30}}));
+    let id = t.start("ex");
+    let pid = t.oci().state(&id)["pid"].to_string();
+    let out = t
+        .oci()
+        .nsbox(&["exec", &id, "cat", "/proc/self/cgroup"])
+        .success();
+    let init: Vec<(String, String)> = cgroups_of(&pid);
+    // seen from inside (no cgroup namespace), the paths are the host's
+    for line in out.stdout.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, h, p) = (f.next(), f.next().unwrap(), f.next().unwrap());
+        let want = init.iter().find(|(x, _)| x == h).map(|(_, p)| p.as_str());
+        assert_eq!(Some(p), want, "{h}: {}", out.stdout);
+    }
+    let out = t.oci().nsbox(&["ps", "--format", "json", &id]).success();
+    assert_eq!(
+        serde_json::from_str::<Vec<u32>>(&out.stdout).unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn a_failure_after_the_clone_leaves_no_cgroup() {
+    let t = Cg::new("cg-initfail");
+    let mut c = t.config("true", json!({"pids": {"limit": 10}}));
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/x", "type": "nsboxnofs", "source": "none"}));
+    t.oci().write_config(&c);
+    let id = t.id("initfail");
+    let out = t.oci().create(&id);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("nsboxnofs"), "{out:?}");
+    assert!(!t.oci().state_dir(&id).exists());
+    assert!(!cgroup_dirs()
+        .iter()
+        .any(|d| d.display().to_string().contains(&format!("nsbox-{id}"))));
+}
