@@ -163,6 +163,17 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
             }
         }
     }
+    let asks_mount_label = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref())
+        .is_some_and(|l| !l.is_empty());
+    if asks_mount_label && crate::lsm::mount_label(spec).is_none() {
+        out.push(Error::LsmIgnored {
+            field: "linux.mountLabel",
+            lsm: "SELinux",
+        });
+    }
     if let Some(p) = spec.process() {
         for (set, field) in [
             (p.scheduler().is_some(), "process.scheduler"),

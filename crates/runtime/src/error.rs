@@ -226,6 +226,13 @@ pub enum Error {
     #[error("config.json: {field} is not applied yet (ignored)")]
     NotApplied { field: &'static str },
 
+    /// A label for an LSM the host does not run, where ignoring it is safe.
+    #[error("config.json: {field}: ignored: {lsm} is not enabled on this host")]
+    LsmIgnored {
+        field: &'static str,
+        lsm: &'static str,
+    },
+
     #[error("block signals to forward to the container")]
     Signals {
         #[source]

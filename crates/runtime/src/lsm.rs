@@ -2,7 +2,8 @@
 //! `process.selinuxLabel`, `linux.mountLabel`.
 //!
 //! The parent checks ([`check`]) before anything is created: a label for an
-//! LSM the host does not run is one error, as runc gives. Init sets the exec
+//! LSM the host does not run is one error, as runc gives (a mount label is
+//! ignored with a warning instead: [`mount_label`]). Init sets the exec
 //! label ([`apply_exec_label`]) while still privileged, before no_new_privs:
 //! the kernel switches to it at execve. A mount label goes into the
 //! `context=` option of the mounts that take one (see `init::mounts`).
@@ -26,22 +27,22 @@ pub fn selinux_enabled() -> bool {
     std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
-/// Refuses labels the host cannot apply.
+/// Refuses process labels the host cannot apply. A mount label without
+/// SELinux is not refused (see [`mount_label`]).
 pub fn check(spec: &Spec) -> Result<(), Error> {
     if let Some(p) = spec.process() {
         check_process(p)?;
     }
-    if let Some(label) = spec.linux().as_ref().and_then(|l| l.mount_label().clone()) {
-        if !label.is_empty() && !selinux_enabled() {
-            return Err(Error::LsmUnavailable {
-                field: "linux.mountLabel",
-                what: "label",
-                value: label,
-                lsm: "SELinux",
-            });
-        }
-    }
     Ok(())
+}
+
+/// The `linux.mountLabel` to put in mounts' `context=` option: none when
+/// SELinux is off, since the option would make every such mount fail while
+/// labelling protects nothing there (crun does the same; runc refuses the
+/// config). `create` warns that the label is ignored.
+pub fn mount_label(spec: &Spec) -> Option<&str> {
+    let label = spec.linux().as_ref()?.mount_label().as_deref()?;
+    (!label.is_empty() && selinux_enabled()).then_some(label)
 }
 
 /// The process part of [`check`] (also for `exec`'s process).

@@ -298,7 +298,7 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let root = paths::Root::open(rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
     })?;
-    let label = linux.mount_label().as_deref().filter(|l| !l.is_empty());
+    let label = crate::lsm::mount_label(spec);
     for m in spec.mounts().iter().flatten() {
         match label {
             Some(label) => {
