@@ -28,12 +28,20 @@ fn strip_os_error(text: &str) -> String {
 
 /// Prints a clap usage error as one line (clap's own has a blank line and a hint).
 pub fn usage(clap_message: &str) {
-    let first = clap_message
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid usage");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("nsbox: {first} (see nsbox --help)");
+    eprintln!("nsbox: {} (see nsbox --help)", usage_line(clap_message));
+}
+
+/// clap's first paragraph on one line: its first line, plus the indented
+/// lines that continue it ("required arguments were not provided:\n  <ID>").
+fn usage_line(clap_message: &str) -> String {
+    let mut lines = clap_message.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("invalid usage");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    for more in lines.take_while(|l| !l.trim().is_empty()) {
+        line.push(' ');
+        line.push_str(more.trim());
+    }
+    line
 }
 
 #[cfg(test)]
@@ -45,5 +53,18 @@ mod tests {
         let io = std::io::Error::from_raw_os_error(libc::EPERM);
         let err = anyhow::Error::new(io).context("mount proc on /proc");
         assert_eq!(chain(&err), "mount proc on /proc: Operation not permitted");
+    }
+
+    #[test]
+    fn usage_keeps_the_continuation_lines() {
+        let clap = "error: the following required arguments were not provided:\n  <ID>\n\nUsage: nsbox delete <ID>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(clap),
+            "the following required arguments were not provided: <ID>"
+        );
+        assert_eq!(
+            usage_line("error: unexpected argument '--x' found\n\nUsage: ..."),
+            "unexpected argument '--x' found"
+        );
     }
 }
