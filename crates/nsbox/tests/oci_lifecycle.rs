@@ -54,8 +54,13 @@ fn create_start_kill_delete() {
 
     oci.nsbox(&["start", &id]).success();
     assert_eq!(oci.state(&id)["status"], "running");
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "sleep");
+    // start returns once init is released; its execve follows right after.
+    let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while comm().trim() != "sleep" && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(comm().trim(), "sleep");
     // A second start has nothing to release.
     let again = oci.nsbox(&["start", &id]);
     assert_eq!(again.code, 1);
