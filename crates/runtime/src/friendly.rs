@@ -11,7 +11,9 @@
 //! `ROOT/.bundles/ID/` (its `rootfs/` is the empty directory the host's root
 //! is bound on inside the container's mount namespace, so the host's mount
 //! table never changes); both it and the state directory are removed when
-//! the command ends, whatever the outcome.
+//! the command ends, whatever the outcome. Docker's resource and process
+//! flags (`--memory`, `--cpus`, `-e`, ...) are parsed in
+//! [`crate::friendly_flags`] and land in the spec here.
 
 use std::path::{Path, PathBuf};
 
