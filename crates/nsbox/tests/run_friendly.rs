@@ -337,3 +337,139 @@ fn unprivileged_caller_gets_a_user_namespace() {
     let fields: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(fields, ["0", "1000", "1", "3"], "{out:?}");
 }
+
+/// The cgroup directories of container `id` in every hierarchy.
+fn cgroups_of(id: &str) -> Vec<String> {
+    let out = run("find", ["/sys/fs/cgroup", "-name", &format!("*{id}*")]);
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn memory_limit_oom_kills_and_leaves_no_cgroup() {
+    let f = Friendly::new("friendly-mem");
+    let out = f.run(
+        &["--memory", "32m"],
+        &[
+            "sh",
+            "-c",
+            "hostname; exec dd if=/dev/zero of=/dev/null bs=64M count=1",
+        ],
+    );
+    assert_eq!(out.code, 137, "64 MiB under 32m is OOM-killed: {out:?}");
+    let id = out.stdout.trim();
+    assert!(id.starts_with("nsbox-"), "{out:?}");
+    assert_eq!(cgroups_of(id), Vec::<String>::new(), "cgroup left");
+    f.run(
+        &["--memory", "32m"],
+        &["dd", "if=/dev/zero", "of=/dev/null", "bs=8M", "count=1"],
+    )
+    .success();
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    let f = Friendly::new("friendly-pids");
+    let out = f.run(
+        &["--pids-limit", "10"],
+        &[
+            "sh",
+            "-c",
+            "hostname; for i in $(seq 20); do sleep 5 & done; echo all forked",
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("all forked"), "{out:?}");
+    assert!(out.stderr.contains("fork"), "{out:?}");
+    let id = out.stdout.lines().next().unwrap_or_default();
+    assert_eq!(cgroups_of(id), Vec::<String>::new(), "cgroup left");
+    // Unlimited again with -1 (docker's word for none).
+    f.run(
+        &["--pids-limit", "-1"],
+        &["sh", "-c", "for i in $(seq 20); do sleep 1 & done; wait"],
+    )
+    .success();
+}
+
+#[test]
+fn cpus_half_a_core() {
+    let f = Friendly::new("friendly-cpus");
+    // The busy loop's own utime+stime (clock ticks) after 2 s of wall time.
+    let script = "(while :; do :; done) & p=$!; sleep 2; \
+                  cut -d' ' -f14,15 /proc/$p/stat; kill $p";
+    let out = f.run(&["--cpus", "0.5"], &["sh", "-c", script]).success();
+    let ticks: u64 = out
+        .stdout
+        .split_whitespace()
+        .map(|t| t.parse::<u64>().unwrap())
+        .sum();
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cores = ticks as f64 / hz / 2.0;
+    assert!((0.3..=0.7).contains(&cores), "{cores} cores used: {out:?}");
+}
+
+#[test]
+fn cpuset_env_cwd_hostname_seen_inside() {
+    let f = Friendly::new("friendly-proc");
+    let out = f
+        .run(
+            &[
+                "--cpuset-cpus",
+                "0",
+                "-e",
+                "GREETING=hello world",
+                "--env",
+                "EMPTY=",
+                "-w",
+                "/tmp/work",
+                "--hostname",
+                "box-1",
+            ],
+            &[
+                "sh",
+                "-c",
+                "grep Cpus_allowed_list /proc/self/status | cut -f2; \
+                 echo \"$GREETING|$EMPTY|\"; pwd; hostname",
+            ],
+        )
+        .success();
+    assert_eq!(
+        out.stdout, "0\nhello world||\n/tmp/work\nbox-1\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let f = Friendly::new("friendly-badflags");
+    for args in [
+        ["--memory", "lots"],
+        ["--memory", "1k"],
+        ["--cpus", "0"],
+        ["--cpus", "4096"],
+        ["--pids-limit", "x"],
+        ["--cpuset-cpus", "4095"],
+        ["--cpuset-cpus", "1-0"],
+        ["-e", "=x"],
+        ["-w", "relative"],
+        ["--hostname", "a b"],
+    ] {
+        let out = f.run(&args, &["true"]);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out:?}");
+        assert!(out.stderr.starts_with("nsbox: "), "{args:?}: {out:?}");
+    }
+    // Only with a command.
+    let out = run(
+        NSBOX,
+        [
+            "--root",
+            f.root.to_str().unwrap(),
+            "run",
+            "--memory",
+            "64m",
+            "x",
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+}

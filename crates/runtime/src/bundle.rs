@@ -184,14 +184,8 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             .iter()
             .any(|n| n.typ() == t && n.path().is_none())
     };
-    if !namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Mount)
-    {
-        return Err(field(
-            "linux.namespaces",
-            "a mount namespace is required (the root file system is pivoted into one)",
-        ));
+    if !has_mount_ns(spec) {
+        shared_mount_ns(spec)?;
     }
     // A uts namespace of the container's own, new or joined by path: never
     // the host's.
@@ -242,6 +236,89 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether the container has a mount namespace of its own (new or joined
+/// by path). Without one it shares the caller's: init chroots into the
+/// rootfs instead of pivoting, and changes no mount (see
+/// [`shared_mount_ns`]).
+pub fn has_mount_ns(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Mount))
+}
+
+/// Without a mount namespace every mount would land in the host's mount
+/// table (runc's init does exactly that: it makes the host's `/` rslave and
+/// leaves the config's mounts under the rootfs on the host). nsbox changes
+/// no mount there: what can only be done by mounting is refused when
+/// asking for it is explicit and changes the container's safety (masked
+/// and read-only paths, as runc refuses them; a read-only root; a root
+/// propagation; a pty, which comes from the container's devpts), and
+/// `mounts` and `linux.devices` are ignored with a warning
+/// ([`ignored_without_mount_ns`]), so configs written for runc still run.
+fn shared_mount_ns(spec: &Spec) -> Result<(), Error> {
+    const WHY: &str = "needs a mount namespace in linux.namespaces \
+                       (without one the host's mounts would change)";
+    let linux = spec.linux().as_ref();
+    let listed = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+    let refused = [
+        (
+            listed(linux.and_then(|l| l.masked_paths().as_ref())),
+            "linux.maskedPaths",
+        ),
+        (
+            listed(linux.and_then(|l| l.readonly_paths().as_ref())),
+            "linux.readonlyPaths",
+        ),
+        (
+            linux.is_some_and(|l| l.rootfs_propagation().is_some()),
+            "linux.rootfsPropagation",
+        ),
+        (
+            spec.root()
+                .as_ref()
+                .and_then(|r| r.readonly())
+                .unwrap_or(false),
+            "root.readonly",
+        ),
+        (
+            spec.process()
+                .as_ref()
+                .and_then(|p| p.terminal())
+                .unwrap_or(false),
+            "process.terminal",
+        ),
+    ];
+    match refused.into_iter().find(|(set, _)| *set) {
+        Some((_, name)) => Err(field(name, WHY)),
+        None => Ok(()),
+    }
+}
+
+/// The warnings for a config without a mount namespace: its `mounts` and
+/// `linux.devices` are not made (they would be the host's).
+pub fn ignored_without_mount_ns(spec: &Spec) -> Vec<Error> {
+    if has_mount_ns(spec) {
+        return Vec::new();
+    }
+    let devices = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().as_ref())
+        .is_some_and(|d| !d.is_empty());
+    [
+        (
+            spec.mounts().as_ref().is_some_and(|m| !m.is_empty()),
+            "mounts",
+        ),
+        (devices, "linux.devices"),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, field)| Error::NoMountNs { field })
+    .collect()
 }
 
 #[cfg(test)]
@@ -308,9 +385,9 @@ mod tests {
         let cases = [
             (r#""cwd": "/""#, r#""cwd": "rel""#, "process.cwd"),
             (
-                r#"{"type": "mount"}"#,
-                r#"{"type": "network"}"#,
-                "a mount namespace is required",
+                r#", {"type": "mount"}]"#,
+                r#"], "maskedPaths": ["/proc/kcore"]"#,
+                "linux.maskedPaths: needs a mount namespace",
             ),
             (r#"{"type": "pid"}"#, r#"{"type": "mount"}"#, "listed twice"),
             (r#""args": ["sh"]"#, r#""args": []"#, "process.args"),
@@ -325,6 +402,57 @@ mod tests {
             let err = validate(&spec).unwrap_err().to_string();
             assert!(err.contains(want), "{to}: {err}");
         }
+        // Without a mount namespace, only what needs no mount is allowed.
+        let shared = MINIMAL.replace(r#", {"type": "mount"}"#, "");
+        for (from, to, want) in [
+            (
+                r#""linux": {"#,
+                r#""linux": {"maskedPaths": ["/a"], "#,
+                "linux.maskedPaths",
+            ),
+            (
+                r#""linux": {"#,
+                r#""linux": {"readonlyPaths": ["/a"], "#,
+                "linux.readonlyPaths",
+            ),
+            (
+                r#""linux": {"#,
+                r#""linux": {"rootfsPropagation": "shared", "#,
+                "linux.rootfsPropagation",
+            ),
+            (
+                r#""path": "rootfs""#,
+                r#""path": "rootfs", "readonly": true"#,
+                "root.readonly",
+            ),
+            (
+                r#""cwd": "/""#,
+                r#""cwd": "/", "terminal": true"#,
+                "process.terminal",
+            ),
+        ] {
+            let spec = parse(&shared.replace(from, to)).unwrap();
+            let err = validate(&spec).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{want}: needs a mount namespace")),
+                "{err}"
+            );
+        }
+        let spec = parse(&shared.replace(
+            r#""linux": {"#,
+            r#""mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}], "linux": {"#,
+        ))
+        .unwrap();
+        validate(&spec).unwrap();
+        let warned: Vec<String> = ignored_without_mount_ns(&spec)
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].starts_with("config.json: mounts: not applied"),
+            "{warned:?}"
+        );
         let text = MINIMAL.replace(r#""ociVersion""#, r#""hostname": "h", "ociVersion""#);
         let err = validate(&parse(&text).unwrap()).unwrap_err().to_string();
         assert!(err.contains("hostname: needs a uts namespace"), "{err}");

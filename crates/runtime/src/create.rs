@@ -152,7 +152,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
 /// What the config asks for that nsbox does not do yet: said, not hidden.
 /// (Each waits for its own work.)
 pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
-    let mut out = Vec::new();
+    let mut out = crate::bundle::ignored_without_mount_ns(spec);
     if let Some(linux) = spec.linux() {
         for (set, field) in [
             (linux.intel_rdt().is_some(), "linux.intelRdt"),

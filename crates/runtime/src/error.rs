@@ -335,4 +335,13 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- no mount namespace ---
+    /// A config field that only a mount namespace of the container's own
+    /// could apply (a warning: the host's mount table is left alone).
+    #[error(
+        "config.json: {field}: not applied without a mount namespace \
+         (they would be the host's mounts; ignored)"
+    )]
+    NoMountNs { field: &'static str },
 }

@@ -11,7 +11,9 @@
 //! `ROOT/.bundles/ID/` (its `rootfs/` is the empty directory the host's root
 //! is bound on inside the container's mount namespace, so the host's mount
 //! table never changes); both it and the state directory are removed when
-//! the command ends, whatever the outcome.
+//! the command ends, whatever the outcome. Docker's resource and process
+//! flags (`--memory`, `--cpus`, `-e`, ...) are parsed in
+//! [`crate::friendly_flags`] and land in the spec here.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +72,10 @@ pub struct FriendlyOptions {
     /// the command does not handle (Ctrl-C, TERM) still end it and orphans
     /// are reaped.
     pub init: bool,
+    /// `--memory`, `--cpus`, `--pids-limit`, `--cpuset-cpus`.
+    pub limits: crate::friendly_flags::Limits,
+    /// `--hostname` (else the generated id).
+    pub hostname: Option<String>,
 }
 
 /// Docker's (containerd's) default capability set.
@@ -190,6 +196,9 @@ pub fn spec(opts: &FriendlyOptions, id: &str, rootfs: &Path) -> Result<Spec, Err
             .uid_mappings(vec![map(uid)?])
             .gid_mappings(vec![map(gid)?]);
     }
+    if let Some(res) = opts.limits.resources()? {
+        linux = linux.resources(res);
+    }
     let linux = build(linux.build())?;
     let devpts: &[&str] = if opts.userns {
         // gid 5 (tty) is not mapped in a user namespace of one id.
@@ -274,7 +283,7 @@ pub fn spec(opts: &FriendlyOptions, id: &str, rootfs: &Path) -> Result<Spec, Err
                     .build(),
             )?)
             .process(process)
-            .hostname(id)
+            .hostname(opts.hostname.as_deref().unwrap_or(id))
             .mounts(mounts)
             .linux(linux)
             .annotations(annotations)

@@ -10,7 +10,8 @@
 //!   [`pause`], [`events`]: the other verbs;
 //! - [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
-//! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path.
+//! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path;
+//!   [`friendly_flags`]: its resource and process flags.
 
 pub mod bundle;
 pub mod cgroup;
@@ -23,6 +24,7 @@ pub mod exec;
 pub mod features;
 pub mod fifo;
 pub mod friendly;
+pub mod friendly_flags;
 pub mod hooks;
 pub mod init;
 pub mod kill;

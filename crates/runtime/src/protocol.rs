@@ -74,6 +74,10 @@ pub enum Step {
     PivotRoot {
         path: String,
     },
+    /// Without a mount namespace of the container's own (bundle.rs).
+    Chroot {
+        path: String,
+    },
     RootReadonly,
     Hostname {
         name: String,
@@ -149,6 +153,7 @@ impl fmt::Display for Step {
             Step::Mask { path } => write!(f, "mask {path}"),
             Step::ReadonlyPath { path } => write!(f, "make {path} read-only"),
             Step::PivotRoot { path } => write!(f, "pivot_root to {path}"),
+            Step::Chroot { path } => write!(f, "chroot to {path}"),
             Step::RootReadonly => f.write_str("make / read-only (root.readonly)"),
             Step::Hostname { name } => write!(f, "set hostname {name:?}"),
             Step::Domainname { name } => write!(f, "set domainname {name:?}"),

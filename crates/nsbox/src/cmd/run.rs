@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use nsbox_runtime::friendly::{FriendlyOptions, Net};
+use nsbox_runtime::friendly_flags as flags;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] [--memory SIZE] [--cpus N]\n                 [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]... [-w DIR] [--hostname NAME]\n                 -- <CMD> [ARGS]..."
 )]
 pub struct Args {
     /// Do not wait: leave the container running.
@@ -45,6 +46,28 @@ pub struct Args {
     /// for, Ctrl-C included).
     #[arg(long)]
     pub init: bool,
+    /// With `-- CMD`: memory limit (bytes, or 64m, 1g; at least 6m).
+    #[arg(short, long, value_name = "SIZE", value_parser = flags::parse_memory)]
+    pub memory: Option<i64>,
+    /// With `-- CMD`: CPU time in cores (0.5: half a core; quota per 100 ms).
+    #[arg(long, value_name = "N", value_parser = flags::parse_cpus)]
+    pub cpus: Option<i64>,
+    /// With `-- CMD`: at most N processes and threads (0 or -1: no limit).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = flags::parse_pids)]
+    pub pids_limit: Option<i64>,
+    /// With `-- CMD`: the CPUs it may run on (0-3, 0,2).
+    #[arg(long, value_name = "LIST", value_parser = flags::parse_cpuset)]
+    pub cpuset_cpus: Option<String>,
+    /// With `-- CMD`: set KEY to VALUE in its environment (repeatable);
+    /// KEY alone passes the caller's value, or removes KEY when unset.
+    #[arg(short, long, value_name = "KEY=VALUE", value_parser = flags::parse_env)]
+    pub env: Vec<String>,
+    /// With `-- CMD`: its working directory (absolute; made when missing).
+    #[arg(short = 'w', long, value_name = "DIR", value_parser = flags::parse_cwd)]
+    pub cwd: Option<PathBuf>,
+    /// With `-- CMD`: its hostname (else the generated container id).
+    #[arg(long, value_name = "NAME", value_parser = flags::parse_hostname)]
+    pub hostname: Option<String>,
     /// The container id (runc's run of a bundle).
     pub id: Option<String>,
     /// The command to run isolated (after `--`), without a bundle.
@@ -78,6 +101,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         (args.net.is_some(), "--net"),
         (args.userns, "--userns"),
         (args.init, "--init"),
+        (args.memory.is_some(), "--memory"),
+        (args.cpus.is_some(), "--cpus"),
+        (args.pids_limit.is_some(), "--pids-limit"),
+        (args.cpuset_cpus.is_some(), "--cpuset-cpus"),
+        (!args.env.is_empty(), "--env"),
+        (args.cwd.is_some(), "--cwd"),
+        (args.hostname.is_some(), "--hostname"),
     ] {
         if set {
             return usage(&format!("{flag} needs a command after --"));
@@ -99,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(outcome.code)
 }
 
-/// `nsbox run [--rootfs DIR] [--net none|host] [--userns] -- CMD ARGS...`
+/// `nsbox run [--rootfs DIR] [--net none|host] [--userns] [limits] [-e, -w, --hostname] -- CMD ARGS...`
 fn friendly(args: Args) -> anyhow::Result<u8> {
     for (set, flag) in [
         (args.id.is_some(), "a container id"),
@@ -116,9 +146,10 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
         }
     }
     let tty = rustix::termios::isatty(rustix::stdio::stdin());
-    let cwd = match &args.rootfs {
-        Some(_) => PathBuf::from("/"),
-        None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+    let cwd = match (&args.cwd, &args.rootfs) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(_)) => PathBuf::from("/"),
+        (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
     };
     let mut env: Vec<String> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -129,6 +160,7 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
             ))
         })
         .collect();
+    flags::apply_env(&mut env, &args.env, |k| std::env::var(k).ok());
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(format!(
             "PATH={}",
@@ -148,6 +180,13 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
         tty,
         env,
         cwd,
+        limits: flags::Limits {
+            memory: args.memory,
+            cpu_quota: args.cpus,
+            pids: flags::pids_limit(args.pids_limit),
+            cpuset_cpus: args.cpuset_cpus,
+        },
+        hostname: args.hostname,
     };
     let outcome = nsbox_runtime::friendly::run(&opts)?;
     super::warn("run", outcome.warnings);

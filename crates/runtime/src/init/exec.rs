@@ -66,6 +66,9 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
             errno: e.errno().unwrap_or(libc::EIO),
         })?;
     }
+    if !ctx.kinds.contains(&NsKind::Mnt) {
+        enter_init_root(ctx.init_pid)?;
+    }
     if needs_fork(ctx.kinds) {
         super::fork_init(ctx.channel)?;
     }
@@ -108,4 +111,20 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
 /// setns into a PID or time namespace changes only what children get.
 pub fn needs_fork(kinds: &[NsKind]) -> bool {
     kinds.contains(&NsKind::Pid) || kinds.contains(&NsKind::Time)
+}
+
+/// A container without a mount namespace of its own lives in ours, chrooted
+/// into its rootfs (bundle.rs): setns gave us no root, so take the init's
+/// (`/proc/PID/root`; the pid was checked against the pidfd by `exec`)
+/// when it differs from ours.
+fn enter_init_root(init_pid: u32) -> Result<(), Failure> {
+    let root = format!("/proc/{init_pid}/root");
+    let step = || Step::Chroot { path: root.clone() };
+    let theirs = rustix::fs::stat(root.as_str()).step(step)?;
+    let ours = rustix::fs::stat("/").step(step)?;
+    if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino) {
+        return Ok(());
+    }
+    rustix::process::chroot(root.as_str()).step(step)?;
+    rustix::process::chdir("/").step(step)
 }

@@ -108,13 +108,27 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .step(|| Step::OomScoreAdj { value: adj })?;
     }
-    rootfs(ctx)?;
-    let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
-    pivot::pivot_root(&ctx.bundle.rootfs)?;
     let linux = spec.linux().as_ref().expect("validated: linux");
-    mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
-    terminal(ctx)?;
-    seal(spec)?;
+    let own_mounts = crate::bundle::has_mount_ns(spec);
+    if own_mounts {
+        rootfs(ctx)?;
+    } else {
+        // The host's mount namespace: nothing is mounted (bundle.rs).
+        create_cwd(ctx)?;
+    }
+    let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
+    if own_mounts {
+        pivot::pivot_root(&ctx.bundle.rootfs)?;
+        mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
+        terminal(ctx)?;
+        sysctls(spec)?;
+        seal(spec)?;
+    } else {
+        // The container's /proc/sys is the host's /proc/sys seen from our
+        // own (net, ipc) namespaces: written before the rootfs hides it.
+        sysctls(spec)?;
+        pivot::chroot(&ctx.bundle.rootfs)?;
+    }
     identity(spec)?;
     process::rlimits(process)?;
     confine::exec_label(process)?;
@@ -307,17 +321,32 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
             None => mounts::mount_one(&root, &ctx.bundle.dir, m)?,
         }
     }
-    // As runc: a missing process.cwd is created (as root, before the user
-    // changes), so images need not ship every working directory.
+    create_cwd_in(&root, spec)?;
+    let in_userns = has_userns(spec);
+    let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
+    devices::create(&root, &list, in_userns)?;
+    devices::links(&root)
+}
+
+/// As runc: a missing process.cwd is created (as root, before the user
+/// changes), so images need not ship every working directory.
+fn create_cwd_in(root: &paths::Root, spec: &Spec) -> Result<(), Failure> {
     let cwd = spec.process().as_ref().expect("validated: process").cwd();
     root.resolve_create(cwd, paths::Leaf::Dir)
         .step(|| Step::Resolve {
             path: cwd.display().to_string(),
         })?;
-    let in_userns = has_userns(spec);
-    let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
-    devices::create(&root, &list, in_userns)?;
-    devices::links(&root)
+    Ok(())
+}
+
+/// [`create_cwd_in`] for a container without a mount namespace (no tree
+/// is built there).
+fn create_cwd(ctx: &Context<'_>) -> Result<(), Failure> {
+    let rootfs = &ctx.bundle.rootfs;
+    let root = paths::Root::open(rootfs).step(|| Step::Resolve {
+        path: rootfs.display().to_string(),
+    })?;
+    create_cwd_in(&root, &ctx.bundle.spec)
 }
 
 /// Sync 3, only when the config has hooks that run before exec: the parent
@@ -414,13 +443,19 @@ fn has_userns(spec: &Spec) -> bool {
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User))
 }
 
-/// Inside the new root: sysctls, masked and read-only paths, read-only root.
-fn seal(spec: &Spec) -> Result<(), Failure> {
+/// `linux.sysctl`, through /proc/sys.
+fn sysctls(spec: &Spec) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     for (key, value) in linux.sysctl().iter().flatten() {
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
         std::fs::write(&path, value).step(|| Step::Sysctl { key: key.clone() })?;
     }
+    Ok(())
+}
+
+/// Inside the new root: masked and read-only paths, read-only root.
+fn seal(spec: &Spec) -> Result<(), Failure> {
+    let linux = spec.linux().as_ref().expect("validated: linux");
     for p in linux.masked_paths().iter().flatten() {
         pivot::mask(p)?;
     }

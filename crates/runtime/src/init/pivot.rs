@@ -1,6 +1,7 @@
-//! Entering the new root and sealing it: pivot_root (never chroot: chroot
-//! leaves the old root reachable), then, inside, masked paths, read-only
-//! paths and a read-only root.
+//! Entering the new root and sealing it: pivot_root (chroot leaves the old
+//! root reachable), then, inside, masked paths, read-only paths and a
+//! read-only root. Only a container without a mount namespace of its own
+//! is chrooted: pivot_root there would move the host's root.
 
 use std::path::Path;
 
@@ -25,6 +26,20 @@ pub fn pivot_root(rootfs: &Path) -> Result<(), Failure> {
     )
     .step(step)?;
     rustix::mount::unmount(".", UnmountFlags::DETACH).step(step)?;
+    rustix::process::chdir("/").step(step)
+}
+
+/// A container in the host's mount namespace (no `mount` in
+/// linux.namespaces, as runc allows): `chroot` into the rootfs, the one way
+/// to enter it without changing the host's mounts. The old root stays
+/// reachable to a process holding CAP_SYS_CHROOT (runc's behaviour too);
+/// that is what sharing the host's mount namespace means.
+pub fn chroot(rootfs: &Path) -> Result<(), Failure> {
+    let step = || Step::Chroot {
+        path: rootfs.display().to_string(),
+    };
+    rustix::process::chdir(rootfs).step(step)?;
+    rustix::process::chroot(".").step(step)?;
     rustix::process::chdir("/").step(step)
 }
 
