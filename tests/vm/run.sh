@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs nsbox-cgroups' tests on hosts unlike the build machine: a pure cgroup
-# v2 kernel and a v1-only boot, each a Debian kernel under qemu (TCG, no KVM
-# needed) with everything in an initramfs. See docs/ARCHITECTURE.md,
-# "VM tests".
+# Runs nsbox-cgroups' tests and the runtime's cgroup tests (nsbox's
+# tests/oci_cgroups.rs, with the nsbox binary and busybox for container root
+# file systems) on hosts unlike the build machine: a pure cgroup v2 kernel
+# and a v1-only boot, each a Debian kernel under qemu (TCG, no KVM needed)
+# with everything in an initramfs. See docs/ARCHITECTURE.md, "VM tests".
 #
 #   tests/vm/run.sh [v1] [v2] [v2-leaf] [-- TEST-ARGS...]  (default: all three)
 #
@@ -98,38 +99,97 @@ kernel_dir() {
     echo "$dir"
 }
 
-# --- the test binaries: nsbox-cgroups' unit and real-kernel tests ---
+# --- the test binaries ---
+# Every test binary of nsbox-cgroups (unit tests and tests/real_kernel.rs),
+# nsbox's integration tests named in $runtime_tests, and the nsbox binary
+# those run; written to $vm/binaries as `cgroups PATH`, `runtime PATH` and
+# `nsbox PATH` lines.
+runtime_tests=(oci_cgroups)
+
+# cargo's JSON messages on stdin -> the executables of the artifacts whose
+# message contains every string given
+executables() {
+    local line p ok
+    while IFS= read -r line; do
+        [[ $line == *'"reason":"compiler-artifact"'* ]] || continue
+        [[ $line == *'"executable":"/'* ]] || continue
+        ok=1
+        for p in "$@"; do
+            [[ $line == *"$p"* ]] || ok=
+        done
+        [ -n "$ok" ] || continue
+        line=${line#*'"executable":"'}
+        echo "${line%%'"'*}"
+    done
+}
+
 test_binaries() {
-    (cd "$repo" && cargo test -p nsbox-cgroups --no-run --message-format=json-render-diagnostics) |
-        grep '"reason":"compiler-artifact"' |
-        grep '"test":true' |
-        grep -o '"executable":"/[^"]*"' |
-        sed 's/^"executable":"//; s/"$//' |
-        sort -u
+    local t json found
+    json=$(cd "$repo" && cargo test -p nsbox-cgroups --no-run --message-format=json-render-diagnostics) ||
+        fail "cargo test -p nsbox-cgroups --no-run failed"
+    # a test harness build: "test":true in its profile (which precedes
+    # "features"; the target object has a "test" field too)
+    found=$(executables '"test":true},"features"' <<<"$json")
+    [ -n "$found" ] || fail "cargo built no nsbox-cgroups test binary"
+    sed 's/^/cgroups /' <<<"$found"
+    for t in "${runtime_tests[@]}"; do
+        json=$(cd "$repo" && cargo test -p nsbox --test "$t" --no-run --message-format=json-render-diagnostics) ||
+            fail "cargo test -p nsbox --test $t --no-run failed"
+        found=$(executables '"kind":["test"]' "\"name\":\"$t\"" <<<"$json")
+        [ -n "$found" ] || fail "cargo built no test binary for nsbox's tests/$t.rs"
+        sed 's/^/runtime /' <<<"$found"
+    done
+    # the binary the runtime tests run (env!("CARGO_BIN_EXE_nsbox"))
+    found=$(executables '"kind":["bin"]' '"name":"nsbox"' <<<"$json")
+    [ -n "$found" ] || fail "cargo built no nsbox binary"
+    echo "nsbox $found"
+}
+
+# A binary and what it needs, at the paths it asks for, into the image:
+# $1 the binary, $2 where it goes in the image (under $root).
+install_binary() {
+    local bin=$1 dest=$2 lib
+    mkdir -p "$(dirname "$dest")"
+    # debug info is of no use in the VM and triples the image
+    strip --strip-debug -o "$dest" "$bin" 2>/dev/null || cp "$bin" "$dest"
+    # shared libraries and the loader, at the paths the binary asks for
+    for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+        [ -e "$root$lib" ] && continue
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
 }
 
 # --- the initramfs: busybox, the binaries and their libraries, init ---
+# $1: the kernel directory, $2: the list from test_binaries.
 build_initramfs() {
-    local kdir=$1 root=$vm/root out=$vm/initramfs.cpio.gz bin lib m
-    shift
+    local kdir=$1 list=$2 out=$vm/initramfs.cpio.gz kind bin nsbox
+    root=$vm/root
     rm -rf "$root"
     mkdir -p "$root"/{bin,dev,newroot,proc,sys,tests/bin,modules}
+    # busybox: the VM's shell and tools, the source of the runtime tests'
+    # container root file systems (nsbox_testutil::busybox_rootfs copies
+    # /bin/busybox), and the `sleep` those tests start on the host
     cp /bin/busybox "$root/bin/busybox"
     cp "$here/init" "$root/init"
     chmod 0755 "$root/init"
     # the kernel opens /dev/console for init's stdio before anything mounts
     mknod -m 0600 "$root/dev/console" c 5 1
     cp "$kdir"/modules/*.ko "$root/modules/"
-    for bin in "$@"; do
-        # debug info is of no use in the VM and triples the image
-        strip --strip-debug -o "$root/tests/bin/$(basename "$bin")" "$bin" 2>/dev/null ||
-            cp "$bin" "$root/tests/bin/"
-        # shared libraries and the loader, at the paths the binary asks for
-        for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
-            mkdir -p "$root$(dirname "$lib")"
-            cp -L "$lib" "$root$lib"
-        done
-    done
+    nsbox=$(sed -n 's/^nsbox //p' "$list")
+    while read -r kind bin; do
+        case "$kind" in
+            cgroups) install_binary "$bin" "$root/tests/bin/$(basename "$bin")" ;;
+            runtime)
+                # it runs nsbox at the absolute path compiled into it
+                # (env!("CARGO_BIN_EXE_nsbox")), where nsbox goes below
+                grep -qF "$nsbox" "$bin" ||
+                    fail "$bin does not name $nsbox (its CARGO_BIN_EXE_nsbox is elsewhere)"
+                install_binary "$bin" "$root/tests/bin/$(basename "$bin")"
+                ;;
+            nsbox) install_binary "$bin" "$root$bin" ;;
+        esac
+    done <"$list"
     printf '%s\n' ${test_args[@]+"${test_args[@]}"} >"$root/tests/args"
     printf '%s\n' ${skip_v1[@]+"${skip_v1[@]}"} >"$root/tests/skip-v1"
     printf '%s\n' ${skip_v2[@]+"${skip_v2[@]}"} >"$root/tests/skip-v2"
@@ -175,9 +235,10 @@ run_vm() {
 
 mkdir -p "$vm"
 kdir=$(kernel_dir)
-mapfile -t bins < <(test_binaries)
-[ ${#bins[@]} -gt 0 ] || fail "cargo built no nsbox-cgroups test binary"
-initrd=$(build_initramfs "$kdir" "${bins[@]}")
+test_binaries >"$vm/binaries"
+say "test binaries: $(sed -n 's/^[cr][a-z]* //p' "$vm/binaries" | xargs -n1 basename | tr '\n' ' ')"
+initrd=$(build_initramfs "$kdir" "$vm/binaries")
+say "initramfs: $(($(stat -c %s "$initrd") / 1024)) KiB"
 status=0
 for m in "${modes[@]}"; do
     run_vm "$m" "$kdir" "$initrd" || status=1
