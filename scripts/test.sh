@@ -22,8 +22,9 @@ apt-get install -y -qq --no-install-recommends qemu-system-x86 cpio >/dev/null
 cargo build --workspace --all-targets
 cargo test --workspace -- --test-threads=2
 
-# nsbox-cgroups' tests again on the host kinds this machine is not: a pure
-# cgroup v2 kernel (tests in the root cgroup, and in a service cgroup that
-# holds processes as under systemd) and a v1-only boot, each under qemu
-# (docs/ARCHITECTURE.md, "VM tests").
+# The cgroup tests (nsbox-cgroups' and the runtime's oci_cgroups) again on
+# the host kinds this machine is not: a pure cgroup v2 kernel (tests in the
+# root cgroup, and in a service cgroup that holds processes as under
+# systemd) and a v1-only boot, each under qemu (docs/ARCHITECTURE.md,
+# "VM tests").
 bash tests/vm/run.sh v2 v1 v2-leaf
