@@ -81,6 +81,7 @@ pub enum Step {
     Domainname {
         name: String,
     },
+    LoopbackUp,
     Sysctl {
         key: String,
     },
@@ -143,6 +144,7 @@ impl fmt::Display for Step {
             Step::RootReadonly => f.write_str("make / read-only (root.readonly)"),
             Step::Hostname { name } => write!(f, "set hostname {name:?}"),
             Step::Domainname { name } => write!(f, "set domainname {name:?}"),
+            Step::LoopbackUp => f.write_str("bring up lo in the new network namespace"),
             Step::Sysctl { key } => write!(f, "sysctl {key}"),
             Step::OomScoreAdj { value } => write!(f, "set oom_score_adj {value}"),
             Step::Rlimit { name } => write!(f, "set {name}"),

@@ -12,6 +12,7 @@
 pub mod devices;
 pub mod exec;
 pub mod mounts;
+pub mod net;
 pub mod paths;
 pub mod pivot;
 pub mod process;
@@ -93,6 +94,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         fork_init(ctx.channel)?; // sync 2; only the new init returns
     }
     rustix::process::setsid().step(|| Step::Setsid)?;
+    if net::new_netns(spec) {
+        net::loopback_up()?;
+    }
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .step(|| Step::OomScoreAdj { value: adj })?;
