@@ -15,6 +15,10 @@
 //! - `cgroup_manager = "cgroupfs"`, `events_logger = "file"`: no systemd;
 //! - `cgroups = "no-conmon"`: conmon stays in our cgroup instead of moving
 //!   itself to /libpod_parent/conmon at the root of every hierarchy.
+//!
+//! One file outside the TempDir is podman's own: its blob-info cache
+//! (/var/lib/containers/cache/blob-info-cache-v1.boltdb, digests of layers
+//! seen), which podman 4.3 keeps there for root whatever the storage root.
 
 mod engine_support;
 
