@@ -380,3 +380,18 @@ fn net_container_shares_the_network_namespace() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_ne!(out.stdout.trim(), ns_first);
 }
+
+#[test]
+fn runtime_errors_reach_the_user() {
+    // runtime_supports_json: podman reads nsbox's --log (json) and shows
+    // its message, with the exit code for "command not found".
+    let p = Podman::new("podman-err");
+    let out = p.run(&["--rm", IMAGE, "/no/such/program"]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(r#"exec "/no/such/program": No such file or directory"#),
+        "{out:?}"
+    );
+    assert!(p.all_ids().is_empty(), "--rm removed the failed container");
+}
