@@ -19,13 +19,14 @@ build_nsbox() {
 
 # compare NAME RUNS CMD_A CMD_B...: times each command with hyperfine (after
 # warm-up) and appends one markdown row per command: median, and ratio to the
-# first command. The first command is always nsbox's.
+# first command. The first command is always nsbox's. WARMUP (default 10)
+# sets hyperfine's warm-up runs.
 compare() {
   local name=$1 runs=$2; shift 2
   local json=$RESULTS/$name.json
   local args=()
   for c in "$@"; do args+=("$c"); done
-  hyperfine -N --warmup 10 --runs "$runs" --export-json "$json" "${args[@]}" >/dev/null
+  hyperfine -N --warmup "${WARMUP:-10}" --runs "$runs" --export-json "$json" "${args[@]}" >/dev/null
   python3 - "$json" "$name" <<'PY'
 import json, sys
 data = json.load(open(sys.argv[1]))["results"]

@@ -18,6 +18,11 @@ apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libsecco
 # `apt-get download`, never installed) on pure cgroup v2 and v1-only hosts;
 # without recommends, which pull in a GUI.
 apt-get install -y -qq --no-install-recommends qemu-system-x86 cpio >/dev/null
+# podman, containerd: engines that run nsbox as their OCI runtime
+# (crates/nsbox/tests/engine_*.rs); runc, crun: the runtimes bench/runtime.sh
+# compares with. Without recommends: podman's pull in dbus-user-session,
+# buildah, slirp4netns and fuse-overlayfs, none needed (no systemd here).
+apt-get install -y -qq --no-install-recommends podman containerd runc crun >/dev/null
 
 cargo build --workspace --all-targets
 cargo test --workspace -- --test-threads=2

@@ -85,6 +85,7 @@ pub enum Step {
     Domainname {
         name: String,
     },
+    LoopbackUp,
     Sysctl {
         key: String,
     },
@@ -120,7 +121,6 @@ pub enum Step {
     LsmLabel {
         file: String,
     },
-    Loopback,
     JoinCgroup {
         path: String,
     },
@@ -157,6 +157,7 @@ impl fmt::Display for Step {
             Step::RootReadonly => f.write_str("make / read-only (root.readonly)"),
             Step::Hostname { name } => write!(f, "set hostname {name:?}"),
             Step::Domainname { name } => write!(f, "set domainname {name:?}"),
+            Step::LoopbackUp => f.write_str("bring up lo in the new network namespace"),
             Step::Sysctl { key } => write!(f, "sysctl {key}"),
             Step::OomScoreAdj { value } => write!(f, "set oom_score_adj {value}"),
             Step::Rlimit { name } => write!(f, "set {name}"),
@@ -171,7 +172,6 @@ impl fmt::Display for Step {
             Step::Send => f.write_str("report to nsbox"),
             Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
             Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
-            Step::Loopback => f.write_str("bring lo up in the new network namespace"),
             Step::JoinCgroup { path } => write!(f, "join cgroup {path}"),
         }
     }

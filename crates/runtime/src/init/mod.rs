@@ -12,8 +12,8 @@
 pub mod confine;
 pub mod devices;
 pub mod exec;
-pub mod loopback;
 pub mod mounts;
+pub mod net;
 pub mod paths;
 pub mod pivot;
 pub mod process;
@@ -98,7 +98,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces(ctx)?; // sync 1 inside
     if (ctx.plan.shape.clone_flags | ctx.plan.shape.unshare_flags) & NsKind::Net.clone_flag() != 0 {
-        loopback::up()?; // a new network namespace: lo up, as runc
+        net::loopback_up()?; // a new network namespace: lo up, as runc
     }
     if ctx.plan.shape.extra_fork {
         fork_init(ctx.channel)?; // sync 2; only the new init returns

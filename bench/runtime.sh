@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# nsbox's OCI runtime against runc and crun (Debian's), side by side in one run:
+#   run            RT run of /bin/true (busybox bundle, runc spec's config,
+#                  no terminal)
+#   create-start-delete
+#                  csd.sh RT: create, start, delete --force (one small
+#                  script, the same for every runtime)
+#   exec           RT exec of /bin/true into a running container
+#   run-100        loop.sh RT: 100 containers one after another (`run`)
+#   peak memory    /usr/bin/time -f %M of `RT run` (max RSS of the runtime
+#                  and the processes it waited for), median of 20
+# Every runtime gets the same config apart from its cgroupsPath, its own
+# --root, and runs as root. Prints a markdown table (see bench/README.md).
+#
+# Cgroups: each container's cgroupsPath is absolute, beneath this script's
+# own cgroup (the deepest path in /proc/self/cgroup), so nothing is placed
+# outside the cgroup the machine put us in; what is left there is removed
+# on exit, in every hierarchy.
+#
+# crun on a hybrid host where hugetlb is a v1 hierarchy that is not mounted
+# (it is listed in /proc/self/cgroup but absent from the mount table) fails
+# to find it. The script then mounts it at /sys/fs/cgroup/hugetlb, and
+# leaves it mounted: unmounting a v1 hierarchy that still has child cgroups
+# (another tool may have made some) does not destroy it but hides it, which
+# is how it got lost in the first place.
+#
+# Run as root: bash bench/runtime.sh
+source "$(dirname "$0")/lib.sh"
+need hyperfine hyperfine
+need runc runc
+need crun crun
+need python3 python3
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install -y time)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+build_nsbox
+
+RUNTIMES=(nsbox runc crun)
+
+# --- hugetlb for crun --------------------------------------------------------
+if grep -q '^[0-9]*:hugetlb:' /proc/self/cgroup &&
+   ! awk '$0 ~ / - cgroup / && $NF ~ /(^|,)hugetlb(,|$)/ {f=1} END {exit !f}' /proc/self/mountinfo; then
+  mkdir -p /sys/fs/cgroup/hugetlb
+  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+  echo "bench: mounted the hugetlb v1 hierarchy at /sys/fs/cgroup/hugetlb (left mounted)" >&2
+fi
+
+# --- scratch: bundles, state dirs, PATH ----------------------------------------
+W=$(mktemp -d /tmp/nsbox-rt.XXXXXX)
+mkdir -p "$W/bin"
+ln -s "$NSBOX" "$W/bin/nsbox"
+ln -s "$(command -v runc)" "$W/bin/runc"
+ln -s "$(command -v crun)" "$W/bin/crun"
+export PATH=$W/bin:$PATH
+
+# Our own cgroup: the deepest path in /proc/self/cgroup (on a hybrid host the
+# other hierarchies have us at a prefix of it, usually /).
+OWN_CG=$(awk -F: '{ if (length($3) > length(best)) best = $3 } END { print best }' /proc/self/cgroup)
+BENCH_CG=${OWN_CG%/}/nsbox-bench-$$
+
+# Directories of $BENCH_CG's path that do not exist yet, in every mounted
+# hierarchy: on a hybrid host a runtime makes the whole path (say
+# /process_api/ID beneath the cpu hierarchy's root), and cleanup takes back
+# exactly those, deepest first, once empty.
+made_cgroups=()
+for mnt in $(awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo); do
+  p=""
+  IFS=/ read -ra parts <<< "${BENCH_CG#/}"
+  for part in "${parts[@]}"; do
+    p=$p/$part
+    [ -d "$mnt$p" ] || made_cgroups=("$mnt$p" "${made_cgroups[@]}")
+  done
+done
+
+cleanup() {
+  set +e
+  for rt in "${RUNTIMES[@]}"; do
+    [ -d "$W/state-$rt" ] || continue
+    for id in $("$rt" --root "$W/state-$rt" list -q 2>/dev/null); do
+      "$rt" --root "$W/state-$rt" delete --force "$id" >/dev/null 2>&1
+    done
+  done
+  # Cgroups the runs left beneath $BENCH_CG, then its own path where we made it.
+  for d in "${made_cgroups[@]}"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+rootfs=$W/rootfs
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root}
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list-full); do
+  [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$rootfs/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+
+# bundle RT NAME ARGS...: $W/RT-NAME with runc spec's config, no terminal,
+# running ARGS in $rootfs, cgroupsPath $BENCH_CG/RT-NAME.
+bundle() {
+  local rt=$1 name=$2; shift 2
+  local b=$W/$rt-$name
+  mkdir -p "$b"
+  runc spec --bundle "$b"
+  python3 - "$b/config.json" "$rootfs" "$BENCH_CG/$rt-$name" "$@" <<'PY'
+import json, sys
+path, rootfs, cg, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = args
+c["root"] = {"path": rootfs, "readonly": True}
+c["linux"]["cgroupsPath"] = cg
+json.dump(c, open(path, "w"), indent=1)
+PY
+}
+
+cat > "$W/bin/csd.sh" <<'EOF'
+#!/bin/sh
+# csd.sh RT ROOT BUNDLE: create, start, delete --force one container.
+set -e
+"$1" --root "$2" create --bundle "$3" csd
+"$1" --root "$2" start csd
+"$1" --root "$2" delete --force csd
+EOF
+cat > "$W/bin/loop.sh" <<'EOF'
+#!/bin/sh
+# loop.sh RT ROOT BUNDLE: 100 containers one after another.
+set -e
+i=0
+while [ $i -lt 100 ]; do
+  "$1" --root "$2" run --bundle "$3" "loop$i"
+  i=$((i + 1))
+done
+EOF
+chmod +x "$W/bin/csd.sh" "$W/bin/loop.sh"
+
+for rt in "${RUNTIMES[@]}"; do
+  mkdir -p "$W/state-$rt"
+  bundle "$rt" true true
+  bundle "$rt" csd true
+  bundle "$rt" loop true
+  bundle "$rt" sleep sleep 1000000
+  # Every runtime must run the bundle before it is timed.
+  "$rt" --root "$W/state-$rt" run --bundle "$W/$rt-true" check >"$W/check.out" 2>&1 </dev/null ||
+    { echo "bench: $rt cannot run the bundle: $(cat "$W/check.out")" >&2; exit 1; }
+done
+
+# Absolute paths: crun resolves a relative --root after entering the bundle.
+cd "$W"
+cmds() { # cmds FORMAT: one command per runtime; %r runtime, %w $W
+  local f
+  for rt in "${RUNTIMES[@]}"; do f=${1//%r/$rt}; printf '%s\n' "${f//%w/$W}"; done
+}
+mapfile -t run_cmds < <(cmds "%r --root %w/state-%r run --bundle %r-true bench")
+mapfile -t csd_cmds < <(cmds "csd.sh %r %w/state-%r %r-csd")
+mapfile -t exec_cmds < <(cmds "%r --root %w/state-%r exec sleeper true")
+mapfile -t loop_cmds < <(cmds "loop.sh %r %w/state-%r %r-loop")
+
+# check CMD...: each command once, untimed; a failure stops the bench with
+# what the command printed (hyperfine would only say "non-zero exit code").
+check() {
+  local c
+  for c in "$@"; do
+    # shellcheck disable=SC2086 # the command is split into words, as hyperfine -N does
+    # (output to a file: a container left behind would hold a pipe open)
+    $c >"$W/check.out" 2>&1 </dev/null ||
+      { echo "bench: failed: $c: $(cat "$W/check.out")" >&2; exit 1; }
+  done
+}
+
+check "${run_cmds[@]}" "${csd_cmds[@]}"
+table_header
+compare run 100 "${run_cmds[@]}"
+compare create-start-delete 100 "${csd_cmds[@]}"
+
+for rt in "${RUNTIMES[@]}"; do
+  "$rt" --root "$W/state-$rt" create --bundle "$rt-sleep" sleeper </dev/null >/dev/null 2>&1
+  "$rt" --root "$W/state-$rt" start sleeper
+done
+check "${exec_cmds[@]}"
+compare exec 100 "${exec_cmds[@]}"
+for rt in "${RUNTIMES[@]}"; do "$rt" --root "$W/state-$rt" delete --force sleeper; done
+
+WARMUP=1 compare run-100 5 "${loop_cmds[@]}"
+
+# Peak memory: the same measurement for every runtime.
+base=""
+for rt in "${RUNTIMES[@]}"; do
+  kb=$(for _ in $(seq 20); do
+         /usr/bin/time -f %M "$rt" --root "$W/state-$rt" run --bundle "$rt-true" mem 2>&1 >/dev/null | tail -1
+       done | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  [ -n "$base" ] || base=$kb
+  awk -v rt="$rt" -v kb="$kb" -v base="$base" \
+    'BEGIN { printf "| peak-rss | `%s run` | %.1f MiB | %.2fx |\n", rt, kb / 1024, kb / base }'
+done
+
+echo
+echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD))"
