@@ -9,6 +9,11 @@
 #   run-100        loop.sh RT: 100 containers one after another (`run`)
 #   peak memory    /usr/bin/time -f %M of `RT run` (max RSS of the runtime
 #                  and the processes it waited for), median of 20
+#   create-delete-limits
+#                  cdl.sh RT: create + delete --force of a container with a
+#                  memory (64 MiB), cpu (0.5) and pids (64) limit
+#   events-stats   RT events --stats of a running container (nsbox and
+#                  runc; crun has no `events`)
 # Every runtime gets the same config apart from its cgroupsPath, its own
 # --root, and runs as root. Prints a markdown table (see bench/README.md).
 #
@@ -132,7 +137,27 @@ while [ $i -lt 100 ]; do
   i=$((i + 1))
 done
 EOF
-chmod +x "$W/bin/csd.sh" "$W/bin/loop.sh"
+cat > "$W/bin/cdl.sh" <<'EOF'
+#!/bin/sh
+# cdl.sh RT ROOT BUNDLE: create and delete one container (its limits applied).
+set -e
+"$1" --root "$2" create --bundle "$3" cdl
+"$1" --root "$2" delete --force cdl
+EOF
+chmod +x "$W/bin/csd.sh" "$W/bin/loop.sh" "$W/bin/cdl.sh"
+
+# limits BUNDLE: memory 64 MiB, cpu 0.5, pids 64 in linux.resources.
+limits() {
+  python3 - "$1/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+r = c["linux"].setdefault("resources", {})
+r["memory"] = {"limit": 64 << 20}
+r["cpu"] = {"quota": 50000, "period": 100000}
+r["pids"] = {"limit": 64}
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+}
 
 for rt in "${RUNTIMES[@]}"; do
   mkdir -p "$W/state-$rt"
@@ -140,6 +165,8 @@ for rt in "${RUNTIMES[@]}"; do
   bundle "$rt" csd true
   bundle "$rt" loop true
   bundle "$rt" sleep sleep 1000000
+  bundle "$rt" cdl true
+  limits "$W/$rt-cdl"
   # Every runtime must run the bundle before it is timed.
   "$rt" --root "$W/state-$rt" run --bundle "$W/$rt-true" check >"$W/check.out" 2>&1 </dev/null ||
     { echo "bench: $rt cannot run the bundle: $(cat "$W/check.out")" >&2; exit 1; }
@@ -155,6 +182,9 @@ mapfile -t run_cmds < <(cmds "%r --root %w/state-%r run --bundle %r-true bench")
 mapfile -t csd_cmds < <(cmds "csd.sh %r %w/state-%r %r-csd")
 mapfile -t exec_cmds < <(cmds "%r --root %w/state-%r exec sleeper true")
 mapfile -t loop_cmds < <(cmds "loop.sh %r %w/state-%r %r-loop")
+mapfile -t cdl_cmds < <(cmds "cdl.sh %r %w/state-%r %r-cdl")
+# crun has no `events`: nsbox and runc only.
+events_cmds=("nsbox --root $W/state-nsbox events --stats sleeper" "runc --root $W/state-runc events --stats sleeper")
 
 # check CMD...: each command once, untimed; a failure stops the bench with
 # what the command printed (hyperfine would only say "non-zero exit code").
@@ -177,10 +207,13 @@ for rt in "${RUNTIMES[@]}"; do
   "$rt" --root "$W/state-$rt" create --bundle "$rt-sleep" sleeper </dev/null >/dev/null 2>&1
   "$rt" --root "$W/state-$rt" start sleeper
 done
-check "${exec_cmds[@]}"
+check "${exec_cmds[@]}" "${events_cmds[@]}"
 compare exec 100 "${exec_cmds[@]}"
+compare events-stats 100 "${events_cmds[@]}"
 for rt in "${RUNTIMES[@]}"; do "$rt" --root "$W/state-$rt" delete --force sleeper; done
 
+check "${cdl_cmds[@]}"
+compare create-delete-limits 100 "${cdl_cmds[@]}"
 WARMUP=1 compare run-100 5 "${loop_cmds[@]}"
 
 # Peak memory: the same measurement for every runtime.
