@@ -141,3 +141,27 @@ fn spec_writes_runc_default_once_and_features_is_json() {
     assert_eq!(v["ociVersionMin"], "1.0.0");
     assert_eq!(v["linux"]["namespaces"].as_array().unwrap().len(), 8);
 }
+
+/// A state.json cut short (as a power loss could leave it: it is renamed
+/// into place without fsync) is refused by a plain delete, naming the file,
+/// and removed by `delete --force`.
+#[test]
+fn cut_short_state_is_removed_by_force() {
+    let oci = Oci::new("cutshort");
+    oci.write_config(&base_config(&["true"]));
+    let id = oci.id("cut");
+    // A stopped container: run it to completion, then put its directory
+    // back as a crash would leave it.
+    oci.run(&id).success();
+    std::fs::create_dir_all(oci.state_dir(&id)).unwrap();
+    std::fs::write(oci.state_dir(&id).join("state.json"), "{\"oci\": {\"id\"").unwrap();
+
+    let plain = oci.nsbox(&["delete", &id]);
+    assert_eq!(plain.code, 1, "{plain:?}");
+    assert_eq!(plain.stderr.lines().count(), 1, "{plain:?}");
+    assert!(plain.stderr.contains("state.json"), "{plain:?}");
+    assert!(oci.state_dir(&id).exists());
+
+    oci.nsbox(&["delete", "--force", &id]).success();
+    assert!(!oci.state_dir(&id).exists());
+}

@@ -31,6 +31,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
         Ok(r) => r,
         // A create that died before writing state: nothing runs, clean up.
         Err(Error::NotFound { .. }) => return dir.remove().map(|()| Vec::new()),
+        // A state.json cut short by a power loss (it is renamed into place
+        // but not fsynced): the machine rebooted, so nothing of the
+        // container runs; --force removes what is left.
+        Err(Error::BadState { .. }) if force => return dir.remove().map(|()| Vec::new()),
         Err(e) => return Err(e),
     };
     let status = record.live_status();
