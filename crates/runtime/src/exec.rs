@@ -103,6 +103,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                     listener: listener_child.as_ref(),
                 },
                 cgroup_procs: &cgroup_procs,
+                keyring: (!record.no_new_keyring).then_some(opts.id.as_str()),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),

@@ -30,6 +30,8 @@ pub struct ExecContext<'a> {
     pub seccomp: super::confine::Seccomp<'a>,
     /// The container's v1 `cgroup.procs` files, joined first (cgroup.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
+    /// The container's id when its init made a session keyring to join.
+    pub keyring: Option<&'a str>,
 }
 
 /// Entry point after the clone. Never returns.
@@ -68,6 +70,9 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     }
     if !ctx.kinds.contains(&NsKind::Mnt) {
         enter_init_root(ctx.init_pid)?;
+    }
+    if let Some(id) = ctx.keyring {
+        super::keyring::join_existing(id)?;
     }
     if needs_fork(ctx.kinds) {
         super::fork_init(ctx.channel)?;
