@@ -23,7 +23,17 @@ fn linux32_makes_uname_say_i686() {
     assert_eq!(out.stdout, "i686\n00040008\n", "{out:?}");
     assert!(!out.stderr.contains("personality"), "{out:?}");
 
+    // exec'd processes get it too.
+    c["process"]["args"] = json!(["sleep", "1000"]);
+    oci.write_config(&c);
+    let id = oci.id("persona-exec");
+    oci.create_detached(&id);
+    let out = oci.nsbox(&["exec", &id, "uname", "-m"]).success();
+    assert_eq!(out.stdout, "i686\n", "{out:?}");
+    oci.nsbox(&["delete", "--force", &id]).success();
+
     // LINUX is the default domain: the machine's own.
+    c["process"]["args"] = json!(["sh", "-c", "uname -m; cat /proc/self/personality"]);
     c["linux"]["personality"] = json!({"domain": "LINUX"});
     oci.write_config(&c);
     let out = oci.run(&oci.id("persona64")).success();
