@@ -161,6 +161,18 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         .linux()
         .as_ref()
         .ok_or_else(|| field("linux", "missing"))?;
+    if let Some(p) = linux.personality() {
+        if let Err(i) = crate::init::personality::persona(p) {
+            let name = &p.flags().as_ref().expect("an index into flags")[i];
+            return Err(field(
+                &format!("linux.personality.flags[{i}]"),
+                format!(
+                    "unknown personality flag {name:?} (known: {})",
+                    crate::init::personality::flag_names()
+                ),
+            ));
+        }
+    }
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let mut seen = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {

@@ -28,6 +28,10 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `--console-socket`: where the pty master goes (process.terminal).
     pub console_socket: Option<PathBuf>,
+    /// `--no-new-keyring`: keep the caller's session keyring.
+    pub no_new_keyring: bool,
+    /// `--no-pivot`: enter the rootfs by MS_MOVE onto / and chroot.
+    pub no_pivot: bool,
 }
 
 /// A created container: init waits on the exec fifo.
@@ -108,6 +112,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 },
                 cgroup_sync,
                 cgroupns_after_sync,
+                new_keyring: !opts.no_new_keyring,
+                no_pivot: opts.no_pivot,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -136,7 +142,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         ),
         None => None,
     };
-    record(&guard, &bundle, &opts.id, init_pid, cgroup)?;
+    record(&guard, &bundle, opts, init_pid, cgroup)?;
     if let Some(path) = &opts.pid_file {
         write_pid_file(path, init_pid)?;
     }
@@ -154,13 +160,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
 pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     let mut out = crate::bundle::ignored_without_mount_ns(spec);
     if let Some(linux) = spec.linux() {
-        for (set, field) in [
-            (linux.intel_rdt().is_some(), "linux.intelRdt"),
-            (linux.personality().is_some(), "linux.personality"),
-        ] {
-            if set {
-                out.push(Error::NotApplied { field });
-            }
+        if linux.intel_rdt().is_some() {
+            out.push(Error::NotApplied {
+                field: "linux.intelRdt",
+            });
         }
     }
     let asks_mount_label = spec
@@ -329,10 +332,11 @@ fn id_maps(bundle: &Bundle) -> IdMaps {
 fn record(
     guard: &Guard,
     bundle: &Bundle,
-    id: &str,
+    opts: &CreateOptions,
     pid: u32,
     cgroup: Option<nsbox_cgroups::Cgroup>,
 ) -> Result<(), Error> {
+    let id = &opts.id;
     let start_time = state::start_time(pid)
         .map_err(|source| Error::ProcStat { pid, source })?
         .ok_or_else(|| died(pid, "state"))?;
@@ -351,6 +355,7 @@ fn record(
         start_time,
         hooks: bundle.spec.hooks().clone(),
         cgroup,
+        no_new_keyring: opts.no_new_keyring,
     })
 }
 

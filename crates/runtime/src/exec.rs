@@ -103,6 +103,8 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                     listener: listener_child.as_ref(),
                 },
                 cgroup_procs: &cgroup_procs,
+                keyring: (!record.no_new_keyring).then_some(opts.id.as_str()),
+                personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),

@@ -409,6 +409,8 @@ pub fn run(opts: &FriendlyOptions) -> Result<Outcome, Error> {
         pid_file: None,
         preserve_fds: 0,
         console_socket: None,
+        no_new_keyring: false,
+        no_pivot: false,
     };
     crate::run::run(&create, false)
 }

@@ -124,6 +124,16 @@ pub enum Step {
     JoinCgroup {
         path: String,
     },
+    // --- personality, session keyring, --no-pivot ---
+    Personality {
+        value: String,
+    },
+    SessionKeyring {
+        name: String,
+    },
+    MoveRoot {
+        path: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -173,6 +183,11 @@ impl fmt::Display for Step {
             Step::Seccomp => f.write_str("load seccomp filter (linux.seccomp)"),
             Step::LsmLabel { file } => write!(f, "set exec label in {file}"),
             Step::JoinCgroup { path } => write!(f, "join cgroup {path}"),
+            Step::Personality { value } => {
+                write!(f, "set personality {value} (linux.personality)")
+            }
+            Step::SessionKeyring { name } => write!(f, "join session keyring {name:?}"),
+            Step::MoveRoot { path } => write!(f, "move rootfs {path} onto / (--no-pivot)"),
         }
     }
 }

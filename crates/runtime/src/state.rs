@@ -68,6 +68,14 @@ pub struct Record {
         skip_serializing_if = "Option::is_none"
     )]
     pub cgroup: Option<nsbox_cgroups::Cgroup>,
+    /// Created with `--no-new-keyring`: `exec` joins no session keyring
+    /// (else it joins the container's, as runc).
+    #[serde(
+        rename = "nsboxNoNewKeyring",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub no_new_keyring: bool,
 }
 
 impl Record {
@@ -474,6 +482,7 @@ mod tests {
             start_time: start_time(std::process::id()).unwrap().unwrap(),
             hooks: None,
             cgroup: None,
+            no_new_keyring: false,
         };
         dir.write(&rec).unwrap();
         assert_eq!(dir.read().unwrap().live_status(), ContainerState::Created);

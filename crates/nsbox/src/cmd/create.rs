@@ -13,9 +13,14 @@ pub struct Args {
     /// Pass N extra descriptors (3..3+N) to the container's process.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Accepted for runc compatibility: nsbox makes no session keyring.
+    /// Keep the caller's session keyring (else the container joins a new
+    /// one named `_ses.<id>`, as under runc).
     #[arg(long)]
     pub no_new_keyring: bool,
+    /// Enter the rootfs by moving it onto / (MS_MOVE) and chroot instead of
+    /// pivot_root (for a root on a ramfs/initramfs, where pivot_root fails).
+    #[arg(long)]
+    pub no_pivot: bool,
     /// Unix socket to send the pty master to (when process.terminal is true).
     #[arg(long, value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
@@ -32,6 +37,8 @@ impl Args {
             pid_file: self.pid_file.clone(),
             preserve_fds: self.preserve_fds,
             console_socket: self.console_socket.clone(),
+            no_new_keyring: self.no_new_keyring,
+            no_pivot: self.no_pivot,
         }
     }
 }

@@ -23,9 +23,14 @@ pub struct Args {
     /// Pass N extra descriptors (3..3+N) to the container's process.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Accepted for runc compatibility: nsbox makes no session keyring.
+    /// Keep the caller's session keyring (else the container joins a new
+    /// one named `_ses.<id>`, as under runc).
     #[arg(long)]
     pub no_new_keyring: bool,
+    /// Enter the rootfs by moving it onto / (MS_MOVE) and chroot instead of
+    /// pivot_root (for a root on a ramfs/initramfs, where pivot_root fails).
+    #[arg(long)]
+    pub no_pivot: bool,
     /// Unix socket to send the pty master to (when process.terminal is true).
     #[arg(long, value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
@@ -121,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         pid_file: args.pid_file,
         preserve_fds: args.preserve_fds,
         no_new_keyring: args.no_new_keyring,
+        no_pivot: args.no_pivot,
         console_socket: args.console_socket,
         id,
     };
@@ -138,6 +144,8 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
         (args.pid_file.is_some(), "--pid-file"),
         (args.console_socket.is_some(), "--console-socket"),
         (args.preserve_fds != 0, "--preserve-fds"),
+        (args.no_new_keyring, "--no-new-keyring"),
+        (args.no_pivot, "--no-pivot"),
     ] {
         if set {
             return usage(&format!(

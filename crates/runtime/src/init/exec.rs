@@ -30,6 +30,11 @@ pub struct ExecContext<'a> {
     pub seccomp: super::confine::Seccomp<'a>,
     /// The container's v1 `cgroup.procs` files, joined first (cgroup.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
+    /// The container's id when its init made a session keyring to join.
+    pub keyring: Option<&'a str>,
+    /// The container's `linux.personality` (a clone of nsbox does not
+    /// inherit init's).
+    pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
 }
 
 /// Entry point after the clone. Never returns.
@@ -69,6 +74,9 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     if !ctx.kinds.contains(&NsKind::Mnt) {
         enter_init_root(ctx.init_pid)?;
     }
+    if let Some(id) = ctx.keyring {
+        super::keyring::join_existing(id)?;
+    }
     if needs_fork(ctx.kinds) {
         super::fork_init(ctx.channel)?;
     }
@@ -81,6 +89,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
             .map(|b| (b.height() as u16, b.width() as u16));
         crate::console::setup(socket, size, false)?;
     }
+    super::personality::apply(ctx.personality)?;
     process::rlimits(p)?;
     super::confine::exec_label(p)?;
     ctx.seccomp.before_caps(p)?;

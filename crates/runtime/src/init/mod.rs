@@ -12,9 +12,11 @@
 pub mod confine;
 pub mod devices;
 pub mod exec;
+pub mod keyring;
 pub mod mounts;
 pub mod net;
 pub mod paths;
+pub mod personality;
 pub mod pivot;
 pub mod process;
 
@@ -70,6 +72,11 @@ pub struct Context<'a> {
     pub cgroup_sync: bool,
     /// Unshare the config's new cgroup namespace after that (cgroup.rs).
     pub cgroupns_after_sync: bool,
+    /// Join a session keyring of the container's own (not
+    /// `--no-new-keyring`).
+    pub new_keyring: bool,
+    /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root.
+    pub no_pivot: bool,
 }
 
 /// Init's entry point after the clone. Never returns.
@@ -97,6 +104,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces(ctx)?; // sync 1 inside
+    if ctx.new_keyring {
+        keyring::create(ctx.id, has_userns(spec))?; // as runc: in the user ns
+    }
     if (ctx.plan.shape.clone_flags | ctx.plan.shape.unshare_flags) & NsKind::Net.clone_flag() != 0 {
         net::loopback_up()?; // a new network namespace: lo up, as runc
     }
@@ -118,7 +128,11 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     }
     let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
     if own_mounts {
-        pivot::pivot_root(&ctx.bundle.rootfs)?;
+        if ctx.no_pivot {
+            pivot::move_root(&ctx.bundle.rootfs)?;
+        } else {
+            pivot::pivot_root(&ctx.bundle.rootfs)?;
+        }
         mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
         terminal(ctx)?;
         sysctls(spec)?;
@@ -130,6 +144,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         pivot::chroot(&ctx.bundle.rootfs)?;
     }
     identity(spec)?;
+    personality::apply(linux.personality().as_ref())?; // before any seccomp filter
     process::rlimits(process)?;
     confine::exec_label(process)?;
     ctx.seccomp.before_caps(process)?; // without no_new_privs: needs CAP_SYS_ADMIN

@@ -166,7 +166,7 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
 }
 
 /// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
+pub(super) fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());
     let b = s.as_bytes();
     let mut i = 0;
