@@ -593,32 +593,12 @@ pub fn nsfs_mounts(mountinfo: &[u8]) -> impl Iterator<Item = (NsKind, u64, PathB
         let root = fields.nth(3)?;
         let point = fields.next()?;
         let (kind, ino) = parse_ns_name(root)?;
-        Some((kind, ino, PathBuf::from(unescape(point))))
+        Some((kind, ino, PathBuf::from(crate::mountinfo::unescape(point))))
     })
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &[u8]) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStringExt;
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'\\'
-            && i + 3 < s.len()
-            && s[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((s[i + 1] - b'0') * 64 + (s[i + 2] - b'0') * 8 + (s[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    std::ffi::OsString::from_vec(out)
 }
 
 fn add_mounts(d: &mut Discovery, kinds: KindSet, info: &[u8], mnt_ns: Option<u64>, via_pid: u32) {

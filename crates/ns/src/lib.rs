@@ -12,6 +12,7 @@
 //! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
 //! - [`signal`]: signal names and numbers (`KILL`, `SIGTERM`, `RTMIN+3`, `9`);
 //! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
+//! - [`mountinfo`]: mountinfo fields unescaped;
 //! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
 //! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
 //!   what holds it (processes, fds, sockets, nsfs mounts), their hierarchy,
@@ -29,6 +30,7 @@ pub mod setns;
 pub mod signal;
 
 pub mod enter;
+pub mod mountinfo;
 pub mod mountns;
 pub mod persist;
 pub mod pid1;

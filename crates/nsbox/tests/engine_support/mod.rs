@@ -275,7 +275,7 @@ pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
         let Some(inside) = own_path.strip_prefix(mount_root) else {
             continue;
         };
-        let base = PathBuf::from(nsbox_testutil::unescape_mountinfo(point))
+        let base = PathBuf::from(nsbox_ns::mountinfo::unescape(point.as_bytes()))
             .join(inside.trim_start_matches('/'));
         dirs.push(base.join(rel));
     }

@@ -160,29 +160,9 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape(p)))
+        .map(|p| PathBuf::from(nsbox_ns::mountinfo::unescape(p.as_bytes())))
         .filter(|p| path.starts_with(p))
         .max_by_key(|p| p.components().count())
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-pub(super) fn unescape(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Mounts one `mounts[i]` entry under the rootfs.
@@ -378,8 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_unescape_and_mount_point() {
-        assert_eq!(unescape(r"/a\040b"), "/a b");
+    fn mount_point_of_a_path() {
         assert_eq!(
             mount_point_of(Path::new("/proc/self")),
             Some(PathBuf::from("/proc"))

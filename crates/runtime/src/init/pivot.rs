@@ -83,7 +83,8 @@ fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<std::path::PathBuf> 
             let (left, right) = l.split_once(" - ")?;
             let f: Vec<&str> = left.split(' ').collect();
             let fstype = right.split(' ').next()?;
-            let point = std::path::PathBuf::from(super::mounts::unescape(f.get(4)?));
+            let point =
+                std::path::PathBuf::from(nsbox_ns::mountinfo::unescape(f.get(4)?.as_bytes()));
             let whole = *f.get(3)? == "/";
             (whole && matches!(fstype, "proc" | "sysfs") && !point.starts_with(rootfs))
                 .then_some(point)
