@@ -40,8 +40,8 @@ pub struct Global {
     /// Log debug lines too.
     #[arg(long)]
     pub debug: bool,
-    /// Accepted for runc compatibility (cgroups are managed through cgroupfs,
-    /// never through systemd).
+    /// Accepted for runc compatibility: cgroups are managed through cgroupfs;
+    /// a systemd-style cgroupsPath (slice:prefix:name) is refused clearly.
     #[arg(long)]
     pub systemd_cgroup: bool,
 }

@@ -165,3 +165,25 @@ fn cut_short_state_is_removed_by_force() {
     oci.nsbox(&["delete", "--force", &id]).success();
     assert!(!oci.state_dir(&id).exists());
 }
+
+/// A systemd-style cgroupsPath (what `--systemd-cgroup` engines send) needs
+/// the systemd driver: one line saying so, nothing made.
+#[test]
+fn systemd_cgroup_path_is_refused_clearly() {
+    let oci = Oci::new("systemd-cg");
+    let mut c = base_config(&["true"]);
+    c["linux"]["cgroupsPath"] = json!("system.slice:nsbox:sd1");
+    oci.write_config(&c);
+    let id = oci.id("sd");
+    let bundle = oci.bundle.display().to_string();
+    let out = oci.nsbox(&["--systemd-cgroup", "create", "--bundle", &bundle, &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "linux.cgroupsPath \"system.slice:nsbox:sd1\" is systemd's slice:prefix:name form"
+        ),
+        "{out:?}"
+    );
+    assert!(!oci.state_dir(&id).exists());
+}

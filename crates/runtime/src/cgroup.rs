@@ -101,10 +101,29 @@ pub fn path_of(id: &str, spec: &Spec) -> Result<CgroupPath, Error> {
     let raw = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
+    if let Some(path) = raw.as_deref().filter(|p| is_systemd_form(p)) {
+        return Err(Error::SystemdCgroupPath {
+            path: path.to_string(),
+            why: if std::path::Path::new("/run/systemd/system").exists() {
+                "nsbox drives cgroups through cgroupfs only"
+            } else {
+                "no systemd runs on this host (/run/systemd/system is missing)"
+            },
+        });
+    }
     CgroupPath::parse(raw.as_deref(), &format!("nsbox-{id}")).map_err(|source| Error::Cgroup {
         what: "linux.cgroupsPath".into(),
         source,
     })
+}
+
+/// systemd's `slice:prefix:name` form (runc's `--systemd-cgroup`), which
+/// cgroupfs would take as one oddly named directory.
+fn is_systemd_form(path: &str) -> bool {
+    let parts: Vec<&str> = path.split(':').collect();
+    parts.len() == 3
+        && !path.starts_with('/')
+        && (parts[0].is_empty() || parts[0].ends_with(".slice"))
 }
 
 /// Creates the container's cgroup and applies `linux.resources`; see the

@@ -295,6 +295,10 @@ pub enum Error {
         source: nsbox_cgroups::Error,
     },
 
+    /// A systemd-style cgroupsPath: it needs a driver nsbox does not have.
+    #[error("config.json: linux.cgroupsPath {path:?} is systemd's slice:prefix:name form, which needs the systemd cgroup driver: {why}; give a cgroupfs path (absolute, or relative to nsbox's own cgroup)")]
+    SystemdCgroupPath { path: String, why: &'static str },
+
     #[error("container {id:?} has no cgroup (it was created unprivileged without one)")]
     NoCgroup { id: String },
 
