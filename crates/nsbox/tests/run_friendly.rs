@@ -473,3 +473,26 @@ fn bad_flag_values_are_usage_errors() {
     );
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+/// Called from a directory under /tmp (which the command gets fresh and
+/// empty), the command starts in `/` and its /tmp stays empty.
+#[test]
+fn caller_cwd_under_tmp_falls_back_to_root() {
+    let f = Friendly::new("friendly-cwd");
+    let out = std::process::Command::new(NSBOX)
+        .args([
+            "--root",
+            f.root.to_str().unwrap(),
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "pwd; ls -A /tmp | wc -l",
+        ])
+        .current_dir(f.dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout, "/\n0\n", "{out:?}");
+}

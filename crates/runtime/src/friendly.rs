@@ -266,6 +266,9 @@ pub fn spec(opts: &FriendlyOptions, id: &str, rootfs: &Path) -> Result<Spec, Err
         "tmpfs",
         &["nosuid", "nodev", "mode=1777"],
     )?);
+    debug_assert!(FRESH
+        .iter()
+        .all(|f| mounts.iter().any(|m| m.destination() == Path::new(f))));
     let mut annotations = std::collections::HashMap::new();
     if opts.rootfs.is_none() {
         annotations.insert(HOST_ROOT_ANNOTATION.to_string(), "ro".to_string());
@@ -510,6 +513,23 @@ pub fn pid1_if_asked(spec: &Spec) {
             crate::init::exit(i32::from(code))
         }
         _ => signals.restore(), // no fork: the command runs as PID 1 itself
+    }
+}
+
+/// Where the container gets fresh file systems of its own over the host's
+/// root: a caller's directory beneath one of them does not exist inside.
+const FRESH: [&str; 4] = ["/tmp", "/dev", "/proc", "/sys"];
+
+/// The working directory `nsbox run -- CMD` keeps from its caller: the same
+/// path, since the host's root is the container's, unless it lies beneath a
+/// fresh mount (`/tmp`, ...), where it would not exist; then `/`. (Creating
+/// it there, as an OCI bundle's missing cwd is, would leave a stray
+/// directory in the command's empty /tmp.)
+pub fn inherited_cwd(caller: &Path) -> PathBuf {
+    if FRESH.iter().any(|f| caller.starts_with(f)) {
+        PathBuf::from("/")
+    } else {
+        caller.to_path_buf()
     }
 }
 

@@ -157,7 +157,9 @@ fn friendly(args: Args) -> anyhow::Result<u8> {
     let cwd = match (&args.cwd, &args.rootfs) {
         (Some(dir), _) => dir.clone(),
         (None, Some(_)) => PathBuf::from("/"),
-        (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        (None, None) => std::env::current_dir()
+            .map(|d| nsbox_runtime::friendly::inherited_cwd(&d))
+            .unwrap_or_else(|_| PathBuf::from("/")),
     };
     let mut env: Vec<String> = std::env::vars_os()
         .filter_map(|(k, v)| {
