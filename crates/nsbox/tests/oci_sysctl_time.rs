@@ -48,6 +48,23 @@ fn boottime_offset_shows_in_uptime_inside() {
 }
 
 #[test]
+fn time_offsets_in_a_new_user_namespace() {
+    let oci = Oci::new("oci-timens-userns");
+    let host = uptime_secs(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let mut c = base_config(&["sh", "-c", "cat /proc/uptime; id -u"]);
+    let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.push(json!({"type": "time"}));
+    ns.push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 86400}});
+    oci.write_config(&c);
+    let out = oci.run(&oci.id("timens-userns")).success();
+    assert!(uptime_secs(&out.stdout) >= host + 86400.0, "{out:?}");
+    assert!(out.stdout.ends_with("\n0\n"), "{out:?}");
+}
+
+#[test]
 fn time_offsets_without_time_namespace_are_refused() {
     let oci = Oci::new("oci-timens-bad");
     let mut c = base_config(&["true"]);
