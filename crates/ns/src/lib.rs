@@ -12,6 +12,7 @@
 //! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
 //! - [`signal`]: signal names and numbers (`KILL`, `SIGTERM`, `RTMIN+3`, `9`);
 //! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
+//! - [`timens`]: clock offsets of a new time namespace;
 //! - [`mountinfo`]: mountinfo fields unescaped;
 //! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
 //! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
@@ -28,6 +29,7 @@ pub mod idmap;
 pub mod limits;
 pub mod setns;
 pub mod signal;
+pub mod timens;
 
 pub mod enter;
 pub mod mountinfo;
@@ -52,4 +54,5 @@ pub use mountns::Propagation;
 pub use persist::{PersistTarget, Persisted};
 pub use pid1::ChildStatus;
 pub use setns::{join_pidfd, NsFile};
+pub use timens::{ClockOffset, TimeOffsets};
 pub use unshare::UnshareOptions;

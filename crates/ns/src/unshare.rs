@@ -198,18 +198,11 @@ fn unshare_time(opts: &UnshareOptions) -> Result<(), Error> {
 /// Writes the clock offsets of the time namespace just unshared; it is
 /// entered by the next exec or fork, after which offsets are frozen.
 fn write_time_offsets(opts: &UnshareOptions) -> Result<(), Error> {
-    let mut text = String::new();
-    if let Some(s) = opts.monotonic {
-        text.push_str(&format!("monotonic {s} 0\n"));
-    }
-    if let Some(s) = opts.boottime {
-        text.push_str(&format!("boottime {s} 0\n"));
-    }
-    if text.is_empty() {
-        return Ok(());
-    }
-    let path = PathBuf::from("/proc/self/timens_offsets");
-    std::fs::write(&path, text).map_err(|source| Error::Write { path, source })
+    let clock = |secs: Option<i64>| secs.map(|secs| crate::ClockOffset { secs, nanos: 0 });
+    crate::timens::write_offsets(&crate::TimeOffsets {
+        monotonic: clock(opts.monotonic),
+        boottime: clock(opts.boottime),
+    })
 }
 
 /// chroot, working directory, proc — in util-linux's order.

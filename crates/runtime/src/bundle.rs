@@ -216,6 +216,13 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             "needs a uts namespace in linux.namespaces",
         ));
     }
+    time_offsets(spec, new(LinuxNamespaceType::Time))?;
+    let listed = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+    let mut keys: Vec<&String> = linux.sysctl().iter().flatten().map(|(k, _)| k).collect();
+    keys.sort(); // one answer for the same config, whatever the map order
+    for key in keys {
+        sysctl_allowed(key, listed).map_err(|why| field(&format!("linux.sysctl[{key:?}]"), why))?;
+    }
     if new(LinuxNamespaceType::User) {
         for (name, maps) in [
             ("linux.uidMappings", linux.uid_mappings()),
@@ -248,6 +255,85 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `linux.timeOffsets`: known clocks, nanoseconds below a second, and a
+/// new time namespace to hold them (one joined by path has its offsets
+/// frozen already; the host's must not change).
+fn time_offsets(spec: &Spec, new_time: bool) -> Result<(), Error> {
+    let Some(map) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    if map.is_empty() {
+        return Ok(());
+    }
+    if !new_time {
+        return Err(field(
+            "linux.timeOffsets",
+            "needs a new time namespace in linux.namespaces",
+        ));
+    }
+    let mut clocks: Vec<_> = map.iter().collect();
+    clocks.sort_by_key(|(k, _)| k.as_str());
+    for (clock, off) in clocks {
+        if !crate::init::timens::CLOCKS.contains(&clock.as_str()) {
+            return Err(field(
+                &format!("linux.timeOffsets.{clock}"),
+                "unknown clock (known: monotonic, boottime)",
+            ));
+        }
+        if off.nanosecs().is_some_and(|n| n >= 1_000_000_000) {
+            return Err(field(
+                &format!("linux.timeOffsets.{clock}.nanosecs"),
+                "must be below 1000000000",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `linux.sysctl` key may be set, as runc decides: only sysctls
+/// the kernel keeps per namespace, and only when the container has that
+/// namespace (`listed`: new or joined); anything else would change the
+/// host. `Err` says why not.
+fn sysctl_allowed(key: &str, listed: impl Fn(LinuxNamespaceType) -> bool) -> Result<(), String> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if key.is_empty() || key.split('.').any(|c| c.is_empty() || c == "..") || key.contains('/') {
+        return Err("not a sysctl name (dot-separated, as in `sysctl -a`)".into());
+    }
+    let (ns, name) = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        (LinuxNamespaceType::Ipc, "an ipc")
+    } else if key.starts_with("net.") {
+        (LinuxNamespaceType::Network, "a network")
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        (LinuxNamespaceType::Uts, "a uts")
+    } else {
+        return Err(
+            "not a namespaced sysctl (setting it would change the host; only \
+             ipc, network and uts ones are allowed)"
+                .into(),
+        );
+    };
+    if listed(ns) {
+        Ok(())
+    } else {
+        Err(format!(
+            "needs {name} namespace in linux.namespaces (without one it is the host's)"
+        ))
+    }
 }
 
 /// Whether the container has a mount namespace of its own (new or joined
@@ -343,6 +429,54 @@ mod tests {
         "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
         "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
     }"#;
+
+    #[test]
+    fn sysctls_only_namespaced_with_their_namespace() {
+        let only = |kinds: &'static [LinuxNamespaceType]| move |t| kinds.contains(&t);
+        use LinuxNamespaceType::*;
+        assert!(sysctl_allowed("net.ipv4.ip_forward", only(&[Network])).is_ok());
+        assert!(sysctl_allowed("kernel.shmmax", only(&[Ipc])).is_ok());
+        assert!(sysctl_allowed("fs.mqueue.msg_max", only(&[Ipc])).is_ok());
+        assert!(sysctl_allowed("kernel.hostname", only(&[Uts])).is_ok());
+        let e = sysctl_allowed("kernel.shmmax", only(&[Network])).unwrap_err();
+        assert!(e.starts_with("needs an ipc namespace"), "{e}");
+        let e = sysctl_allowed("net.core.somaxconn", only(&[])).unwrap_err();
+        assert!(e.starts_with("needs a network namespace"), "{e}");
+        let e = sysctl_allowed("vm.swappiness", only(&[Network, Ipc, Uts])).unwrap_err();
+        assert!(e.starts_with("not a namespaced sysctl"), "{e}");
+        for bad in ["", "net..x", "net/ipv4/ip_forward", "net.ipv4."] {
+            assert!(sysctl_allowed(bad, only(&[Network])).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn time_offsets_need_a_new_time_namespace() {
+        let with = |ns: &str, offsets: &str| {
+            let text = MINIMAL.replace(
+                r#"{"type": "mount"}]}"#,
+                &format!(r#"{{"type": "mount"}}{ns}], "timeOffsets": {offsets}}}"#),
+            );
+            validate(&parse(&text).unwrap()).map_err(|e| e.to_string())
+        };
+        let ok = r#"{"boottime": {"secs": 86400}}"#;
+        assert!(with(r#", {"type": "time"}"#, ok).is_ok());
+        let e = with("", ok).unwrap_err();
+        assert!(
+            e.contains("linux.timeOffsets: needs a new time namespace"),
+            "{e}"
+        );
+        let e = with(r#", {"type": "time"}"#, r#"{"realtime": {"secs": 1}}"#).unwrap_err();
+        assert!(
+            e.contains("linux.timeOffsets.realtime: unknown clock"),
+            "{e}"
+        );
+        let e = with(
+            r#", {"type": "time"}"#,
+            r#"{"monotonic": {"secs": 1, "nanosecs": 1000000000}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("linux.timeOffsets.monotonic.nanosecs"), "{e}");
+    }
 
     #[test]
     fn minimal_config_is_valid() {

@@ -60,7 +60,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let bundle = bundle::load(&opts.bundle)?;
     let (console, proxy_end) = console_sockets(&bundle, opts, proxy)?;
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
-    let ns_plan = plan::plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let ns_plan = plan::plan(
+        linux.namespaces().as_deref().unwrap_or(&[]),
+        crate::init::timens::asked(&bundle.spec),
+    )?;
     crate::lsm::check(&bundle.spec)?;
     crate::friendly::check_reserved(&bundle.spec, &bundle.dir, &opts.root)?;
     let filter = crate::seccomp::prepare(&bundle.spec, &opts.root)?;

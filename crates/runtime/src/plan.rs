@@ -69,6 +69,28 @@ pub fn shape(new: &[NsKind], joined: &[NsKind]) -> Shape {
     }
 }
 
+/// With `linux.timeOffsets`, a new time namespace cannot come from the
+/// clone (its first process freezes the offsets): init unshares it, writes
+/// the offsets, and forks once more so the real init is born inside. A new
+/// PID namespace moves along: the fork takes CLONE_PARENT, which the
+/// kernel refuses to a namespace's PID 1.
+pub fn with_time_offsets(shape: Shape) -> Shape {
+    let time = NsKind::Time.clone_flag();
+    if shape.clone_flags & time == 0 {
+        return Shape {
+            extra_fork: shape.extra_fork || shape.unshare_flags & time != 0,
+            ..shape
+        };
+    }
+    let moved = time | (shape.clone_flags & NsKind::Pid.clone_flag());
+    Shape {
+        clone_flags: shape.clone_flags & !moved,
+        unshare_flags: shape.unshare_flags | moved,
+        extra_fork: true,
+        ..shape
+    }
+}
+
 /// The namespace plan of one container.
 #[derive(Debug)]
 pub struct NsPlan {
@@ -77,8 +99,9 @@ pub struct NsPlan {
     pub joins: Vec<NsFile>,
 }
 
-/// Opens every `linux.namespaces[i].path` and decides the shape.
-pub fn plan(namespaces: &[LinuxNamespace]) -> Result<NsPlan, Error> {
+/// Opens every `linux.namespaces[i].path` and decides the shape
+/// (`time_offsets`: the config sets `linux.timeOffsets`).
+pub fn plan(namespaces: &[LinuxNamespace], time_offsets: bool) -> Result<NsPlan, Error> {
     let mut new = Vec::new();
     let mut joins = Vec::new();
     for (index, ns) in namespaces.iter().enumerate() {
@@ -98,16 +121,27 @@ pub fn plan(namespaces: &[LinuxNamespace]) -> Result<NsPlan, Error> {
     }
     joins.sort_by_key(|f| NsKind::ALL.iter().position(|k| *k == f.kind()));
     let joined: Vec<NsKind> = joins.iter().map(|f| f.kind()).collect();
-    Ok(NsPlan {
-        shape: shape(&new, &joined),
-        joins,
-    })
+    let mut shape = shape(&new, &joined);
+    if time_offsets {
+        shape = with_time_offsets(shape);
+    }
+    Ok(NsPlan { shape, joins })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use NsKind::*;
+
+    #[test]
+    fn time_offsets_move_time_to_unshare_and_fork() {
+        let s = with_time_offsets(shape(&[User, Pid, Mnt, Time], &[]));
+        assert_eq!(s.clone_flags, User.clone_flag() | Mnt.clone_flag());
+        assert_eq!(s.unshare_flags, Time.clone_flag() | Pid.clone_flag());
+        assert!(s.extra_fork && s.new_user);
+        let j = shape(&[User, Time], &[Net]);
+        assert_eq!(with_time_offsets(j), j);
+    }
 
     #[test]
     fn all_new_is_one_clone() {

@@ -86,6 +86,7 @@ pub enum Step {
         name: String,
     },
     LoopbackUp,
+    TimeOffsets,
     Sysctl {
         key: String,
     },
@@ -168,6 +169,7 @@ impl fmt::Display for Step {
             Step::Hostname { name } => write!(f, "set hostname {name:?}"),
             Step::Domainname { name } => write!(f, "set domainname {name:?}"),
             Step::LoopbackUp => f.write_str("bring up lo in the new network namespace"),
+            Step::TimeOffsets => f.write_str("write /proc/self/timens_offsets (linux.timeOffsets)"),
             Step::Sysctl { key } => write!(f, "sysctl {key}"),
             Step::OomScoreAdj { value } => write!(f, "set oom_score_adj {value}"),
             Step::Rlimit { name } => write!(f, "set {name}"),

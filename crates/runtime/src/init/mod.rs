@@ -19,6 +19,7 @@ pub mod paths;
 pub mod personality;
 pub mod pivot;
 pub mod process;
+pub mod timens;
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -222,6 +223,10 @@ fn namespaces(ctx: &Context<'_>) -> Result<(), Failure> {
             return Err(io::Error::last_os_error()).step(|| Step::Unshare {
                 kinds: kinds.join(","),
             });
+        }
+        if unshare & NsKind::Time.clone_flag() != 0 {
+            // Before the fork that enters it (fork_init) freezes them.
+            timens::apply(&ctx.bundle.spec)?;
         }
     }
     if ctx.plan.shape.new_user || ctx.cgroup_sync {
