@@ -189,11 +189,11 @@ pub enum Error {
     /// The kernel took the write but did not apply it (v1
     /// `memory.kmem.limit_in_bytes` on Linux >= 6.1 accepts and ignores any
     /// value): reading the file back shows something else.
-    #[error("{field}: wrote {data:?} to {path} but the kernel ignored it (reads back {found:?}); this kernel cannot apply {field}")]
+    #[error("{field}: wrote \"{value}\" to {path} but the kernel ignored it (reads back {found:?}); this kernel cannot apply {field}")]
     Ignored {
         field: String,
         path: PathBuf,
-        data: String,
+        value: i64,
         found: String,
     },
 }

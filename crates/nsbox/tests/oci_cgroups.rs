@@ -500,3 +500,79 @@ fn a_failure_after_the_clone_leaves_no_cgroup() {
         .iter()
         .any(|d| d.display().to_string().contains(&format!("nsbox-{id}"))));
 }
+
+/// Runs a container limited to 64 MiB and 20 pids with a read-only
+/// `cgroup` mount at /sys/fs/cgroup (and a cgroup namespace if `ns`);
+/// returns what it printed: /proc/self/cgroup, the limits read from the
+/// mount, its subdirectories, whether a write went through.
+fn cgroup_mount_view(t: &Cg, ns: bool) -> Vec<String> {
+    let script = "cat /proc/self/cgroup; echo ---; \
+        cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo ---; \
+        find /sys/fs/cgroup/memory /sys/fs/cgroup/pids /sys/fs/cgroup/unified -mindepth 1 -type d; echo ---; \
+        ls /sys/fs/cgroup; echo ---; \
+        echo 10 2>/dev/null > /sys/fs/cgroup/pids/pids.max && echo writable || echo refused";
+    let mut c = t.config(
+        script,
+        json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}),
+    );
+    if ns {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+    }
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    t.oci().write_config(&c);
+    let id = t.id(if ns { "mnt-ns" } else { "mnt" });
+    let out = t.oci().run(&id).success();
+    out.stdout.split("---\n").map(str::to_owned).collect()
+}
+
+fn assert_own_limits_and_no_siblings(parts: &[String]) {
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(parts[1], format!("{}\n20\n", 64 << 20), "{parts:?}");
+    assert_eq!(parts[2], "", "host cgroups visible: {parts:?}");
+    for h in ["memory", "pids", "systemd", "unified"] {
+        if mounted(if h == "unified" {
+            ""
+        } else if h == "systemd" {
+            "name=systemd"
+        } else {
+            h
+        }) {
+            assert!(parts[3].lines().any(|l| l == h), "{h}: {parts:?}");
+        }
+    }
+    assert_eq!(parts[4], "refused\n", "ro mount: {parts:?}");
+}
+
+#[test]
+fn cgroup_mount_in_a_cgroup_namespace_is_the_containers_own_tree() {
+    let t = Cg::new("cg-mntns");
+    let parts = cgroup_mount_view(&t, true);
+    for line in parts[0].lines() {
+        let (h, path) = line.split_once(':').unwrap().1.split_once(':').unwrap();
+        if mounted(h) {
+            assert_eq!(path, "/", "{h}: {parts:?}");
+        }
+    }
+    assert_own_limits_and_no_siblings(&parts);
+}
+
+#[test]
+fn cgroup_mount_without_a_cgroup_namespace_binds_the_containers_own_cgroups() {
+    let t = Cg::new("cg-mnt");
+    let parts = cgroup_mount_view(&t, false);
+    let memory = parts[0]
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_owned()))
+        .unwrap();
+    assert!(
+        memory.ends_with(&format!("nsbox-{}", t.ids.borrow()[0])),
+        "{parts:?}"
+    );
+    assert_own_limits_and_no_siblings(&parts);
+}

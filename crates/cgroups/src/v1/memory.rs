@@ -94,7 +94,7 @@ fn write_limit_checked(field: &str, dir: &Path, file: &str, value: i64) -> Resul
     Err(Error::Ignored {
         field: field.to_owned(),
         path,
-        data: value.to_string(),
+        value,
         found: found.trim().to_owned(),
     })
 }
@@ -272,7 +272,7 @@ mod tests {
         let e = Error::Ignored {
             field: "memory.kernel".into(),
             path: "/x/memory.kmem.limit_in_bytes".into(),
-            data: "1048576".into(),
+            value: 1048576,
             found: "9223372036854771712".into(),
         };
         assert!(e.to_string().starts_with(
