@@ -576,3 +576,47 @@ fn cgroup_mount_without_a_cgroup_namespace_binds_the_containers_own_cgroups() {
     );
     assert_own_limits_and_no_siblings(&parts);
 }
+
+/// With stats a minute apart, an OOM kill is still reported at once (the
+/// kernel wakes `events`: v1 eventfd, v2 inotify) and the stream ends as
+/// soon as the container does (init's pidfd), not at the next stats tick.
+#[test]
+fn events_reports_oom_and_the_end_without_waiting_for_the_interval() {
+    let mut t = Cg::new("cg-oomfast");
+    t.config(
+        &format!("{WAIT_GO}; dd if=/dev/zero of=/dev/null bs=128M count=1; sleep 1000"),
+        json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}}),
+    );
+    let id = t.start("oomfast");
+    let mut events = Command::new(NSBOX)
+        .args(["--root", &t.oci().root.display().to_string()])
+        .args(["events", "--interval", "1m", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(events.stdout.take().unwrap()).lines();
+    t.children.push(events);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines {
+            let v: Value = serde_json::from_str(&l.unwrap()).unwrap();
+            if tx.send(v["type"].as_str().unwrap().to_owned()).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(5));
+    assert_eq!(next().unwrap(), "stats");
+    std::fs::write(t.rootfs("go"), "").unwrap();
+    assert_eq!(next().expect("oom within 5 s"), "oom");
+    t.oci().nsbox(&["kill", &id, "KILL"]).success();
+    let end = Instant::now() + Duration::from_secs(5);
+    while t.children[0].try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < end,
+            "events still running after the container ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(t.children[0].wait().unwrap().success());
+}
