@@ -97,7 +97,9 @@ pub fn mount_v1(
                     dest: sub_s.clone(),
                 })?;
                 if !flags.is_empty() {
-                    rustix::mount::mount_remount(&sub, MountFlags::BIND | flags, "").step(
+                    // Flags the kernel locked on the source (user ns) stay.
+                    let keep = super::mounts::locked_flags(&sub);
+                    rustix::mount::mount_remount(&sub, MountFlags::BIND | flags | keep, "").step(
                         || Step::Remount {
                             dest: sub_s.clone(),
                             options: "nosuid,nodev,noexec".into(),
