@@ -620,3 +620,38 @@ fn events_reports_oom_and_the_end_without_waiting_for_the_interval() {
     }
     assert!(t.children[0].wait().unwrap().success());
 }
+
+/// runtime-tools' linux_cgroups_memory sets `memory.kernel`: where the
+/// kernel takes the write and ignores it (v1 on Linux >= 6.1), create
+/// fails naming the field and the file, and leaves nothing.
+#[test]
+fn a_kernel_memory_limit_the_kernel_ignores_fails_create() {
+    if !mounted("memory") {
+        return; // v2: memory.kernel is refused as v1-only elsewhere
+    }
+    let t = Cg::new("cg-kmem");
+    t.config(
+        "true",
+        json!({"memory": {"limit": 64 << 20, "kernel": 32 << 20}}),
+    );
+    let id = t.id("kmem");
+    let out = t.oci().create(&id);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+    if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (6, 1) {
+        return; // the limit may be honoured
+    }
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "nsbox: create {id}: apply linux.resources: memory.kernel: wrote \"33554432\" to /sys/fs/cgroup/memory/"
+        )),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("/memory.kmem.limit_in_bytes but the kernel ignored it"),
+        "{out:?}"
+    );
+    assert!(!t.oci().state_dir(&id).exists());
+}
