@@ -184,4 +184,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    // --- kernel-ignored limits ---
+    /// The kernel took the write but did not apply it (v1
+    /// `memory.kmem.limit_in_bytes` on Linux >= 6.1 accepts and ignores any
+    /// value): reading the file back shows something else.
+    #[error("{field}: wrote \"{value}\" to {path} but the kernel ignored it (reads back {found:?}); this kernel cannot apply {field}")]
+    Ignored {
+        field: String,
+        path: PathBuf,
+        value: i64,
+        found: String,
+    },
 }

@@ -262,6 +262,14 @@ impl Cgroup {
         }
     }
 
+    /// A descriptor that wakes on OOM in this cgroup (see [`OomWatch`]).
+    pub fn oom_watch(&self) -> Result<crate::OomWatch> {
+        match self.memory_dir()? {
+            MemDir::V1(d) => crate::OomWatch::v1(d),
+            MemDir::V2(d) => crate::OomWatch::v2(d),
+        }
+    }
+
     fn memory_dir(&self) -> Result<MemDir<'_>> {
         match self {
             Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {

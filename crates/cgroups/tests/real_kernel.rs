@@ -424,6 +424,49 @@ fn what_this_host_cannot_apply_is_an_error() {
     }
 }
 
+/// Linux >= 6.1 takes any write to v1 memory.kmem.limit_in_bytes and
+/// ignores it: the library reads back and says so, naming field and file;
+/// kernelTCP, still applied, reads back as written.
+#[test]
+fn kernel_memory_limit_the_kernel_ignores_is_an_error() {
+    let host = Host::detect().unwrap();
+    if host.v1_for("memory").is_none() {
+        return; // v2: memory.kernel is refused earlier as unsupported
+    }
+    let mut g = Guard::new("kmem", &Resources::default());
+    let kmem = |kernel, kernel_tcp| Resources {
+        memory: Some(Memory {
+            kernel,
+            kernel_tcp,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    g.cg.apply(&kmem(None, Some(1 << 20))).unwrap();
+    let release = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let mut v = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+    match g.cg.apply(&kmem(Some(64 << 20), None)) {
+        Ok(()) => assert!((major, minor) < (6, 1), "kmem limit applied on {release}"),
+        Err(e) => {
+            let msg = chain(&e);
+            assert!(
+                msg.starts_with("memory.kernel: wrote \"67108864\" to /sys/fs/cgroup/memory/"),
+                "{msg}"
+            );
+            assert!(
+                msg.contains("/memory.kmem.limit_in_bytes but the kernel ignored it"),
+                "{msg}"
+            );
+        }
+    }
+}
+
 #[test]
 fn limits_read_back() {
     let mut res = Resources {

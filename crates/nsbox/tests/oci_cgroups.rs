@@ -500,3 +500,158 @@ fn a_failure_after_the_clone_leaves_no_cgroup() {
         .iter()
         .any(|d| d.display().to_string().contains(&format!("nsbox-{id}"))));
 }
+
+/// Runs a container limited to 64 MiB and 20 pids with a read-only
+/// `cgroup` mount at /sys/fs/cgroup (and a cgroup namespace if `ns`);
+/// returns what it printed: /proc/self/cgroup, the limits read from the
+/// mount, its subdirectories, whether a write went through.
+fn cgroup_mount_view(t: &Cg, ns: bool) -> Vec<String> {
+    let script = "cat /proc/self/cgroup; echo ---; \
+        cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo ---; \
+        find /sys/fs/cgroup/memory /sys/fs/cgroup/pids /sys/fs/cgroup/unified -mindepth 1 -type d; echo ---; \
+        ls /sys/fs/cgroup; echo ---; \
+        echo 10 2>/dev/null > /sys/fs/cgroup/pids/pids.max && echo writable || echo refused";
+    let mut c = t.config(
+        script,
+        json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}),
+    );
+    if ns {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+    }
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    t.oci().write_config(&c);
+    let id = t.id(if ns { "mnt-ns" } else { "mnt" });
+    let out = t.oci().run(&id).success();
+    out.stdout.split("---\n").map(str::to_owned).collect()
+}
+
+fn assert_own_limits_and_no_siblings(parts: &[String]) {
+    assert_eq!(parts.len(), 5, "{parts:?}");
+    assert_eq!(parts[1], format!("{}\n20\n", 64 << 20), "{parts:?}");
+    assert_eq!(parts[2], "", "host cgroups visible: {parts:?}");
+    for h in ["memory", "pids", "systemd", "unified"] {
+        if mounted(if h == "unified" {
+            ""
+        } else if h == "systemd" {
+            "name=systemd"
+        } else {
+            h
+        }) {
+            assert!(parts[3].lines().any(|l| l == h), "{h}: {parts:?}");
+        }
+    }
+    assert_eq!(parts[4], "refused\n", "ro mount: {parts:?}");
+}
+
+#[test]
+fn cgroup_mount_in_a_cgroup_namespace_is_the_containers_own_tree() {
+    let t = Cg::new("cg-mntns");
+    let parts = cgroup_mount_view(&t, true);
+    for line in parts[0].lines() {
+        let (h, path) = line.split_once(':').unwrap().1.split_once(':').unwrap();
+        if mounted(h) {
+            assert_eq!(path, "/", "{h}: {parts:?}");
+        }
+    }
+    assert_own_limits_and_no_siblings(&parts);
+}
+
+#[test]
+fn cgroup_mount_without_a_cgroup_namespace_binds_the_containers_own_cgroups() {
+    let t = Cg::new("cg-mnt");
+    let parts = cgroup_mount_view(&t, false);
+    let memory = parts[0]
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_owned()))
+        .unwrap();
+    assert!(
+        memory.ends_with(&format!("nsbox-{}", t.ids.borrow()[0])),
+        "{parts:?}"
+    );
+    assert_own_limits_and_no_siblings(&parts);
+}
+
+/// With stats a minute apart, an OOM kill is still reported at once (the
+/// kernel wakes `events`: v1 eventfd, v2 inotify) and the stream ends as
+/// soon as the container does (init's pidfd), not at the next stats tick.
+#[test]
+fn events_reports_oom_and_the_end_without_waiting_for_the_interval() {
+    let mut t = Cg::new("cg-oomfast");
+    t.config(
+        &format!("{WAIT_GO}; dd if=/dev/zero of=/dev/null bs=128M count=1; sleep 1000"),
+        json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}}),
+    );
+    let id = t.start("oomfast");
+    let mut events = Command::new(NSBOX)
+        .args(["--root", &t.oci().root.display().to_string()])
+        .args(["events", "--interval", "1m", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(events.stdout.take().unwrap()).lines();
+    t.children.push(events);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines {
+            let v: Value = serde_json::from_str(&l.unwrap()).unwrap();
+            if tx.send(v["type"].as_str().unwrap().to_owned()).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(5));
+    assert_eq!(next().unwrap(), "stats");
+    std::fs::write(t.rootfs("go"), "").unwrap();
+    assert_eq!(next().expect("oom within 5 s"), "oom");
+    t.oci().nsbox(&["kill", &id, "KILL"]).success();
+    let end = Instant::now() + Duration::from_secs(5);
+    while t.children[0].try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < end,
+            "events still running after the container ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(t.children[0].wait().unwrap().success());
+}
+
+/// runtime-tools' linux_cgroups_memory sets `memory.kernel`: where the
+/// kernel takes the write and ignores it (v1 on Linux >= 6.1), create
+/// fails naming the field and the file, and leaves nothing.
+#[test]
+fn a_kernel_memory_limit_the_kernel_ignores_fails_create() {
+    if !mounted("memory") {
+        return; // v2: memory.kernel is refused as v1-only elsewhere
+    }
+    let t = Cg::new("cg-kmem");
+    t.config(
+        "true",
+        json!({"memory": {"limit": 64 << 20, "kernel": 32 << 20}}),
+    );
+    let id = t.id("kmem");
+    let out = t.oci().create(&id);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+    if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (6, 1) {
+        return; // the limit may be honoured
+    }
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "nsbox: create {id}: apply linux.resources: memory.kernel: wrote \"33554432\" to /sys/fs/cgroup/memory/"
+        )),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("/memory.kmem.limit_in_bytes but the kernel ignored it"),
+        "{out:?}"
+    );
+    assert!(!t.oci().state_dir(&id).exists());
+}

@@ -7,10 +7,16 @@
 //!   a process in the container, until the container is gone (init
 //!   stopped and its cgroup empty).
 //!
-//! OOM kills are read from the cgroup's counter (`memory.events`
-//! `oom_kill` on v2, `memory.oom_control` `oom_kill` on v1), polled every
-//! 100 ms: a counter, unlike v1's eventfd notification, says how many kills
-//! happened and which happened before we looked, and costs one small read.
+//! OOM kills are counted from the cgroup's counter (`memory.events`
+//! `oom_kill` on v2, `memory.oom_control` `oom_kill` on v1): a counter says
+//! how many kills happened, including those before we looked. Between stats
+//! events the stream sleeps in poll(2) and wakes only when the kernel
+//! reports an OOM ([`nsbox_cgroups::OomWatch`]: v1's eventfd on
+//! `memory.oom_control`, inotify on v2's `memory.events`) or init exits
+//! (its pidfd). On v1 the notice precedes the kill, so the counter is
+//! looked at again every 10 ms for up to a second after one. Once init is
+//! gone but other processes remain (or where the kernel offers no
+//! notice), the cgroup is looked at every 100 ms.
 
 use std::io::Write;
 use std::path::Path;
@@ -21,7 +27,11 @@ use serde::Serialize;
 use crate::state::StateDir;
 use crate::Error;
 
-const OOM_POLL: Duration = Duration::from_millis(100);
+/// How often an init-less container is checked for emptiness.
+const EMPTY_POLL: Duration = Duration::from_millis(100);
+/// v1: how often, and how long, the counter is re-read after a notice.
+const SETTLE_POLL: Duration = Duration::from_millis(10);
+const SETTLE_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Serialize)]
 struct Event<'a, T: Serialize> {
@@ -55,6 +65,11 @@ pub fn events(
     // A cgroup without a memory controller never OOM-kills: no counter.
     let oom_kills = || cg.oom_kills().ok();
     let mut seen = oom_kills().unwrap_or(0);
+    let watch = cg.oom_watch().ok();
+    // A counter without a way to be woken (event_control refused): poll it.
+    let poll_counter = watch.is_none() && oom_kills().is_some();
+    let mut init = init_pidfd(&record);
+    let mut settle_until: Option<Instant> = None;
     let mut next_stats = Instant::now();
     loop {
         let now = Instant::now();
@@ -69,12 +84,74 @@ pub fn events(
             for _ in seen..n {
                 emit::<()>(out, "oom", id, None)?;
             }
+            if n > seen {
+                settle_until = None;
+            }
             seen = seen.max(n);
         }
-        if gone(&record, &cg) {
+        if init.is_none() && gone(&record, &cg) {
             return Ok(());
         }
-        std::thread::sleep(OOM_POLL.min(next_stats.saturating_duration_since(Instant::now())));
+        let now = Instant::now();
+        let mut wait = next_stats.saturating_duration_since(now);
+        if init.is_none() || poll_counter {
+            wait = wait.min(EMPTY_POLL);
+        }
+        match settle_until {
+            Some(t) if t > now => wait = wait.min(SETTLE_POLL),
+            _ => settle_until = None,
+        }
+        let (oom, exited) = wait_for(watch.as_ref(), init.as_ref(), wait);
+        if oom {
+            if let Some(w) = &watch {
+                w.clear();
+                if w.settles() {
+                    settle_until = Some(Instant::now() + SETTLE_FOR);
+                }
+            }
+        }
+        if exited {
+            init = None;
+        }
+    }
+}
+
+/// A pidfd of the container's init while it is the recorded process.
+fn init_pidfd(record: &crate::state::Record) -> Option<std::os::fd::OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(record.live_pid()? as i32)?;
+    let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()?;
+    // Still the same process once the descriptor is held (no pid reuse).
+    record.live_pid().map(|_| fd)
+}
+
+/// Sleeps up to `limit` in poll(2) on the OOM watch and init's pidfd;
+/// returns which of them turned readable.
+fn wait_for(
+    watch: Option<&nsbox_cgroups::OomWatch>,
+    init: Option<&std::os::fd::OwnedFd>,
+    limit: Duration,
+) -> (bool, bool) {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = Vec::with_capacity(2);
+    if let Some(w) = watch {
+        fds.push(PollFd::from_borrowed_fd(w.fd(), PollFlags::IN));
+    }
+    if let Some(p) = init {
+        fds.push(PollFd::new(p, PollFlags::IN));
+    }
+    let timeout = Timespec {
+        tv_sec: limit.as_secs() as i64,
+        tv_nsec: i64::from(limit.subsec_nanos()),
+    };
+    if rustix::event::poll(&mut fds, Some(&timeout)).is_err() {
+        return (false, false); // EINTR: the loop looks again
+    }
+    let ready = |i: usize| fds.get(i).is_some_and(|f| !f.revents().is_empty());
+    match (watch.is_some(), init.is_some()) {
+        (true, true) => (ready(0), ready(1)),
+        (true, false) => (ready(0), false),
+        (false, true) => (false, ready(0)),
+        (false, false) => (false, false),
     }
 }
 

@@ -41,20 +41,10 @@ impl Controller for Memory {
             )?;
         }
         if let Some(k) = m.kernel {
-            write_field(
-                "memory.kernel",
-                dir,
-                "memory.kmem.limit_in_bytes",
-                &k.to_string(),
-            )?;
+            write_limit_checked("memory.kernel", dir, "memory.kmem.limit_in_bytes", k)?;
         }
         if let Some(k) = m.kernel_tcp {
-            write_field(
-                "memory.kernelTCP",
-                dir,
-                "memory.kmem.tcp.limit_in_bytes",
-                &k.to_string(),
-            )?;
+            write_limit_checked("memory.kernelTCP", dir, "memory.kmem.tcp.limit_in_bytes", k)?;
         }
         if let Some(s) = m.swappiness {
             if s > 100 {
@@ -88,6 +78,38 @@ impl Controller for Memory {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Writes a byte limit and reads it back: the kernel may take a write and
+/// ignore it (`memory.kmem.limit_in_bytes` since Linux 6.1), and a limit
+/// that is not in force must be an error, never a silent skip.
+fn write_limit_checked(field: &str, dir: &Path, file: &str, value: i64) -> Result<()> {
+    write_field(field, dir, file, &value.to_string())?;
+    let path = dir.join(file);
+    let found = crate::fs::read(&path)?;
+    if honoured(value, found.trim(), rustix::param::page_size() as u64) {
+        return Ok(());
+    }
+    Err(Error::Ignored {
+        field: field.to_owned(),
+        path,
+        value,
+        found: found.trim().to_owned(),
+    })
+}
+
+/// Whether a v1 byte limit file reading `found` holds `value`: the kernel
+/// rounds a limit down to whole pages and prints "unlimited" (-1) as
+/// `i64::MAX` rounded down to a page.
+fn honoured(value: i64, found: &str, page: u64) -> bool {
+    let Ok(found) = found.parse::<u64>() else {
+        return false;
+    };
+    let unlimited = (i64::MAX as u64) / page * page;
+    match u64::try_from(value) {
+        Err(_) => found >= unlimited,
+        Ok(v) => found == v / page * page || found == v.min(unlimited),
     }
 }
 
@@ -215,6 +237,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("memory.swappiness"), "{e}");
+    }
+
+    #[test]
+    fn kernel_limits_read_back() {
+        let t = dir();
+        for f in [
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
+        ] {
+            fs::write(t.join(f), "0\n").unwrap();
+        }
+        let r = res(M {
+            kernel: Some(64 << 20),
+            kernel_tcp: Some(1 << 20),
+            ..Default::default()
+        });
+        Memory::apply(&r, t.path()).unwrap();
+        assert_eq!(
+            fs::read_to_string(t.join("memory.kmem.limit_in_bytes")).unwrap(),
+            "67108864"
+        );
+    }
+
+    #[test]
+    fn ignored_write_is_detected() {
+        let page = 4096;
+        assert!(honoured(1 << 20, "1048576", page));
+        assert!(honoured(1_000_000, "999424", page));
+        assert!(honoured(-1, "9223372036854771712", page));
+        // What Linux >= 6.1 shows after accepting memory.kmem.limit_in_bytes.
+        assert!(!honoured(1 << 20, "9223372036854771712", page));
+        assert!(!honoured(1 << 20, "", page));
+        let e = Error::Ignored {
+            field: "memory.kernel".into(),
+            path: "/x/memory.kmem.limit_in_bytes".into(),
+            value: 1048576,
+            found: "9223372036854771712".into(),
+        };
+        assert!(e.to_string().starts_with(
+            "memory.kernel: wrote \"1048576\" to /x/memory.kmem.limit_in_bytes but the kernel ignored it"
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
+pub mod cgroupfs;
 pub mod confine;
 pub mod devices;
 pub mod exec;
@@ -333,12 +334,20 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
         path: rootfs.display().to_string(),
     })?;
     let label = crate::lsm::mount_label(spec);
+    let cgroupns = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Cgroup);
     for m in spec.mounts().iter().flatten() {
         match label {
-            Some(label) => {
-                mounts::mount_one(&root, &ctx.bundle.dir, &confine::with_mount_label(m, label))?
-            }
-            None => mounts::mount_one(&root, &ctx.bundle.dir, m)?,
+            Some(label) => mounts::mount_one(
+                &root,
+                &ctx.bundle.dir,
+                &confine::with_mount_label(m, label),
+                cgroupns,
+            )?,
+            None => mounts::mount_one(&root, &ctx.bundle.dir, m, cgroupns)?,
         }
     }
     create_cwd_in(&root, spec)?;

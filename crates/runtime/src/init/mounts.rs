@@ -166,7 +166,9 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
 }
 
 /// Mounts one `mounts[i]` entry under the rootfs.
-pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
+/// `cgroupns`: the container has a cgroup namespace (new or joined), which
+/// decides what a `cgroup` mount shows on a v1 or hybrid host.
+pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Result<(), Failure> {
     let dest = m.destination();
     let dest_s = dest.display().to_string();
     let options = parse_options(m.options().as_deref().unwrap_or(&[]));
@@ -212,10 +214,15 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount) -> Result<(), Failure> {
             })?;
         }
     } else if typ == "cgroup" || typ == "cgroup2" {
-        mount_cgroup(&target, &options).step(mount_step)?;
+        if is_cgroup2_host() {
+            let flags = options.flags;
+            rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None).step(mount_step)?;
+        } else {
+            super::cgroupfs::mount_v1(root, dest, &target, options.flags, cgroupns)?;
+        }
         if options.flags.contains(MountFlags::RDONLY) && !is_cgroup2_host() {
-            // The host's hierarchies are submounts: every one must turn
-            // read-only, or the container could write the host's cgroups.
+            // The hierarchies are submounts of the tmpfs: every one must
+            // turn read-only, or the container could write its cgroups.
             let fd = remounted(root, dest, leaf, &dest_s)?;
             set_recursive(&fd_path(&fd), options.flags).step(|| Step::Remount {
                 dest: dest_s.clone(),
@@ -265,16 +272,6 @@ fn remounted(
     root.resolve_create(dest, leaf).step(|| Step::Resolve {
         path: dest_s.to_string(),
     })
-}
-
-/// `cgroup` mounts: on a cgroup v2 host, cgroup2 itself; on a v1 or hybrid
-/// host, the host's `/sys/fs/cgroup` tree bound in (read-only at its top
-/// when asked). The container's own cgroup view comes with issue 4.
-fn mount_cgroup(target: &Path, options: &Options) -> rustix::io::Result<()> {
-    if is_cgroup2_host() {
-        return rustix::mount::mount("cgroup2", target, "cgroup2", options.flags, None);
-    }
-    rustix::mount::mount_bind_recursive("/sys/fs/cgroup", target)
 }
 
 fn is_cgroup2_host() -> bool {
