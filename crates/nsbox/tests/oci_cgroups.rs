@@ -506,11 +506,23 @@ fn a_failure_after_the_clone_leaves_no_cgroup() {
 /// returns what it printed: /proc/self/cgroup, the limits read from the
 /// mount, its subdirectories, whether a write went through.
 fn cgroup_mount_view(t: &Cg, ns: bool) -> Vec<String> {
+    // v1/hybrid: one directory per hierarchy. Pure v2: the container's own
+    // cgroup, at the top in a cgroup namespace, else at its path in the
+    // whole tree (runc mounts cgroup2 the same way: without a cgroup
+    // namespace the container sees the host's hierarchy).
     let script = "cat /proc/self/cgroup; echo ---; \
-        cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo ---; \
-        find /sys/fs/cgroup/memory /sys/fs/cgroup/pids /sys/fs/cgroup/unified -mindepth 1 -type d; echo ---; \
-        ls /sys/fs/cgroup; echo ---; \
-        echo 10 2>/dev/null > /sys/fs/cgroup/pids/pids.max && echo writable || echo refused";
+        if [ -d /sys/fs/cgroup/memory ]; then \
+          cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo ---; \
+          find /sys/fs/cgroup/memory /sys/fs/cgroup/pids /sys/fs/cgroup/unified -mindepth 1 -type d; echo ---; \
+          ls /sys/fs/cgroup; echo ---; \
+          echo 10 2>/dev/null > /sys/fs/cgroup/pids/pids.max && echo writable || echo refused; \
+        else \
+          own=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup); \
+          cat $own/memory.max $own/pids.max; echo ---; \
+          find $own -mindepth 1 -type d; echo ---; \
+          ls $own; echo ---; \
+          echo 10 2>/dev/null > $own/pids.max && echo writable || echo refused; \
+        fi";
     let mut c = t.config(
         script,
         json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}),
@@ -535,14 +547,20 @@ fn assert_own_limits_and_no_siblings(parts: &[String]) {
     assert_eq!(parts.len(), 5, "{parts:?}");
     assert_eq!(parts[1], format!("{}\n20\n", 64 << 20), "{parts:?}");
     assert_eq!(parts[2], "", "host cgroups visible: {parts:?}");
+    if !mounted("memory") {
+        // Pure v2: the container's own cgroup files at the top.
+        assert!(parts[3].lines().any(|l| l == "memory.max"), "{parts:?}");
+    }
     for h in ["memory", "pids", "systemd", "unified"] {
-        if mounted(if h == "unified" {
-            ""
-        } else if h == "systemd" {
-            "name=systemd"
-        } else {
-            h
-        }) {
+        if mounted("memory")
+            && mounted(if h == "unified" {
+                ""
+            } else if h == "systemd" {
+                "name=systemd"
+            } else {
+                h
+            })
+        {
             assert!(parts[3].lines().any(|l| l == h), "{h}: {parts:?}");
         }
     }
@@ -566,10 +584,16 @@ fn cgroup_mount_in_a_cgroup_namespace_is_the_containers_own_tree() {
 fn cgroup_mount_without_a_cgroup_namespace_binds_the_containers_own_cgroups() {
     let t = Cg::new("cg-mnt");
     let parts = cgroup_mount_view(&t, false);
+    // The memory hierarchy's line (v1/hybrid), or the unified one (pure v2).
     let memory = parts[0]
         .lines()
         .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_owned()))
-        .unwrap();
+        .or_else(|| {
+            parts[0]
+                .lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        })
+        .unwrap_or_else(|| panic!("no memory or unified line: {parts:?}"));
     assert!(
         memory.ends_with(&format!("nsbox-{}", t.ids.borrow()[0])),
         "{parts:?}"
