@@ -568,57 +568,24 @@ fn limits_read_back() {
 /// unified cgroup, never passing through ours.
 #[test]
 fn clone_into_cgroup_places_child_at_birth() {
-    use std::os::fd::AsRawFd;
-    #[repr(C)]
-    struct CloneArgs {
-        flags: u64,
-        pidfd: u64,
-        child_tid: u64,
-        parent_tid: u64,
-        exit_signal: u64,
-        stack: u64,
-        stack_size: u64,
-        tls: u64,
-        set_tid: u64,
-        set_tid_size: u64,
-        cgroup: u64,
-    }
-    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    use std::os::fd::AsFd;
     let g = Guard::new("clone3", &Resources::default());
     let Some(fd) = g.cg.clone_fd().unwrap() else {
         return;
     };
-    let mut args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        pidfd: 0,
-        child_tid: 0,
-        parent_tid: 0,
-        exit_signal: libc::SIGCHLD as u64,
-        stack: 0,
-        stack_size: 0,
-        tls: 0,
-        set_tid: 0,
-        set_tid_size: 0,
-        cgroup: fd.as_raw_fd() as u64,
+    let opts = nsbox_ns::CloneOptions {
+        cgroup: Some(fd.as_fd()),
+        ..Default::default()
     };
-    // SAFETY: `args` is a valid clone_args of the size passed; with no stack
-    // given the child runs on a copy of this one, like fork, and only calls
-    // async-signal-safe pause/_exit before it dies.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if pid == 0 {
-        loop {
+    // SAFETY: the child calls only async-signal-safe pause until it is
+    // killed; it never returns into the test harness.
+    let pid = match unsafe { nsbox_ns::clone3(&opts) }.unwrap() {
+        nsbox_ns::Forked::Child => loop {
             // SAFETY: pause has no preconditions.
             unsafe { libc::pause() };
-        }
-    }
-    assert!(pid > 0, "clone3: {}", std::io::Error::last_os_error());
-    let pid = pid as u32;
+        },
+        nsbox_ns::Forked::Parent { pid, .. } => pid,
+    };
     let theirs = ProcCgroups::read(Path::new(&format!("/proc/{pid}/cgroup"))).unwrap();
     let u = theirs.unified.unwrap();
     assert!(
