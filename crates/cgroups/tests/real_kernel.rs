@@ -307,15 +307,22 @@ fn freeze_stops_progress_and_thaw_resumes() {
     assert!(g.cg.stats().unwrap().cpu.usage.total > cpu_a);
 }
 
-/// On a hybrid host the unified cgroup freezes by itself too (cgroup.freeze,
-/// waiting on cgroup.events).
+/// The unified cgroup freezes by itself (cgroup.freeze, waiting on
+/// cgroup.events): on a hybrid host beside the v1 freezer, on pure v2 as
+/// the only one.
 #[test]
-fn unified_cgroup_freeze_on_hybrid() {
+fn unified_cgroup_freeze_and_thaw() {
     let mut g = Guard::new("v2freeze", &Resources::default());
-    let Cgroup::Hybrid { unified, .. } = &g.cg else {
-        return assert!(matches!(g.cg, Cgroup::V2(_) | Cgroup::V1(_)));
+    let dir = match &g.cg {
+        Cgroup::Hybrid { unified, .. } | Cgroup::V2(unified) => unified.path().to_owned(),
+        Cgroup::V1(_) => {
+            assert!(Host::detect().unwrap().unified.is_none());
+            return nsbox_testutil::skip_here(
+                "pure v1: no unified hierarchy",
+                &["hybrid", "v2", "v2-leaf"],
+            );
+        }
     };
-    let dir = unified.path().to_owned();
     g.spawn("exec sleep 30");
     nsbox_cgroups::v2::freezer::freeze(&dir).unwrap();
     assert!(nsbox_cgroups::v2::freezer::is_frozen(&dir).unwrap());
@@ -344,14 +351,17 @@ fn kill_empties_the_cgroup() {
 }
 
 /// The signal loop used where cgroup.kill is missing (pure v1, old v2),
-/// driven here through the v1 hierarchies alone: frozen processes still die.
+/// driven through the v1 hierarchies alone (on a hybrid host, without its
+/// unified cgroup): frozen processes still die.
 #[test]
 fn kill_by_signals_through_v1_freezer() {
     let mut g = Guard::new("v1kill", &Resources::default());
-    let Cgroup::Hybrid { v1, .. } = &g.cg else {
-        return;
+    let v1only = match &g.cg {
+        Cgroup::Hybrid { v1, .. } | Cgroup::V1(v1) => Cgroup::V1(v1.clone()),
+        Cgroup::V2(_) => {
+            return nsbox_testutil::skip_here("pure v2: no v1 freezer", &["hybrid", "v1"]);
+        }
     };
-    let v1only = Cgroup::V1(v1.clone());
     for _ in 0..2 {
         g.spawn("sleep 30 & exec sleep 30");
     }
@@ -367,6 +377,9 @@ fn clone_fd_is_the_unified_directory() {
     use std::os::fd::AsFd;
     let g = Guard::new("fd", &Resources::default());
     let Some(fd) = g.cg.clone_fd().unwrap() else {
+        // pure v1: no cgroup for clone3 to be born into
+        assert!(matches!(g.cg, Cgroup::V1(_)), "no clone fd for {:?}", g.cg);
+        assert!(Host::detect().unwrap().unified.is_none());
         return;
     };
     let st = rustix::fs::fstat(fd.as_fd()).unwrap();
@@ -379,14 +392,23 @@ fn what_this_host_cannot_apply_is_an_error() {
     let host = Host::detect().unwrap();
     let mut g = Guard::new("refuse", &Resources::default());
     // net_cls is not mounted here (and does not exist in v2)
-    if host.v1_for("net_cls").is_none() {
-        let r = Resources {
-            network: Some(Network {
-                class_id: Some(0x10001),
-                priorities: vec![],
-            }),
-            ..Default::default()
-        };
+    let r = Resources {
+        network: Some(Network {
+            class_id: Some(0x10001),
+            priorities: vec![],
+        }),
+        ..Default::default()
+    };
+    if host.v1_for("net_cls").is_some() {
+        // where it is mounted (v1 hosts) it applies
+        g.cg.apply(&r).unwrap();
+        assert_eq!(
+            g.cg.read_file(Some("net_cls"), "net_cls.classid")
+                .unwrap()
+                .trim(),
+            "65537"
+        );
+    } else {
         let e = g.cg.apply(&r).unwrap_err();
         let want = if host.mode() == Mode::V2 {
             "network: not supported by cgroup v2 (net_cls/net_prio exist only in v1)"
@@ -395,27 +417,37 @@ fn what_this_host_cannot_apply_is_an_error() {
         };
         assert_eq!(chain(&e), want);
     }
-    // hugetlb is only in the unified hierarchy here, where no cgroup offers
-    // it (a hybrid host's cgroup2 root usually has no controllers): apply
-    // looks up the chain, finds none to enable, and names the field
+    // hugetlb: applied where a hierarchy offers it (v1's own, or the
+    // unified one: pure v2, or a hybrid host that left it to cgroup2, as
+    // this build machine does); a hybrid host whose cgroup2 root offers
+    // none (systemd's layout binds every controller to v1) gets the
+    // field named: apply looks up the chain and finds none to enable
     let unified_root_offers = |c: &str| {
-        let root = &host.unified.as_ref().unwrap().mounts[0].point;
-        std::fs::read_to_string(root.join("cgroup.controllers"))
-            .unwrap()
-            .split_whitespace()
-            .any(|w| w == c)
+        host.unified.as_ref().is_some_and(|u| {
+            std::fs::read_to_string(u.mounts[0].point.join("cgroup.controllers"))
+                .unwrap()
+                .split_whitespace()
+                .any(|w| w == c)
+        })
     };
-    if host.mode() == Mode::Hybrid
-        && host.v1_for("hugetlb").is_none()
-        && !unified_root_offers("hugetlb")
-    {
-        let r = Resources {
-            hugepage_limits: vec![resources::HugepageLimit {
-                page_size: "2MB".into(),
-                limit: 2 << 20,
-            }],
-            ..Default::default()
-        };
+    let r = Resources {
+        hugepage_limits: vec![resources::HugepageLimit {
+            page_size: "2MB".into(),
+            limit: 2 << 20,
+        }],
+        ..Default::default()
+    };
+    if host.v1_for("hugetlb").is_some() {
+        g.cg.apply(&r).unwrap();
+        let got =
+            g.cg.read_file(Some("hugetlb"), "hugetlb.2MB.limit_in_bytes");
+        assert_eq!(got.unwrap().trim(), "2097152");
+    } else if unified_root_offers("hugetlb") {
+        g.cg.apply(&r).unwrap();
+        let got = g.cg.read_file(None, "hugetlb.2MB.max");
+        assert_eq!(got.unwrap().trim(), "2097152");
+    } else {
+        assert_eq!(host.mode(), Mode::Hybrid);
         let msg = chain(&g.cg.apply(&r).unwrap_err());
         assert!(
             msg.starts_with("hugepageLimits: controller hugetlb is not enabled for this cgroup (not in /sys/fs/cgroup/unified/"),
@@ -430,9 +462,6 @@ fn what_this_host_cannot_apply_is_an_error() {
 #[test]
 fn kernel_memory_limit_the_kernel_ignores_is_an_error() {
     let host = Host::detect().unwrap();
-    if host.v1_for("memory").is_none() {
-        return; // v2: memory.kernel is refused earlier as unsupported
-    }
     let mut g = Guard::new("kmem", &Resources::default());
     let kmem = |kernel, kernel_tcp| Resources {
         memory: Some(Memory {
@@ -442,6 +471,17 @@ fn kernel_memory_limit_the_kernel_ignores_is_an_error() {
         }),
         ..Default::default()
     };
+    if host.v1_for("memory").is_none() {
+        // pure v2 has neither knob: both refused by name
+        for (r, field) in [
+            (kmem(Some(64 << 20), None), "memory.kernel"),
+            (kmem(None, Some(1 << 20)), "memory.kernelTCP"),
+        ] {
+            let msg = chain(&g.cg.apply(&r).unwrap_err());
+            assert_eq!(msg, format!("{field}: not supported by cgroup v2"));
+        }
+        return;
+    }
     g.cg.apply(&kmem(None, Some(1 << 20))).unwrap();
     let release = rustix::system::uname()
         .release()
@@ -571,7 +611,10 @@ fn clone_into_cgroup_places_child_at_birth() {
     use std::os::fd::AsFd;
     let g = Guard::new("clone3", &Resources::default());
     let Some(fd) = g.cg.clone_fd().unwrap() else {
-        return;
+        return nsbox_testutil::skip_here(
+            "pure v1: no unified cgroup to be born into",
+            &["hybrid", "v2", "v2-leaf"],
+        );
     };
     let opts = nsbox_ns::CloneOptions {
         cgroup: Some(fd.as_fd()),
@@ -616,7 +659,12 @@ fn v2_device_filter_allows_only_listed_devices() {
     let mut g = Guard::new("bpfdev", &Resources::default());
     let dir = match &g.cg {
         Cgroup::Hybrid { unified, .. } | Cgroup::V2(unified) => unified.path().to_owned(),
-        Cgroup::V1(_) => return,
+        Cgroup::V1(_) => {
+            return nsbox_testutil::skip_here(
+                "pure v1: devices are the v1 controller's",
+                &["hybrid", "v2", "v2-leaf"],
+            )
+        }
     };
     let res = Resources {
         devices: vec![
@@ -705,7 +753,10 @@ fn limit_added_after_creation() {
 fn v2_cgroup_with_processes_hands_no_controller_down() {
     let host = Host::detect().unwrap();
     if host.mode() != Mode::V2 {
-        return;
+        return nsbox_testutil::skip_here(
+            "controllers are v1's here, the rule is pure v2's",
+            &["v2", "v2-leaf"],
+        );
     }
     let mut a = Guard::new("busyparent", &Resources::default());
     a.spawn("exec sleep 30");
@@ -749,7 +800,10 @@ fn v2_cgroup_with_processes_hands_no_controller_down() {
 fn v2_remove_takes_back_only_what_nothing_else_uses() {
     let host = Host::detect().unwrap();
     if host.mode() != Mode::V2 {
-        return;
+        return nsbox_testutil::skip_here(
+            "controllers are v1's here, subtree_control is pure v2's",
+            &["v2", "v2-leaf"],
+        );
     }
     let p = Guard::new("share", &Resources::default());
     let (p_dir, p_abs) = unified_of(&p).unwrap();

@@ -22,6 +22,32 @@ pub fn require_root() {
     assert_eq!(euid, 0, "nsbox integration tests must run as root");
 }
 
+/// Ends a test that cannot check anything on this kind of host, saying so:
+/// one line on stderr (past libtest's capture, so it shows on a pass) names
+/// the test, why, and the tests/vm modes (`v2`, `v1`, `v2-leaf`, `hybrid`)
+/// where it runs instead. Inside tests/vm, whose init exports
+/// `NSBOX_VM_MODE`, skipping in one of `runs_in` fails the test: there it
+/// must run. Call as `return skip_here(...)`.
+pub fn skip_here(why: &str, runs_in: &[&str]) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    if let Ok(mode) = std::env::var(VM_MODE_VAR) {
+        assert!(
+            !runs_in.contains(&mode.as_str()),
+            "{test}: skipped in tests/vm mode {mode}, where it must run ({why})"
+        );
+    }
+    let _ = writeln!(
+        io::stderr(),
+        "{test}: skipped on this host ({why}); runs in tests/vm mode {}",
+        runs_in.join(", ")
+    );
+}
+
+/// The environment variable through which tests/vm's init tells the tests
+/// which host kind the VM is (`v2`, `v1`, `v2-leaf`, `hybrid`).
+pub const VM_MODE_VAR: &str = "NSBOX_VM_MODE";
+
 /// A directory under /tmp, removed with everything in it when dropped.
 /// Anything still mounted beneath it is detached first so removal cannot
 /// wander into a mounted file system.
