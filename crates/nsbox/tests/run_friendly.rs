@@ -85,10 +85,17 @@ fn root_is_read_only_and_tmp_is_a_fresh_tmpfs() {
     // Every mount beneath the host's root is read-only too.
     let out = f.sh("touch /run/nsbox-friendly-test");
     assert_ne!(out.code, 0, "{out:?}");
+    // /tmp: empty, writable, and the topmost mount there a tmpfs of its
+    // own, whatever the host's /tmp is (its own tmpfs, under ours, shows
+    // in the mount table too when it is one)
     let out = f
-        .sh("ls -A /tmp | wc -l; echo hi > /tmp/a && cat /tmp/a; grep ' /tmp ' /proc/self/mounts | cut -d' ' -f3")
+        .sh("ls -A /tmp | wc -l; echo hi > /tmp/a && cat /tmp/a; grep ' /tmp ' /proc/self/mounts | tail -n1 | cut -d' ' -f3; stat -c %d /tmp")
         .success();
-    assert_eq!(out.stdout, "0\nhi\ntmpfs\n", "{out:?}");
+    let host_tmp = std::os::unix::fs::MetadataExt::dev(&std::fs::metadata("/tmp").unwrap());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..3], ["0", "hi", "tmpfs"], "{out:?}");
+    assert_ne!(lines[3], host_tmp.to_string(), "the host's /tmp: {out:?}");
+    assert_eq!(lines.len(), 4, "{out:?}");
 }
 
 #[test]
@@ -308,11 +315,18 @@ fn a_bundle_cannot_ask_for_the_host_root() {
 
 #[test]
 fn unprivileged_caller_gets_a_user_namespace() {
-    use std::os::unix::fs::chown;
+    use std::os::unix::fs::{chown, PermissionsExt};
     let f = Friendly::new("friendly-rootless");
     const UID: u32 = 1000;
+    // Everything the unprivileged caller is given lies in the test's own
+    // directory, open to it, not in the checkout (or a target dir) that a
+    // 0700 /root may hide: the state root and a copy of nsbox.
+    std::fs::set_permissions(f.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(&f.root).unwrap();
     chown(&f.root, Some(UID), Some(UID)).unwrap();
+    let nsbox = f.dir.join("nsbox");
+    std::fs::copy(NSBOX, &nsbox).unwrap();
+    std::fs::set_permissions(&nsbox, std::fs::Permissions::from_mode(0o755)).unwrap();
     let uid = UID.to_string();
     let root = f.root.to_str().unwrap();
     let out = run(
@@ -323,7 +337,7 @@ fn unprivileged_caller_gets_a_user_namespace() {
             "--regid",
             &uid,
             "--clear-groups",
-            NSBOX,
+            nsbox.to_str().unwrap(),
             "--root",
             root,
             "run",
