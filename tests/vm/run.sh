@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs nsbox-cgroups' tests and the runtime's cgroup tests (nsbox's
 # tests/oci_cgroups.rs, with the nsbox binary and busybox for container root
-# file systems) on hosts unlike the build machine: a pure cgroup v2 kernel
-# and a v1-only boot, each a Debian kernel under qemu (TCG, no KVM needed)
+# file systems) on every cgroup host kind, whatever the build machine is: a
+# pure cgroup v2 kernel, a v1-only boot and a hybrid one, each a Debian
+# kernel under qemu (TCG, no KVM needed; AppArmor on, as Debian boots it)
 # with everything in an initramfs. See docs/ARCHITECTURE.md, "VM tests".
 #
-#   tests/vm/run.sh [v1] [v2] [v2-leaf] [-- TEST-ARGS...]  (default: all three)
+#   tests/vm/run.sh [v1] [v2] [v2-leaf] [hybrid] [-- TEST-ARGS...]  (default: all four)
 #
 # v2-leaf: pure v2 with the tests in a leaf cgroup that holds processes
 # (as under systemd: a service or session scope) instead of the root cgroup.
+# hybrid: v1 controllers each in its own hierarchy, cgroup2 (without them)
+# at /sys/fs/cgroup/unified, as the build machine is laid out.
 #
 # Needs qemu-system-x86, cpio, busybox-static and apt's package lists (the
 # kernel .deb is fetched with `apt-get download`, never installed). Caches
@@ -33,6 +36,7 @@ modules=(kernel/block/bfq.ko)
 skip_v1=()
 skip_v2=()
 skip_v2_leaf=()
+skip_hybrid=()
 
 say() { echo "tests/vm: $*" >&2; }
 fail() {
@@ -49,9 +53,12 @@ while [ $# -gt 0 ]; do
 done
 # what follows `--` goes to every test binary: test names to run, --nocapture
 test_args=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(v2 v1 v2-leaf)
+[ ${#modes[@]} -gt 0 ] || modes=(v2 v1 v2-leaf hybrid)
 for m in "${modes[@]}"; do
-    case "$m" in v1 | v2 | v2-leaf) ;; *) fail "unknown mode '$m' (want v1, v2 or v2-leaf)" ;; esac
+    case "$m" in
+        v1 | v2 | v2-leaf | hybrid) ;;
+        *) fail "unknown mode '$m' (want v1, v2, v2-leaf or hybrid)" ;;
+    esac
 done
 for tool in qemu-system-x86_64 cpio gzip apt-get apt-cache dpkg-deb ldd; do
     command -v "$tool" >/dev/null || fail "$tool not found (scripts/test.sh installs what is needed)"
@@ -102,9 +109,14 @@ kernel_dir() {
 # --- the test binaries ---
 # Every test binary of nsbox-cgroups (unit tests and tests/real_kernel.rs),
 # nsbox's integration tests named in $runtime_tests, and the nsbox binary
-# those run; written to $vm/binaries as `cgroups PATH`, `runtime PATH` and
-# `nsbox PATH` lines.
-runtime_tests=(oci_cgroups)
+# those run; written to $vm/binaries as `cgroups PATH`, `runtime PATH MODES`
+# and `nsbox PATH` lines.
+#
+# A runtime test is NAME (run in every mode) or NAME:MODE,MODE (only
+# there). oci_seccomp holds the LSM tests: AppArmor is on in every mode,
+# and the seccomp tests do not depend on the cgroup kind, so one mode
+# proves them.
+runtime_tests=(oci_cgroups oci_seccomp:v2)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
 # message contains every string given
@@ -124,7 +136,7 @@ executables() {
 }
 
 test_binaries() {
-    local t json found
+    local spec t only json found
     json=$(cd "$repo" && cargo test -p nsbox-cgroups --no-run --message-format=json-render-diagnostics) ||
         fail "cargo test -p nsbox-cgroups --no-run failed"
     # a test harness build: "test":true in its profile (which precedes
@@ -132,12 +144,15 @@ test_binaries() {
     found=$(executables '"test":true},"features"' <<<"$json")
     [ -n "$found" ] || fail "cargo built no nsbox-cgroups test binary"
     sed 's/^/cgroups /' <<<"$found"
-    for t in "${runtime_tests[@]}"; do
+    for spec in "${runtime_tests[@]}"; do
+        t=${spec%%:*}
+        only=all
+        [ "$t" = "$spec" ] || only=${spec#*:}
         json=$(cd "$repo" && cargo test -p nsbox --test "$t" --no-run --message-format=json-render-diagnostics) ||
             fail "cargo test -p nsbox --test $t --no-run failed"
         found=$(executables '"kind":["test"]' "\"name\":\"$t\"" <<<"$json")
         [ -n "$found" ] || fail "cargo built no test binary for nsbox's tests/$t.rs"
-        sed 's/^/runtime /' <<<"$found"
+        sed "s/^/runtime /; s/\$/ $only/" <<<"$found"
     done
     # the binary the runtime tests run (env!("CARGO_BIN_EXE_nsbox"))
     found=$(executables '"kind":["bin"]' '"name":"nsbox"' <<<"$json")
@@ -163,10 +178,10 @@ install_binary() {
 # --- the initramfs: busybox, the binaries and their libraries, init ---
 # $1: the kernel directory, $2: the list from test_binaries.
 build_initramfs() {
-    local kdir=$1 list=$2 out=$vm/initramfs.cpio.gz kind bin nsbox
+    local kdir=$1 list=$2 out=$vm/initramfs.cpio.gz kind bin only nsbox
     root=$vm/root
     rm -rf "$root"
-    mkdir -p "$root"/{bin,dev,newroot,proc,sys,tests/bin,modules}
+    mkdir -p "$root"/{bin,dev,newroot,proc,sys,tests/bin,tests/modes,modules}
     # busybox: the VM's shell and tools, the source of the runtime tests'
     # container root file systems (nsbox_testutil::busybox_rootfs copies
     # /bin/busybox), and the `sleep` those tests start on the host
@@ -177,7 +192,7 @@ build_initramfs() {
     mknod -m 0600 "$root/dev/console" c 5 1
     cp "$kdir"/modules/*.ko "$root/modules/"
     nsbox=$(sed -n 's/^nsbox //p' "$list")
-    while read -r kind bin; do
+    while read -r kind bin only; do
         case "$kind" in
             cgroups) install_binary "$bin" "$root/tests/bin/$(basename "$bin")" ;;
             runtime)
@@ -186,6 +201,8 @@ build_initramfs() {
                 grep -qF "$nsbox" "$bin" ||
                     fail "$bin does not name $nsbox (its CARGO_BIN_EXE_nsbox is elsewhere)"
                 install_binary "$bin" "$root/tests/bin/$(basename "$bin")"
+                # the modes it runs in, when not all: one a line
+                [ "$only" = all ] || tr , '\n' <<<"$only" >"$root/tests/modes/$(basename "$bin")"
                 ;;
             nsbox) install_binary "$bin" "$root$bin" ;;
         esac
@@ -194,6 +211,7 @@ build_initramfs() {
     printf '%s\n' ${skip_v1[@]+"${skip_v1[@]}"} >"$root/tests/skip-v1"
     printf '%s\n' ${skip_v2[@]+"${skip_v2[@]}"} >"$root/tests/skip-v2"
     printf '%s\n' ${skip_v2_leaf[@]+"${skip_v2_leaf[@]}"} >"$root/tests/skip-v2-leaf"
+    printf '%s\n' ${skip_hybrid[@]+"${skip_hybrid[@]}"} >"$root/tests/skip-hybrid"
     (cd "$root" && find . -print0 | sort -z |
         cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out.tmp"
     mv "$out.tmp" "$out"
@@ -236,7 +254,7 @@ run_vm() {
 mkdir -p "$vm"
 kdir=$(kernel_dir)
 test_binaries >"$vm/binaries"
-say "test binaries: $(sed -n 's/^[cr][a-z]* //p' "$vm/binaries" | xargs -n1 basename | tr '\n' ' ')"
+say "test binaries: $(sed -n 's/^[cr][a-z]* \([^ ]*\).*/\1/p' "$vm/binaries" | xargs -n1 basename | tr '\n' ' ')"
 initrd=$(build_initramfs "$kdir" "$vm/binaries")
 say "initramfs: $(($(stat -c %s "$initrd") / 1024)) KiB"
 status=0
