@@ -50,7 +50,8 @@ cargo test --workspace -- --test-threads=2
 # every host kind, whatever this machine is: a pure cgroup v2 kernel (tests
 # in the root cgroup, and in a service cgroup that holds processes as under
 # systemd), a v1-only boot and a hybrid one (v1 controllers, cgroup2 at
-# /sys/fs/cgroup/unified), each under qemu with AppArmor enabled
-# (docs/ARCHITECTURE.md, "VM tests"). A test that cannot run on this
-# machine's kind says on stderr which of these runs it.
+# /sys/fs/cgroup/unified), each under qemu with AppArmor enabled (v2 also
+# runs oci_seccomp for its AppArmor case; docs/ARCHITECTURE.md, "VM
+# tests"). A test that cannot run on this machine's kind says on stderr
+# which of these runs it.
 bash tests/vm/run.sh v2 v1 v2-leaf hybrid
