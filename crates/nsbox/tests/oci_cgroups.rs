@@ -1,5 +1,7 @@
-//! linux.resources by effect, on the real kernel (this host is hybrid: v1
-//! controllers, cgroup2 at /sys/fs/cgroup/unified): OOM kill at a memory
+//! linux.resources by effect, on the real kernel of every cgroup host kind
+//! (the build machine is hybrid: v1 controllers, cgroup2 at
+//! /sys/fs/cgroup/unified; tests/vm runs this file on pure v2, v1, v2 in a
+//! leaf cgroup and hybrid): OOM kill at a memory
 //! limit seen by `events`, a fork bomb held at a pids limit, a CPU quota
 //! measured from the container's own usage, pause/resume, update, a device
 //! rule, placement beneath our own cgroup. After every test, pass or fail,
