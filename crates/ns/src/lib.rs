@@ -13,8 +13,10 @@
 //! - [`signal`]: signal names and numbers (`KILL`, `SIGTERM`, `RTMIN+3`, `9`);
 //! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
 //! - [`timens`]: clock offsets of a new time namespace;
-//! - [`mountinfo`]: mountinfo fields unescaped;
+//! - [`mountinfo`]: mountinfo lines split into fields, paths unescaped;
+//! - [`procstat`]: `/proc/PID/stat` (ppid, state, threads, start time);
 //! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
+//! - [`catalog`]: the namespaces found, as plain data ([`Discovery`]);
 //! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
 //!   what holds it (processes, fds, sockets, nsfs mounts), their hierarchy,
 //!   and what two processes share (`nsbox ns ls|tree|diff`).
@@ -38,14 +40,17 @@ pub mod persist;
 pub mod pid1;
 pub mod unshare;
 
+pub mod catalog;
 pub mod diff;
 pub mod discover;
 pub mod passwd;
+pub mod procstat;
 pub mod relation;
 pub mod sockns;
 
+pub use catalog::{Discovery, Holder, KindSet, Namespace};
 pub use clone::{clone3, CloneOptions, Forked};
-pub use discover::{discover, Discovery, Holder, KindSet, Namespace};
+pub use discover::discover;
 pub use error::Error;
 pub use idmap::{IdMaps, IdRange, SetGroups};
 pub use inspect::{is_nsfs, namespaces_of_pid, ns_of_path, ns_of_pid, proc_ns_path, NsId};
