@@ -241,7 +241,7 @@ impl Opened {
             (true, Some(t)) => Some(read_environ(&t.proc_path("environ")).map_err(explain)?),
             (true, None) => {
                 return Err(Error::NoTargetFor {
-                    what: "environment",
+                    what: "environment".into(),
                 })
             }
             (false, _) => None,
@@ -251,7 +251,7 @@ impl Opened {
             (true, Some(t)) => Some(open_path(t.proc_path(".")).map_err(explain)?),
             (true, None) => {
                 return Err(Error::NoTargetFor {
-                    what: "ids to follow",
+                    what: "ids to follow".into(),
                 })
             }
             (false, _) => None,
@@ -422,7 +422,7 @@ fn open_dir(
             } else {
                 "working directory"
             };
-            return Err(Error::NoTargetFor { what });
+            return Err(Error::NoTargetFor { what: what.into() });
         }
     };
     open_path(path)
@@ -506,7 +506,7 @@ impl Creds {
         let pick = |c: Option<Credential>, follow: Option<u32>| match c {
             Some(Credential::Id(id)) => Ok(Some(id)),
             Some(Credential::Follow) => follow.map(Some).ok_or(Error::NoTargetFor {
-                what: "ids to follow",
+                what: "ids to follow".into(),
             }),
             None => Ok(default),
         };

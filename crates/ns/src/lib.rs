@@ -1,5 +1,7 @@
 //! `nsbox-ns`: a typed API for Linux namespaces.
 //!
+//! - [`fdpass`]: socketpairs and `SCM_RIGHTS` descriptor passing;
+//! - [`channel`]: a typed parent/child channel (serde, one datagram per message);
 //! - [`NsKind`]: the eight kinds, their clone flags and `/proc/PID/ns` names;
 //! - [`inspect`]: which namespace a pid or a file refers to ([`NsId`]);
 //! - [`ioctl`]: `ioctl_ns(2)` queries (owner, parent, type, owner uid);
@@ -21,7 +23,9 @@
 //!   what holds it (processes, fds, sockets, nsfs mounts), their hierarchy,
 //!   and what two processes share (`nsbox ns ls|tree|diff`).
 
+pub mod channel;
 pub mod error;
+pub mod fdpass;
 pub mod inspect;
 pub mod ioctl;
 pub mod kind;

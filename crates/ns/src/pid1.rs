@@ -72,7 +72,7 @@ impl BlockedSignals {
         };
         if rc != 0 {
             return Err(Error::Sys {
-                what: "block signals",
+                what: "block signals".into(),
                 source: io::Error::last_os_error(),
             });
         }
@@ -106,7 +106,7 @@ impl BlockedSignals {
             let err = io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EINTR) {
                 return Err(Error::Sys {
-                    what: "wait for signals",
+                    what: "wait for signals".into(),
                     source: err,
                 });
             }
@@ -153,7 +153,7 @@ fn try_wait(child: Pid) -> Result<Option<ChildStatus>, Error> {
         Ok(Some((_, status))) => Ok(ChildStatus::from_wait(status)),
         Ok(None) => Ok(None),
         Err(e) => Err(Error::Sys {
-            what: "wait for the child",
+            what: "wait for the child".into(),
             source: e.into(),
         }),
     }
@@ -189,7 +189,7 @@ fn reap_all(command: Pid) -> Result<Option<ChildStatus>, Error> {
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => {
                 return Err(Error::Sys {
-                    what: "reap children",
+                    what: "reap children".into(),
                     source: e.into(),
                 })
             }

@@ -27,7 +27,7 @@ pub(super) fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result<u8, Er
     let signals = BlockedSignals::block()?;
     let (report_rd, report_wr) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::Supervise {
-            step: "create exec report pipe",
+            step: "create exec report pipe".into(),
             source: e.into(),
         })?;
     // SAFETY: the caller is single-threaded (a precondition of
@@ -179,7 +179,7 @@ impl BlockedSignals {
         let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, old_mask.as_mut_ptr()) };
         if rc != 0 {
             return Err(Error::Supervise {
-                step: "block signals",
+                step: "block signals".into(),
                 source: std::io::Error::from_raw_os_error(rc),
             });
         }
@@ -201,7 +201,7 @@ impl BlockedSignals {
         let fd = unsafe { libc::signalfd(-1, &self.set, libc::SFD_CLOEXEC) };
         if fd < 0 {
             return Err(Error::Supervise {
-                step: "create signalfd",
+                step: "create signalfd".into(),
                 source: std::io::Error::last_os_error(),
             });
         }
