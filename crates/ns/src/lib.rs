@@ -13,7 +13,9 @@
 //! - [`enter`]: run a command in existing namespaces (util-linux nsenter);
 //! - [`persist`]: keep a namespace alive on a file (bind mount of `/proc/PID/ns/X`);
 //! - [`signal`]: signal names and numbers (`KILL`, `SIGTERM`, `RTMIN+3`, `9`);
-//! - [`pid1`]: signal forwarding, reaping, and the `--init` PID 1;
+//! - [`supervise`]: the one list of forwarded signals, waiting for a child
+//!   while passing them on, reaping, exit status like the child's;
+//! - [`pid1`]: the `--init` PID 1 (reaps orphans, forwards to the command);
 //! - [`timens`]: clock offsets of a new time namespace;
 //! - [`mountinfo`]: mountinfo lines split into fields, paths unescaped;
 //! - [`procstat`]: `/proc/PID/stat` (ppid, state, threads, start time);
@@ -42,6 +44,7 @@ pub mod mountinfo;
 pub mod mountns;
 pub mod persist;
 pub mod pid1;
+pub mod supervise;
 pub mod unshare;
 
 pub mod catalog;
@@ -61,7 +64,7 @@ pub use inspect::{is_nsfs, namespaces_of_pid, ns_of_path, ns_of_pid, proc_ns_pat
 pub use kind::{clone_flags, NsKind, UnknownKind};
 pub use mountns::Propagation;
 pub use persist::{PersistTarget, Persisted};
-pub use pid1::ChildStatus;
 pub use setns::{join_pidfd, NsFile};
+pub use supervise::ChildStatus;
 pub use timens::{ClockOffset, TimeOffsets};
 pub use unshare::UnshareOptions;

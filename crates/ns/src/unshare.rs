@@ -38,7 +38,8 @@ use rustix::thread::UnshareFlags;
 
 use crate::mountns::{self, Propagation};
 use crate::persist::{PersistTarget, Persisted};
-use crate::pid1::{self, BlockedSignals, ChildStatus};
+use crate::pid1;
+use crate::supervise::{self, ChildStatus, Signals};
 use crate::{limits, Error, IdMaps, NsKind, SetGroups};
 
 use program::Program;

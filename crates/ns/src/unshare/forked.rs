@@ -10,7 +10,7 @@ struct ChildCtx {
     /// Wait for the parent's `Go` after `Ready` (it has outside work to do).
     wait_go: bool,
     parent: Option<OwnedFd>,
-    signals: BlockedSignals,
+    signals: Signals,
 }
 
 /// # Safety
@@ -34,7 +34,7 @@ pub(super) unsafe fn run_forked(opts: &UnshareOptions) -> Result<ChildStatus, Er
 /// Single-threaded caller (see [`unshare`]).
 unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildStatus, Error> {
     // 1. Block the forwarded signals before the child exists, so none is lost.
-    let signals = BlockedSignals::block()?;
+    let signals = Signals::block()?;
     // 2. A handle on ourselves, for the child to check after PR_SET_PDEATHSIG.
     let parent = match opts.kill_child {
         Some(_) => Some(
@@ -119,7 +119,8 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
     }
 
     // 5. Wait, passing signals on; then the channel says whether the command ran.
-    let status = pid1::wait_forwarding(pid, &signals)?;
+    let child = supervise::Child { pid, pidfd: None };
+    let status = supervise::wait(child, &signals, supervise::Reap::Child)?;
     wire::expect_end(&link)?;
     Ok(status)
 }
