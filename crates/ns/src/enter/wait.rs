@@ -93,10 +93,8 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "exit 7"]);
         // SAFETY: see the comment above the tests.
-        assert_eq!(
-            unsafe { fork_exec_wait(&mut cmd, Path::new("sh")) }.unwrap(),
-            7
-        );
+        let code = unsafe { fork_exec_wait(&mut cmd, Path::new("sh")) }.unwrap();
+        assert_eq!(code, 7);
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "kill -KILL $$"]);
         // SAFETY: as above.
