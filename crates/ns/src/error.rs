@@ -352,12 +352,17 @@ impl Error {
         }
     }
 
-    /// The kernel's errno behind this error, if there is one.
+    /// The kernel's errno behind this error, if there is one: the first OS
+    /// error in its chain of causes (a channel error holds it one deeper).
     pub fn errno(&self) -> Option<i32> {
-        use std::error::Error as _;
-        self.source()
-            .and_then(|s| s.downcast_ref::<io::Error>())
-            .and_then(|e| e.raw_os_error())
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            if let Some(n) = c.downcast_ref::<io::Error>().and_then(|e| e.raw_os_error()) {
+                return Some(n);
+            }
+            cause = c.source();
+        }
+        None
     }
 }
 

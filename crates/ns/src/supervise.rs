@@ -314,10 +314,11 @@ pub fn wait(child: Child<'_>, signals: &Signals, reap: Reap) -> Result<ChildStat
         if let Some(status) = reaped(child.pid, reap)? {
             return Ok(status);
         }
-        let mut fds = vec![PollFd::new(&signals.fd, PollFlags::IN)];
-        if let Some(pidfd) = child.pidfd {
-            fds.push(PollFd::from_borrowed_fd(pidfd, PollFlags::IN));
-        }
+        let mut fds = [
+            PollFd::new(&signals.fd, PollFlags::IN),
+            // Without a pidfd, the signalfd twice: SIGCHLD wakes us.
+            PollFd::from_borrowed_fd(child.pidfd.unwrap_or(signals.fd()), PollFlags::IN),
+        ];
         match rustix::event::poll(&mut fds, None) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(wait_error(child.pid, e)),

@@ -132,16 +132,12 @@ pub unsafe fn unshare(opts: &UnshareOptions) -> Result<ChildStatus, Error> {
     }
 }
 
+/// Waits for `pid` (a helper or a child that failed); 1 if its status
+/// cannot be had.
 fn reap(pid: Pid) -> ChildStatus {
     loop {
         match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
-            Ok(Some((_, s))) => {
-                return s
-                    .exit_status()
-                    .map(|c| ChildStatus::Exited(c as u8))
-                    .or(s.terminating_signal().map(ChildStatus::Signaled))
-                    .unwrap_or(ChildStatus::Exited(1))
-            }
+            Ok(Some((_, s))) => return ChildStatus::from_wait(s).unwrap_or(ChildStatus::Exited(1)),
             Err(rustix::io::Errno::INTR) => {}
             _ => return ChildStatus::Exited(1),
         }

@@ -2,6 +2,8 @@
 //! the outside work (id maps, namespace files) done by nsbox itself, the
 //! child's steps reported back over the close-on-exec channel.
 
+use std::os::fd::AsFd;
+
 use super::*;
 
 /// What the forked child is handed.
@@ -57,14 +59,17 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
         .collect();
     let clone = crate::CloneOptions {
         flags: crate::clone_flags(kinds.iter().copied()),
+        // For the wait: the child's end seen (and signals sent) through it.
+        pidfd: true,
         ..Default::default()
     };
     // SAFETY: single-threaded (our caller's guarantee); the child below
     // never returns into the caller: it execs or exits.
-    let pid = match unsafe { crate::clone3(&clone) } {
-        Ok(crate::Forked::Parent { pid, .. }) => {
-            Pid::from_raw(pid as i32).expect("clone3 returns a positive pid")
-        }
+    let (pid, pidfd) = match unsafe { crate::clone3(&clone) } {
+        Ok(crate::Forked::Parent { pid, pidfd }) => (
+            Pid::from_raw(pid as i32).expect("clone3 returns a positive pid"),
+            pidfd,
+        ),
         Ok(crate::Forked::Child) => {
             drop(link);
             child_main(
@@ -119,7 +124,10 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
     }
 
     // 5. Wait, passing signals on; then the channel says whether the command ran.
-    let child = supervise::Child { pid, pidfd: None };
+    let child = supervise::Child {
+        pid,
+        pidfd: pidfd.as_ref().map(|fd| fd.as_fd()),
+    };
     let status = supervise::wait(child, &signals, supervise::Reap::Child)?;
     wire::expect_end(&link)?;
     Ok(status)
