@@ -21,7 +21,7 @@
 //! - [`procstat`]: `/proc/PID/stat` (ppid, state, threads, start time);
 //! - [`mountns`]: propagation changes and proc mounts in a new mount namespace;
 //! - [`catalog`]: the namespaces found, as plain data ([`Discovery`]);
-//! - [`discover`], [`relation`], [`diff`]: every namespace on the machine and
+//! - [`discover`](mod@discover), [`relation`], [`diff`]: every namespace on the machine and
 //!   what holds it (processes, fds, sockets, nsfs mounts), their hierarchy,
 //!   and what two processes share (`nsbox ns ls|tree|diff`).
 

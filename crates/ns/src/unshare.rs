@@ -12,7 +12,7 @@
 //!   child directly in the new namespaces (user and PID included), so the
 //!   parent is still outside them and does the outside work itself — id maps,
 //!   namespace files — with no helper process at all. The child reports each
-//!   failed step over a close-on-exec channel ([`wire`]); end of file there
+//!   failed step over a close-on-exec channel (`wire`); end of file there
 //!   means the command was executed.
 //!
 //! Time namespaces are unshared by the process that execs the command (or by
