@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
 
-pub use crate::catalog::{slot, Discovery, Holder, InoHasher, KindSet, Namespace, Process};
+use crate::catalog::{slot, Discovery, Holder, InoHasher, KindSet, Process};
 use crate::mountinfo::Entry;
 use crate::{Error, NsKind};
 
