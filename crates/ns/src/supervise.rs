@@ -1,7 +1,9 @@
 //! Supervising a child: passing signals on to it and waiting for it, written
 //! once for every process of nsbox that waits for another: `unshare` (the
 //! parent of a forked command), `enter` (after joining a PID namespace), the
-//! `--init` PID 1 (which also reaps orphans), and the runtime's `run`/`exec`.
+//! `--init` PID 1 (which also reaps orphans); its API also fits the
+//! runtime's `run`/`exec` (a container's init in a session of its own, a pty
+//! proxy with a poll loop of its own: [`Signals::fd`], [`Signals::read`]).
 //!
 //! The forwarded signals are blocked before the child exists (so none sent
 //! in between is lost) and read from a signalfd: no handlers, no races with
