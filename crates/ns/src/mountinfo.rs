@@ -65,15 +65,20 @@ pub struct Entry<'a> {
 }
 
 /// Why a line is not a mountinfo entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseError {
-    #[error("no \" - \"")]
     NoSeparator,
-    #[error("no file system type")]
     NoFsType,
-    #[error("fewer than 6 fields before \" - \"")]
     TooFewFields,
 }
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 impl ParseError {
     /// The reason as static text, for errors that keep a `&'static str`.
