@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use nsbox_ns::mountinfo::{Entry, ParseError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -129,23 +130,31 @@ impl Host {
                 line: i + 1,
                 reason,
             };
-            let (left, right) = line.split_once(" - ").ok_or_else(|| bad("no \" - \""))?;
-            let mut r = right.split(' ');
-            let fstype = r.next().ok_or_else(|| bad("no file system type"))?;
-            if fstype != "cgroup" && fstype != "cgroup2" {
+            let entry = match Entry::parse(line.as_bytes()) {
+                Ok(entry) => entry,
+                // A line too short to hold a mount is only an error when it
+                // names a cgroup file system.
+                Err(ParseError::NoFsType | ParseError::TooFewFields)
+                    if !matches!(
+                        Entry::fs_type_of(line.as_bytes()),
+                        Some(b"cgroup" | b"cgroup2")
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(bad(e.reason())),
+            };
+            let fstype = entry.fs_type;
+            if fstype != b"cgroup" && fstype != b"cgroup2" {
                 continue;
             }
-            let super_opts = r.nth(1).unwrap_or("");
-            let f: Vec<&str> = left.split(' ').collect();
-            if f.len() < 6 {
-                return Err(bad("fewer than 6 fields before \" - \""));
-            }
+            let super_opts = String::from_utf8_lossy(entry.super_options);
             let mount = Mount {
-                root: PathBuf::from(unescape(f[3])),
-                point: PathBuf::from(unescape(f[4])),
+                root: entry.root(),
+                point: entry.mount_point(),
             };
-            let dev = f[2].to_owned();
-            if fstype == "cgroup2" {
+            let dev = String::from_utf8_lossy(entry.major_minor).into_owned();
+            if fstype == b"cgroup2" {
                 match &mut host.unified {
                     Some(h) if h.dev == dev => h.mounts.push(mount),
                     Some(_) => {} // a second cgroup2 superblock cannot exist; ignore
@@ -269,26 +278,6 @@ impl ProcCgroups {
             hierarchy: h.name(),
         })
     }
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -445,11 +434,5 @@ mod tests {
         let own = ProcCgroups::parse("4:memory:/\n", &p("cg")).unwrap();
         let e = own.path_in(h.v1_for("pids").unwrap()).unwrap_err();
         assert_eq!(e.to_string(), "cg has no entry for the pids hierarchy");
-    }
-
-    #[test]
-    fn unescape_octal() {
-        assert_eq!(unescape("a\\040b\\134"), "a b\\");
-        assert_eq!(unescape("end\\04"), "end\\04");
     }
 }

@@ -177,12 +177,12 @@ mod tests {
         match unsafe { clone3(&opts) }.unwrap() {
             Forked::Child => {
                 let name = b"clone3-test";
-                // SAFETY: async-signal-safe calls on a valid buffer; the child
-                // leaves with _exit, never returning into the test.
-                unsafe {
-                    let r = libc::sethostname(name.as_ptr().cast(), name.len());
-                    libc::_exit(if r == 0 { 7 } else { 1 });
-                }
+                // SAFETY: sethostname is async-signal-safe and reads
+                // `name.len()` bytes of a valid buffer.
+                let r = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+                // SAFETY: _exit is async-signal-safe; the child leaves
+                // without returning into the test.
+                unsafe { libc::_exit(if r == 0 { 7 } else { 1 }) }
             }
             Forked::Parent { pid, pidfd } => {
                 assert!(pidfd.is_some());

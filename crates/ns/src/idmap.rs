@@ -28,9 +28,9 @@ impl FromStr for IdRange {
     /// `inside:outside:count` (util-linux 2.39+ and nsbox), or util-linux
     /// 2.38's `outside,inside,count`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = |why| Error::BadIdMap {
+        let bad = |why: &'static str| Error::BadIdMap {
             text: text.to_string(),
-            why,
+            why: why.into(),
         };
         let (fields, comma): (Vec<&str>, bool) = if text.contains(',') {
             (text.split(',').collect(), true)
@@ -92,29 +92,31 @@ pub fn validate(ranges: &[IdRange]) -> Result<(), Error> {
     if ranges.is_empty() {
         return Err(Error::BadIdMap {
             text: String::new(),
-            why: "map is empty",
+            why: "map is empty".into(),
         });
     }
     if ranges.len() > MAX_RANGES {
         return Err(Error::BadIdMap {
             text: text(),
-            why: "more than 340 ranges",
+            why: "more than 340 ranges".into(),
         });
     }
     for (i, a) in ranges.iter().enumerate() {
-        a.check()
-            .map_err(|why| Error::BadIdMap { text: text(), why })?;
+        a.check().map_err(|why| Error::BadIdMap {
+            text: text(),
+            why: why.into(),
+        })?;
         for b in &ranges[i + 1..] {
             if a.overlaps(b, |r| r.inside) {
                 return Err(Error::BadIdMap {
                     text: text(),
-                    why: "ranges overlap inside the namespace",
+                    why: "ranges overlap inside the namespace".into(),
                 });
             }
             if a.overlaps(b, |r| r.outside) {
                 return Err(Error::BadIdMap {
                     text: text(),
-                    why: "ranges overlap outside the namespace",
+                    why: "ranges overlap outside the namespace".into(),
                 });
             }
         }
@@ -146,7 +148,7 @@ impl FromStr for SetGroups {
             "deny" => Ok(SetGroups::Deny),
             _ => Err(Error::BadIdMap {
                 text: s.to_string(),
-                why: "setgroups must be allow or deny",
+                why: "setgroups must be allow or deny".into(),
             }),
         }
     }
@@ -234,13 +236,16 @@ fn run_helper(program: &'static str, pid: u32, ranges: &[IdRange]) -> Result<(),
     let out = Command::new(program)
         .args(&args)
         .output()
-        .map_err(|source| Error::Spawn { program, source })?;
+        .map_err(|source| Error::Spawn {
+            program: program.into(),
+            source,
+        })?;
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     Err(Error::HelperFailed {
-        program,
+        program: program.into(),
         args: args.join(" "),
         status: match stderr.lines().next() {
             Some(line) if !line.is_empty() => line.to_string(),

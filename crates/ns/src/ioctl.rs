@@ -35,7 +35,7 @@ pub fn owner_userns(fd: BorrowedFd<'_>, what: &str) -> Result<OwnedFd, Error> {
     ns_ioctl(fd, NS_GET_USERNS)
         .map(owned)
         .map_err(|source| Error::Ioctl {
-            op: "NS_GET_USERNS",
+            op: "NS_GET_USERNS".into(),
             what: what.to_string(),
             source,
         })
@@ -48,7 +48,7 @@ pub fn parent(fd: BorrowedFd<'_>, what: &str) -> Result<Option<OwnedFd>, Error> 
         Ok(ret) => Ok(Some(owned(ret))),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(None),
         Err(source) => Err(Error::Ioctl {
-            op: "NS_GET_PARENT",
+            op: "NS_GET_PARENT".into(),
             what: what.to_string(),
             source,
         }),
@@ -58,12 +58,12 @@ pub fn parent(fd: BorrowedFd<'_>, what: &str) -> Result<Option<OwnedFd>, Error> 
 /// The kind of namespace `fd` refers to.
 pub fn kind(fd: BorrowedFd<'_>, what: &str) -> Result<NsKind, Error> {
     let flag = ns_ioctl(fd, NS_GET_NSTYPE).map_err(|source| Error::Ioctl {
-        op: "NS_GET_NSTYPE",
+        op: "NS_GET_NSTYPE".into(),
         what: what.to_string(),
         source,
     })?;
     NsKind::from_clone_flag(flag as u32 as u64).ok_or_else(|| Error::Ioctl {
-        op: "NS_GET_NSTYPE",
+        op: "NS_GET_NSTYPE".into(),
         what: what.to_string(),
         source: io::Error::new(
             io::ErrorKind::Unsupported,
@@ -86,7 +86,7 @@ pub fn owner_uid(fd: BorrowedFd<'_>, what: &str) -> Result<u32, Error> {
     };
     if ret < 0 {
         return Err(Error::Ioctl {
-            op: "NS_GET_OWNER_UID",
+            op: "NS_GET_OWNER_UID".into(),
             what: what.to_string(),
             source: io::Error::last_os_error(),
         });

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One kind of Linux namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum NsKind {
     Mnt,
     Net,

@@ -71,7 +71,7 @@ pub fn set_root_propagation(prop: Propagation) -> Result<(), Error> {
     };
     rustix::mount::mount_change("/", flags).map_err(|e| Error::Propagation {
         target: PathBuf::from("/"),
-        mode: rprop_name(prop),
+        mode: rprop_name(prop).into(),
         source: e.into(),
     })
 }
@@ -102,7 +102,7 @@ pub fn mount_proc(dir: &Path, prop: Propagation) -> Result<(), Error> {
             Err(e) => {
                 return Err(Error::Propagation {
                     target: dir.to_path_buf(),
-                    mode: "rprivate",
+                    mode: "rprivate".into(),
                     source: e.into(),
                 })
             }
@@ -116,7 +116,7 @@ pub fn mount_proc(dir: &Path, prop: Propagation) -> Result<(), Error> {
         None,
     )
     .map_err(|e| Error::Mount {
-        what: "proc",
+        what: "proc".into(),
         target: dir.to_path_buf(),
         source: e.into(),
     })

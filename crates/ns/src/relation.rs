@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::discover::{Discovery, Holder};
+use crate::catalog::{Discovery, Holder, KindSet};
 use crate::{ioctl, NsKind};
 
 /// Fills `parent`, `owner` and `creator_uid` of every namespace in `d`, adding
@@ -127,7 +127,7 @@ pub struct TreeNode {
 /// by parent; under each, the namespaces it owns (those of `show` kinds),
 /// PID namespaces nested under their parent when the same user namespace owns
 /// both. Within a level: owned namespaces by inode, then child user namespaces.
-pub fn tree(d: &Discovery, show: crate::discover::KindSet) -> Vec<TreeNode> {
+pub fn tree(d: &Discovery, show: KindSet) -> Vec<TreeNode> {
     let n = &d.namespaces;
     let known = |ino: Option<u64>| ino.and_then(|i| d.position(i));
     // Children lists, built once: O(n).
@@ -181,7 +181,7 @@ pub fn tree(d: &Discovery, show: crate::discover::KindSet) -> Vec<TreeNode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::{discover, KindSet, Options};
+    use crate::discover::{discover, Options};
 
     /// Builds a discovery by hand: (kind, ino, parent, owner).
     fn synthetic(list: &[(NsKind, u64, Option<u64>, Option<u64>)]) -> Discovery {

@@ -12,7 +12,7 @@
 //!   child directly in the new namespaces (user and PID included), so the
 //!   parent is still outside them and does the outside work itself — id maps,
 //!   namespace files — with no helper process at all. The child reports each
-//!   failed step over a close-on-exec pipe ([`wire`]); end of file there
+//!   failed step over a close-on-exec channel (`wire`); end of file there
 //!   means the command was executed.
 //!
 //! Time namespaces are unshared by the process that execs the command (or by
@@ -27,23 +27,23 @@ mod wire;
 use std::convert::Infallible;
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rustix::pipe::{pipe_with, PipeFlags};
 use rustix::process::{Pid, Signal, WaitOptions};
 use rustix::thread::UnshareFlags;
 
 use crate::mountns::{self, Propagation};
 use crate::persist::{PersistTarget, Persisted};
-use crate::pid1::{self, BlockedSignals, ChildStatus};
+use crate::pid1;
+use crate::supervise::{self, ChildStatus, Signals};
 use crate::{limits, Error, IdMaps, NsKind, SetGroups};
 
 use program::Program;
-use wire::{Msg, Reader};
+use wire::{Link, Msg};
 
 /// Everything `nsbox unshare` can be asked to do.
 #[derive(Clone, Debug, Default)]
@@ -132,16 +132,12 @@ pub unsafe fn unshare(opts: &UnshareOptions) -> Result<ChildStatus, Error> {
     }
 }
 
+/// Waits for `pid` (a helper or a child that failed); 1 if its status
+/// cannot be had.
 fn reap(pid: Pid) -> ChildStatus {
     loop {
         match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
-            Ok(Some((_, s))) => {
-                return s
-                    .exit_status()
-                    .map(|c| ChildStatus::Exited(c as u8))
-                    .or(s.terminating_signal().map(ChildStatus::Signaled))
-                    .unwrap_or(ChildStatus::Exited(1))
-            }
+            Ok(Some((_, s))) => return ChildStatus::from_wait(s).unwrap_or(ChildStatus::Exited(1)),
             Err(rustix::io::Errno::INTR) => {}
             _ => return ChildStatus::Exited(1),
         }
@@ -157,26 +153,6 @@ fn write_maps(maps: &IdMaps, pid: Pid) -> Result<(), Error> {
 
 fn maps_empty(maps: &IdMaps) -> bool {
     maps.uid.is_empty() && maps.gid.is_empty() && maps.setgroups.is_none()
-}
-
-const GO: u8 = 0x06;
-const COMMIT: u8 = 0x07;
-
-fn wire_go(fd: BorrowedFd<'_>) -> Result<(), Error> {
-    rustix::io::write(fd, &[GO]).map_err(|e| sys("signal the child", e))?;
-    Ok(())
-}
-
-/// Reads one byte; `None` at end of file.
-fn read_byte(fd: BorrowedFd<'_>) -> Option<u8> {
-    let mut b = [0u8; 1];
-    loop {
-        match rustix::io::read(fd, &mut b) {
-            Ok(1) => return Some(b[0]),
-            Err(rustix::io::Errno::INTR) => {}
-            _ => return None,
-        }
-    }
 }
 
 // ------------------------------------------------------- steps of both paths
@@ -237,7 +213,7 @@ fn enter_root(opts: &UnshareOptions) -> Result<(), Error> {
 fn set_ids(opts: &UnshareOptions) -> Result<(), Error> {
     let set_id = |what: &'static str, id: u32, r: rustix::io::Result<()>| {
         r.map_err(|e| Error::SetId {
-            what,
+            what: what.into(),
             id,
             source: e.into(),
         })
@@ -322,7 +298,7 @@ fn label(kinds: &[NsKind]) -> String {
 
 fn sys(what: &'static str, e: rustix::io::Errno) -> Error {
     Error::Sys {
-        what,
+        what: what.into(),
         source: e.into(),
     }
 }

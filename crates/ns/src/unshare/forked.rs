@@ -1,15 +1,18 @@
 //! The forked path of `unshare`: one `clone3` into the new namespaces,
 //! the outside work (id maps, namespace files) done by nsbox itself, the
-//! child's steps reported back over the close-on-exec pipe.
+//! child's steps reported back over the close-on-exec channel.
+
+use std::os::fd::AsFd;
 
 use super::*;
 
 /// What the forked child is handed.
 struct ChildCtx {
-    report: OwnedFd,
-    go: Option<OwnedFd>,
+    link: Link,
+    /// Wait for the parent's `Go` after `Ready` (it has outside work to do).
+    wait_go: bool,
     parent: Option<OwnedFd>,
-    signals: BlockedSignals,
+    signals: Signals,
 }
 
 /// # Safety
@@ -33,7 +36,7 @@ pub(super) unsafe fn run_forked(opts: &UnshareOptions) -> Result<ChildStatus, Er
 /// Single-threaded caller (see [`unshare`]).
 unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildStatus, Error> {
     // 1. Block the forwarded signals before the child exists, so none is lost.
-    let signals = BlockedSignals::block()?;
+    let signals = Signals::block()?;
     // 2. A handle on ourselves, for the child to check after PR_SET_PDEATHSIG.
     let parent = match opts.kill_child {
         Some(_) => Some(
@@ -45,13 +48,8 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
         ),
         None => None,
     };
-    let (report_r, report_w) = pipe_with(PipeFlags::CLOEXEC).map_err(|e| sys("pipe", e))?;
+    let (link, child_link) = wire::pair()?;
     let parent_work = !maps_empty(&opts.maps) || !files.is_empty();
-    let go = if parent_work {
-        Some(pipe_with(PipeFlags::CLOEXEC).map_err(|e| sys("pipe", e))?)
-    } else {
-        None
-    };
 
     // 3. One clone3 into every new namespace but time (see module docs).
     let kinds: Vec<NsKind> = opts
@@ -61,25 +59,24 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
         .collect();
     let clone = crate::CloneOptions {
         flags: crate::clone_flags(kinds.iter().copied()),
+        // For the wait: the child's end seen (and signals sent) through it.
+        pidfd: true,
         ..Default::default()
     };
     // SAFETY: single-threaded (our caller's guarantee); the child below
     // never returns into the caller: it execs or exits.
-    let pid = match unsafe { crate::clone3(&clone) } {
-        Ok(crate::Forked::Parent { pid, .. }) => {
-            Pid::from_raw(pid as i32).expect("clone3 returns a positive pid")
-        }
+    let (pid, pidfd) = match unsafe { crate::clone3(&clone) } {
+        Ok(crate::Forked::Parent { pid, pidfd }) => (
+            Pid::from_raw(pid as i32).expect("clone3 returns a positive pid"),
+            pidfd,
+        ),
         Ok(crate::Forked::Child) => {
-            drop(report_r);
-            let go = go.map(|(r, w)| {
-                drop(w);
-                r
-            });
+            drop(link);
             child_main(
                 opts,
                 ChildCtx {
-                    report: report_w,
-                    go,
+                    link: child_link,
+                    wait_go: parent_work,
                     parent,
                     signals,
                 },
@@ -94,57 +91,54 @@ unsafe fn forked(opts: &UnshareOptions, files: &mut Persisted) -> Result<ChildSt
         }
         Err(e) => return Err(e),
     };
-    drop(report_w);
+    drop(child_link);
     drop(parent);
-    let mut reader = Reader::new();
 
     // 4. Sync: the child has done its namespace-side steps; do the outside
     //    ones (id maps, namespace files), then let it go on.
-    if let Some((go_r, go_w)) = go {
-        drop(go_r);
-        match reader.next(report_r.as_fd())? {
-            Some(Msg::Ready) => {}
-            Some(Msg::Failed(e)) => {
+    if parent_work {
+        match wire::expect_ready(&link, "child") {
+            Ok(true) => {}
+            Ok(false) => {
+                let status = reap(pid);
+                return Err(wire::unexpected(
+                    "child",
+                    "ready",
+                    format!("exit with status {}", status.code()),
+                ));
+            }
+            Err(e) => {
                 reap(pid);
                 return Err(e);
-            }
-            None => {
-                let status = reap(pid);
-                return Err(Error::Protocol {
-                    peer: "child",
-                    expected: "ready",
-                    got: format!("exit with status {}", status.code()),
-                });
             }
         }
         let outside = write_maps(&opts.maps, pid)
             .and_then(|()| files.bind(pid.as_raw_nonzero().get() as u32));
         if let Err(e) = outside {
-            drop(go_w);
+            // End of file tells the child to give up.
+            drop(link);
             reap(pid);
             return Err(e);
         }
-        wire_go(go_w.as_fd())?;
+        wire::send(&link, &Msg::Go, "signal the child")?;
     }
 
-    // 5. Wait, passing signals on; then the pipe says whether the command ran.
-    let status = pid1::wait_forwarding(pid, &signals)?;
-    match reader.next(report_r.as_fd())? {
-        Some(Msg::Failed(e)) => Err(e),
-        Some(Msg::Ready) => Err(Error::Protocol {
-            peer: "child",
-            expected: "failure or end of file",
-            got: "ready".into(),
-        }),
-        None => Ok(status),
-    }
+    // 5. Wait, passing signals on; then the channel says whether the command ran.
+    let child = supervise::Child {
+        pid,
+        pidfd: pidfd.as_ref().map(|fd| fd.as_fd()),
+    };
+    let status = supervise::wait(child, &signals, supervise::Reap::Child)?;
+    wire::expect_end(&link)?;
+    Ok(status)
 }
 
 /// The forked child: namespace-side steps, then the command (or PID 1).
 fn child_main(opts: &UnshareOptions, ctx: ChildCtx) -> ! {
     let err = never_ok(child_steps(opts, &ctx));
-    wire::send_failure(&ctx.report, &err);
-    exit_now(exit_code_for(&err))
+    let code = exit_code_for(&err);
+    wire::send_failure(&ctx.link, err);
+    exit_now(code)
 }
 
 fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Error> {
@@ -157,12 +151,9 @@ fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Erro
     if opts.creates(NsKind::Mnt) {
         mountns::set_root_propagation(opts.propagation)?;
     }
-    if let Some(go) = &ctx.go {
-        wire::send_ready(&ctx.report).map_err(|e| Error::Sys {
-            what: "child setup",
-            source: e,
-        })?;
-        if read_byte(go.as_fd()) != Some(GO) {
+    if ctx.wait_go {
+        wire::send(&ctx.link, &Msg::Ready, "child setup")?;
+        if !wire::told(&ctx.link, |m| matches!(m, Msg::Go)) {
             // The parent failed and says so itself.
             exit_now(1);
         }
@@ -190,14 +181,15 @@ fn child_steps(opts: &UnshareOptions, ctx: &ChildCtx) -> Result<Infallible, Erro
     // single-threaded process and started no thread).
     match unsafe { libc::fork() } {
         -1 => Err(Error::Sys {
-            what: "fork the command",
+            what: "fork the command".into(),
             source: io::Error::last_os_error(),
         }),
         0 => {
             ctx.signals.restore();
             let err = program.exec();
-            wire::send_failure(&ctx.report, &err);
-            exit_now(exit_code_for(&err))
+            let code = exit_code_for(&err);
+            wire::send_failure(&ctx.link, err);
+            exit_now(code)
         }
         pid => {
             let command = Pid::from_raw(pid).expect("fork returned a positive pid");

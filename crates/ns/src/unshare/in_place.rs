@@ -114,9 +114,8 @@ pub(super) fn self_writable(maps: &IdMaps) -> bool {
 /// namespaces to write id maps and bind namespace files for its parent.
 struct Helper {
     pid: Pid,
-    to: Option<OwnedFd>,
-    from: OwnedFd,
-    reader: Reader,
+    /// `None` once the helper was told to commit or to undo.
+    link: Option<Link>,
 }
 
 impl Helper {
@@ -126,11 +125,9 @@ impl Helper {
         mut files: Persisted,
         maps: Option<IdMaps>,
     ) -> Result<Helper, (Error, Persisted)> {
-        let pipes = pipe_with(PipeFlags::CLOEXEC)
-            .and_then(|a| pipe_with(PipeFlags::CLOEXEC).map(|b| (a, b)));
-        let ((go_r, go_w), (rep_r, rep_w)) = match pipes {
+        let (link, helper_link) = match wire::pair() {
             Ok(p) => p,
-            Err(e) => return Err((sys("pipe", e), files)),
+            Err(e) => return Err((e, files)),
         };
         let parent = std::process::id();
         // SAFETY: single-threaded caller; the child only runs helper_main,
@@ -143,9 +140,9 @@ impl Helper {
                 files,
             )),
             0 => {
-                drop((go_w, rep_r));
+                drop(link);
                 let maps = maps.unwrap_or_default();
-                if read_byte(go_r.as_fd()) != Some(GO) {
+                if !wire::told(&helper_link, |m| matches!(m, Msg::Go)) {
                     files.undo();
                     exit_now(0);
                 }
@@ -155,12 +152,12 @@ impl Helper {
                     maps.write(parent)
                 };
                 if let Err(e) = done.and_then(|()| files.bind(parent)) {
-                    wire::send_failure(&rep_w, &e);
+                    wire::send_failure(&helper_link, e);
                     files.undo();
                     exit_now(0);
                 }
-                let _ = wire::send_ready(&rep_w);
-                if read_byte(go_r.as_fd()) == Some(COMMIT) {
+                let _ = helper_link.send(&Msg::Ready);
+                if wire::told(&helper_link, |m| matches!(m, Msg::Commit)) {
                     files.keep();
                 } else {
                     files.undo();
@@ -168,12 +165,11 @@ impl Helper {
                 exit_now(0)
             }
             pid => {
+                drop(helper_link);
                 files.keep(); // the helper's copy is the one that acts
                 Ok(Helper {
                     pid: Pid::from_raw(pid).expect("fork returned a positive pid"),
-                    to: Some(go_w),
-                    from: rep_r,
-                    reader: Reader::new(),
+                    link: Some(link),
                 })
             }
         }
@@ -181,30 +177,26 @@ impl Helper {
 
     /// We have unshared: write the maps, bind the files; wait for the result.
     fn go(&mut self) -> Result<(), Error> {
-        let to = self.to.as_ref().expect("helper already finished");
-        wire_go(to.as_fd())?;
-        match self.reader.next(self.from.as_fd())? {
-            Some(Msg::Ready) => Ok(()),
-            Some(Msg::Failed(e)) => Err(e),
-            None => Err(Error::Protocol {
-                peer: "helper",
-                expected: "ready",
-                got: "end of file".into(),
-            }),
+        let link = self.link.as_ref().expect("helper already finished");
+        wire::send(link, &Msg::Go, "signal the helper")?;
+        if wire::expect_ready(link, "helper")? {
+            Ok(())
+        } else {
+            Err(wire::unexpected("helper", "ready", "end of file"))
         }
     }
 
     /// Keep what the helper did; reap it.
     fn commit(&mut self) {
-        if let Some(to) = self.to.take() {
-            let _ = rustix::io::write(&to, &[COMMIT]);
+        if let Some(link) = self.link.take() {
+            let _ = link.send(&Msg::Commit);
         }
         reap(self.pid);
     }
 
     /// Take back what the helper did (it does so on end of file); reap it.
     fn abort(mut self) {
-        if self.to.take().is_some() {
+        if self.link.take().is_some() {
             reap(self.pid);
         }
     }

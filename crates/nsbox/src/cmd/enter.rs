@@ -201,7 +201,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(2);
         }
     };
-    match nsbox_ns::enter::run(&opts) {
+    // SAFETY: nsbox is single-threaded: main runs each verb on its only
+    // thread and nothing in the binary starts another.
+    match unsafe { nsbox_ns::enter::run(&opts) } {
         Ok(code) => Ok(code),
         // The program could not be run: say so once and exit as a shell
         // would (127 not found, 126 found but not executable).

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use nsbox_ns::unshare::{exit_code_for, group_id, user_id, UnshareOptions};
-use nsbox_ns::{pid1, IdMaps, IdRange, NsKind, PersistTarget, Propagation, SetGroups};
+use nsbox_ns::{supervise, IdMaps, IdRange, NsKind, PersistTarget, Propagation, SetGroups};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -225,7 +225,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     // SAFETY: nsbox is single-threaded: main runs each verb on its only
     // thread and nothing in the binary starts another.
     match unsafe { nsbox_ns::unshare::unshare(&opts) } {
-        Ok(status) => Ok(pid1::exit_code_like(status)),
+        Ok(status) => Ok(supervise::exit_code_like(status)),
         Err(err) => {
             let code = exit_code_for(&err);
             let err = anyhow::Error::new(err);

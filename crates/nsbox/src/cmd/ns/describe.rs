@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use nsbox_ns::discover::{self, Discovery, Holder};
+use nsbox_ns::catalog::{Discovery, Holder};
+use nsbox_ns::discover;
 use nsbox_ns::passwd::Users;
 use nsbox_ns::NsKind;
 

@@ -2,7 +2,8 @@
 //! namespaces of that type exist now.
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, KindSet};
+use nsbox_ns::catalog::KindSet;
+use nsbox_ns::discover;
 use nsbox_ns::{limits, NsKind};
 
 use super::OutputFlags;

@@ -4,7 +4,8 @@
 use std::str::FromStr;
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, Discovery, KindSet};
+use nsbox_ns::catalog::{Discovery, KindSet};
+use nsbox_ns::discover;
 use nsbox_ns::{relation, NsKind};
 
 use super::describe::Describer;

@@ -4,7 +4,8 @@
 use std::io::{self, Write};
 
 use anyhow::Context;
-use nsbox_ns::discover::{self, Discovery, KindSet};
+use nsbox_ns::catalog::{Discovery, KindSet};
+use nsbox_ns::discover;
 use nsbox_ns::relation::{self, TreeNode};
 use nsbox_ns::NsKind;
 use serde_json::{json, Value};
