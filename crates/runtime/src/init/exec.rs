@@ -12,8 +12,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use nsbox_ns::NsKind;
 use oci_spec::runtime::Process;
 
-use super::{exit, process, Failure, StepResult};
-use crate::protocol::{Channel, Msg, Step};
+use super::{exit, process};
+use crate::protocol::{Channel, Msg};
+use crate::step::Step;
+use crate::step::{Failure, StepResult};
 
 pub struct ExecContext<'a> {
     pub process: &'a Process,
@@ -28,7 +30,7 @@ pub struct ExecContext<'a> {
     /// The container's `linux.seccomp`, compiled by the parent (as runc,
     /// exec'd processes get the container's filter).
     pub seccomp: super::confine::Seccomp<'a>,
-    /// The container's v1 `cgroup.procs` files, joined first (cgroup.rs).
+    /// The container's v1 `cgroup.procs` files, joined first (placement.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
     /// The container's id when its init made a session keyring to join.
     pub keyring: Option<&'a str>,

@@ -9,17 +9,19 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
-pub mod cgroupfs;
+pub mod cgroup_mount;
 pub mod confine;
 pub mod devices;
+pub mod enter_root;
 pub mod exec;
 pub mod keyring;
+pub mod mask;
 pub mod mounts;
 pub mod net;
 pub mod paths;
 pub mod personality;
-pub mod pivot;
 pub mod process;
+pub mod readonly;
 pub mod timens;
 
 use std::io;
@@ -32,28 +34,8 @@ use crate::hooks;
 
 use crate::bundle::Bundle;
 use crate::plan::NsPlan;
-use crate::protocol::{Channel, Msg, Step};
-
-/// A failed step: what the child sends back.
-#[derive(Debug)]
-pub struct Failure {
-    pub step: Step,
-    pub errno: i32,
-}
-
-/// Attaches the step to a kernel error.
-pub trait StepResult<T> {
-    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure>;
-}
-
-impl<T, E: Into<io::Error>> StepResult<T> for Result<T, E> {
-    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure> {
-        self.map_err(|e| Failure {
-            step: step(),
-            errno: e.into().raw_os_error().unwrap_or(libc::EIO),
-        })
-    }
-}
+use crate::protocol::{Channel, Msg};
+use crate::step::{Failure, Step, StepResult};
 
 /// Everything init needs, borrowed from the parent's memory (a copy, after
 /// the clone).
@@ -72,7 +54,7 @@ pub struct Context<'a> {
     pub seccomp: confine::Seccomp<'a>,
     /// Sync 1 also waits for the parent to add us to v1 cgroups.
     pub cgroup_sync: bool,
-    /// Unshare the config's new cgroup namespace after that (cgroup.rs).
+    /// Unshare the config's new cgroup namespace after that (placement.rs).
     pub cgroupns_after_sync: bool,
     /// Join a session keyring of the container's own (not
     /// `--no-new-keyring`).
@@ -131,9 +113,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
     if own_mounts {
         if ctx.no_pivot {
-            pivot::move_root(&ctx.bundle.rootfs)?;
+            enter_root::move_root(&ctx.bundle.rootfs)?;
         } else {
-            pivot::pivot_root(&ctx.bundle.rootfs)?;
+            enter_root::pivot_root(&ctx.bundle.rootfs)?;
         }
         mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
         terminal(ctx)?;
@@ -143,7 +125,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         // The container's /proc/sys is the host's /proc/sys seen from our
         // own (net, ipc) namespaces: written before the rootfs hides it.
         sysctls(spec)?;
-        pivot::chroot(&ctx.bundle.rootfs)?;
+        enter_root::chroot(&ctx.bundle.rootfs)?;
     }
     identity(spec)?;
     personality::apply(linux.personality().as_ref())?; // before any seccomp filter
@@ -486,10 +468,10 @@ fn sysctls(spec: &Spec) -> Result<(), Failure> {
 fn seal(spec: &Spec) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     for p in linux.masked_paths().iter().flatten() {
-        pivot::mask(p)?;
+        mask::path(p)?;
     }
     for p in linux.readonly_paths().iter().flatten() {
-        pivot::readonly(p)?;
+        readonly::path(p)?;
     }
     if spec
         .root()
@@ -497,7 +479,7 @@ fn seal(spec: &Spec) -> Result<(), Failure> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        pivot::root_readonly()?;
+        readonly::root()?;
     }
     Ok(())
 }

@@ -11,8 +11,7 @@ use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Process};
 use rustix::process::{Resource, Rlimit};
 use rustix::thread::{Gid, Uid};
 
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// The PATH used to find the program when `process.env` has none (runc's).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
