@@ -49,6 +49,12 @@ pub struct Created {
 }
 
 /// Creates the container and leaves its init waiting for `start`.
+///
+/// # Forks
+///
+/// Clones the container's init, but only with a [`SingleThreaded`] proof
+/// taken right before: called from a process with other threads alive it
+/// fails with [`Error::Threaded`] and forks nothing, so it is safe.
 pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
     create_with_console(opts, false)
 }

@@ -50,6 +50,12 @@ pub struct ExecOptions {
 }
 
 /// Runs the process; returns its exit code (0 when detached).
+///
+/// # Forks
+///
+/// Clones the new process only with a [`SingleThreaded`] proof taken right
+/// before: with other threads alive it fails with [`Error::Threaded`] and
+/// forks nothing, so it is safe.
 pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let (record, spec) = {
         let dir = StateDir::open_read(&opts.root, &opts.id)?;

@@ -23,6 +23,11 @@ pub struct Outcome {
 }
 
 /// Runs the container.
+///
+/// # Forks
+///
+/// Through [`create::create`]'s clone: it fails with
+/// [`Error::Threaded`] instead of forking when other threads exist.
 pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     let signals = if detach {
         None

@@ -15,20 +15,22 @@ use rustix::process::{Pid, Signal, WaitOptions};
 use crate::pty_proxy;
 use crate::Error;
 
-/// What `run` and `exec` forward (runc forwards everything but SIGCHLD and SIGURG;
-/// these are the ones a user or a supervisor sends).
+/// What `run` and `exec` forward to the process they wait for: the signals
+/// a user or a supervisor sends to stop, reload or notify a program (runc
+/// forwards everything but SIGCHLD and SIGURG). The program runs in its own
+/// session, so without forwarding none of these would reach it.
 const FORWARDED: [i32; 11] = [
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGTERM,
-    libc::SIGALRM,
-    libc::SIGCONT,
-    libc::SIGTSTP,
-    libc::SIGWINCH,
-    libc::SIGPWR,
+    libc::SIGHUP,   // the terminal went away, or "reload" to a daemon
+    libc::SIGINT,   // Ctrl-C at nsbox's terminal
+    libc::SIGQUIT,  // Ctrl-\ at nsbox's terminal
+    libc::SIGUSR1,  // program-defined notices
+    libc::SIGUSR2,  // program-defined notices
+    libc::SIGTERM,  // `kill`, `docker stop`: the polite end
+    libc::SIGALRM,  // timers set from outside (`timeout -s ALRM`)
+    libc::SIGCONT,  // resume after a stop sent to nsbox
+    libc::SIGTSTP,  // Ctrl-Z at nsbox's terminal
+    libc::SIGWINCH, // our terminal resized (with a pty: the pty is resized instead)
+    libc::SIGPWR,   // power failure notice from an init system
 ];
 
 /// Waits for init (our child), forwarding signals until it exits.
@@ -138,6 +140,7 @@ pub struct SignalFd {
 }
 
 impl SignalFd {
+    /// Blocks the forwarded signals and opens a descriptor to read them.
     pub fn block() -> Result<SignalFd, Error> {
         let err = |source| Error::Signals { source };
         // SAFETY: sigset_t is plain data (a bit array) for which all zeroes
@@ -167,6 +170,7 @@ impl SignalFd {
         Ok(SignalFd { fd })
     }
 
+    /// The next pending signal, if any (the descriptor never blocks).
     pub fn read(&self) -> Option<Signal> {
         let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
         match rustix::io::read(self.fd.as_fd(), &mut buf) {
@@ -180,6 +184,8 @@ impl SignalFd {
     }
 }
 
+/// The exit code a shell would give: the program's own, or 128 + the
+/// signal that killed it.
 pub fn exit_code(status: rustix::process::WaitStatus) -> u8 {
     if let Some(code) = status.exit_status() {
         code as u8
@@ -210,6 +216,7 @@ pub fn reap(pid: u32) -> String {
     }
 }
 
+/// How a child ended, in words (`exit status 1`, `killed by signal 9`).
 pub fn describe(status: rustix::process::WaitStatus) -> String {
     if let Some(code) = status.exit_status() {
         format!("exit status {code}")

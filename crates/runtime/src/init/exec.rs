@@ -17,7 +17,7 @@ use crate::protocol::{Channel, Msg};
 use crate::step::Step;
 use crate::step::{Failure, StepResult};
 
-pub struct ExecContext<'a> {
+pub(crate) struct ExecContext<'a> {
     pub process: &'a Process,
     pub pidfd: &'a OwnedFd,
     pub init_pid: u32,
@@ -39,8 +39,9 @@ pub struct ExecContext<'a> {
     pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
 }
 
-/// Entry point after the clone. Never returns.
-pub fn run(ctx: &ExecContext<'_>) -> ! {
+/// Entry point after the clone (of a single-threaded nsbox, see `exec`);
+/// it may fork again (`fork_init`). Never returns.
+pub(crate) fn run(ctx: &ExecContext<'_>) -> ! {
     let failure = match steps(ctx) {
         Ok(never) => match never {},
         Err(f) => f,

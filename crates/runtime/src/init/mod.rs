@@ -39,7 +39,7 @@ use crate::step::{Failure, Step, StepResult};
 
 /// Everything init needs, borrowed from the parent's memory (a copy, after
 /// the clone).
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub id: &'a str,
     pub bundle: &'a Bundle,
     pub plan: &'a NsPlan,
@@ -63,8 +63,9 @@ pub struct Context<'a> {
     pub no_pivot: bool,
 }
 
-/// Init's entry point after the clone. Never returns.
-pub fn run(ctx: &Context<'_>) -> ! {
+/// Init's entry point after the clone (of a single-threaded nsbox, see
+/// `create`); it may fork again (`fork_init`). Never returns.
+pub(crate) fn run(ctx: &Context<'_>) -> ! {
     let failure = match steps(ctx) {
         Ok(never) => match never {},
         Err(f) => f,
