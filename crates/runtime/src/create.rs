@@ -348,16 +348,7 @@ fn record(
 
 /// The user name of our uid, as runc reports `owner`.
 fn owner_name() -> String {
-    let uid = rustix::process::getuid().as_raw();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| uid.to_string())
+    nsbox_ns::passwd::Users::load().name(rustix::process::getuid().as_raw())
 }
 
 /// Takes `CLONE_NEWCGROUP` out of the clone and the early unshare, for
