@@ -40,7 +40,7 @@ pub(crate) struct ExecContext<'a> {
 }
 
 /// Entry point after the clone (of a single-threaded nsbox, see `exec`);
-/// it may fork again (`fork_init`). Never returns.
+/// it may fork again (`namespaces::fork_init`). Never returns.
 pub(crate) fn run(ctx: &ExecContext<'_>) -> ! {
     let failure = match steps(ctx) {
         Ok(never) => match never {},
@@ -81,7 +81,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
         super::keyring::join_existing(id)?;
     }
     if needs_fork(ctx.kinds) {
-        super::fork_init(ctx.channel)?;
+        super::namespaces::fork_init(ctx.channel)?;
     }
     if let Some(socket) = ctx.console {
         // A new session, so the pty can become its controlling terminal.
