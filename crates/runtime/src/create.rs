@@ -15,7 +15,7 @@ use crate::bundle::{self, Bundle};
 use crate::protocol::{self, Channel, Msg, Phase};
 use crate::single_thread::SingleThreaded;
 use crate::state::{self, Record, StateDir};
-use crate::supervise::{died, reap, Reaper};
+use crate::supervise::{child_pidfd, died, reap, Reaper};
 use crate::{fifo, hooks, init, placement, plan, Error};
 
 /// What `create` needs to know (runc's `create` flags).
@@ -253,10 +253,7 @@ fn sync(
                 guard.pids.push(grandchild);
                 reap(pid);
                 init_pid = grandchild;
-                // Our child (CLONE_PARENT) and not reaped: the pid is stable.
-                init_pidfd = rustix::process::Pid::from_raw(grandchild as i32).and_then(|p| {
-                    rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-                });
+                init_pidfd = child_pidfd(grandchild);
             }
             Phase::Hooks => {
                 // sync 3

@@ -19,7 +19,9 @@ use crate::liveness::open_checked;
 use crate::protocol::{self, Phase};
 use crate::single_thread::SingleThreaded;
 use crate::state::StateDir;
-use crate::supervise::{died, exit_code, reap, wait_forwarding, wait_proxying, Reaper, SignalFd};
+use crate::supervise::{
+    child_pidfd, died, exit_code, reap, wait_forwarding, wait_proxying, Reaper, SignalFd,
+};
 use crate::{bundle, pty_proxy, Error};
 
 /// runc's `exec` flags.
@@ -140,11 +142,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 guard.push(grandchild);
                 reap(pid);
                 exec_pid = grandchild;
-                proc_fd = rustix::process::pidfd_open(
-                    rustix::process::Pid::from_raw(grandchild as i32).expect("pid > 0"),
-                    rustix::process::PidfdFlags::empty(),
-                )
-                .ok();
+                proc_fd = child_pidfd(grandchild);
             }
             Phase::Ready => {
                 if !parent.wait_ready()? {

@@ -196,6 +196,13 @@ pub fn exit_code(status: rustix::process::WaitStatus) -> u8 {
     }
 }
 
+/// A pidfd for `pid`, our child (init or an exec'd process forked with
+/// CLONE_PARENT) and not reaped yet, so the pid cannot have been reused.
+pub fn child_pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = Pid::from_raw(pid as i32)?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+}
+
 /// The child died without a word: its exit status is all there is.
 pub fn died(pid: u32, expected: &'static str) -> Error {
     Error::ChildDied {
