@@ -8,24 +8,22 @@
 //! with `SCM_RIGHTS`. The parent connects to that socket before the clone
 //! and hands init the connected descriptor, so init needs no host path.
 //! `run` without `-d` is its own engine: a socketpair stands in for the
-//! console socket and nsbox copies between its terminal and the master.
+//! console socket ([`sockets`]) and nsbox copies between its terminal and
+//! the master (`pty_proxy`).
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
-use rustix::net::{
-    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags,
-};
 use rustix::pty::OpenptFlags;
-use rustix::termios::{Termios, Winsize};
+use rustix::termios::Winsize;
 
-use crate::init::{Failure, StepResult};
-use crate::protocol::Step;
+/// How whoever holds a console socket receives the pty master.
+pub use crate::fdpass::recv_fd;
+use crate::fdpass::send_fd;
+use crate::step::{Failure, Step, StepResult};
 use crate::Error;
 
 /// Connects to the engine's `--console-socket`.
@@ -92,126 +90,24 @@ fn bind_console(slave: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Sends one descriptor with `SCM_RIGHTS` (and one byte: a stream socket
-/// needs data to carry control messages).
-pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
-    let fds = [fd];
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = SendAncillaryBuffer::new(&mut space);
-    control.push(SendAncillaryMessage::ScmRights(&fds));
-    rustix::net::sendmsg(
-        socket,
-        &[IoSlice::new(b"t")],
-        &mut control,
-        SendFlags::NOSIGNAL,
-    )?;
-    Ok(())
-}
-
-/// Receives one descriptor sent by [`send_fd`].
-pub fn recv_fd(socket: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = RecvAncillaryBuffer::new(&mut space);
-    let mut byte = [0u8; 1];
-    rustix::net::recvmsg(
-        socket,
-        &mut [IoSliceMut::new(&mut byte)],
-        &mut control,
-        RecvFlags::CMSG_CLOEXEC,
-    )?;
-    for msg in control.drain() {
-        if let RecvAncillaryMessage::ScmRights(mut fds) = msg {
-            if let Some(fd) = fds.next() {
-                return Ok(fd);
-            }
+/// The console socket init sends its pty master to (none without
+/// `terminal`): the engine's `--console-socket` (`path`), or, when nsbox
+/// proxies the terminal itself (`proxy`), one end of a socketpair whose
+/// other end is returned for us to receive the master on. Neither:
+/// `missing()`.
+pub fn sockets(
+    terminal: bool,
+    path: Option<&Path>,
+    proxy: bool,
+    missing: impl FnOnce() -> Error,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+    match (terminal, path) {
+        (false, _) => Ok((None, None)),
+        (true, Some(path)) => Ok((Some(connect(path)?), None)),
+        (true, None) if proxy => {
+            let (ours, theirs) = crate::fdpass::stream_pair()?;
+            Ok((Some(theirs), Some(ours)))
         }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidData,
-        "no descriptor in the console message",
-    ))
-}
-
-/// The host terminal in raw mode while `run` proxies; restored on drop.
-pub struct RawMode {
-    saved: Option<Termios>,
-}
-
-impl RawMode {
-    /// Raw mode on stdin when it is a terminal; a no-op otherwise.
-    pub fn enter() -> RawMode {
-        let stdin = rustix::stdio::stdin();
-        let Ok(saved) = rustix::termios::tcgetattr(stdin) else {
-            return RawMode { saved: None };
-        };
-        let mut raw = saved.clone();
-        raw.make_raw();
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &raw);
-        RawMode { saved: Some(saved) }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(saved) = &self.saved {
-            let _ = rustix::termios::tcsetattr(
-                rustix::stdio::stdin(),
-                rustix::termios::OptionalActions::Now,
-                saved,
-            );
-        }
-    }
-}
-
-/// Gives the pty the size of our terminal (at start and on SIGWINCH).
-pub fn copy_size(master: &OwnedFd) {
-    if let Ok(ws) = rustix::termios::tcgetwinsize(rustix::stdio::stdin()) {
-        let _ = rustix::termios::tcsetwinsize(master, ws);
-    }
-}
-
-/// Copies what is readable from `from` to `to`; `false` at end of input.
-pub fn pump(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
-    let mut buf = [0u8; 8192];
-    match rustix::io::read(from, &mut buf) {
-        Ok(0) => false,
-        Ok(n) => {
-            let mut rest = &buf[..n];
-            while !rest.is_empty() {
-                match rustix::io::write(to, rest) {
-                    Ok(w) => rest = &rest[w..],
-                    Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => continue,
-                    Err(_) => return false,
-                }
-            }
-            true
-        }
-        Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => true,
-        // EIO: the pty's last slave closed.
-        Err(_) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn descriptors_cross_a_socketpair() {
-        let (a, b) = rustix::net::socketpair(
-            rustix::net::AddressFamily::UNIX,
-            rustix::net::SocketType::STREAM,
-            rustix::net::SocketFlags::CLOEXEC,
-            None,
-        )
-        .unwrap();
-        let (r, w) = rustix::pipe::pipe().unwrap();
-        send_fd(a.as_fd(), w.as_fd()).unwrap();
-        let got = recv_fd(b.as_fd()).unwrap();
-        drop(w);
-        rustix::io::write(&got, b"hi").unwrap();
-        let mut buf = [0u8; 2];
-        rustix::io::read(&r, &mut buf).unwrap();
-        assert_eq!(&buf, b"hi");
+        (true, None) => Err(missing()),
     }
 }

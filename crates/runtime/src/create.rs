@@ -6,15 +6,17 @@
 //! Sync points pair with `init/mod.rs` (see `protocol::phases`).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange, SetGroups};
 use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
 
 use crate::bundle::{self, Bundle};
 use crate::protocol::{self, Channel, Msg, Phase};
+use crate::single_thread::SingleThreaded;
 use crate::state::{self, Record, StateDir};
-use crate::{cgroup, fifo, hooks, init, plan, Error};
+use crate::supervise::{child_pidfd, died, reap, Reaper};
+use crate::{fifo, hooks, init, placement, plan, Error};
 
 /// What `create` needs to know (runc's `create` flags).
 #[derive(Debug, Clone)]
@@ -47,6 +49,12 @@ pub struct Created {
 }
 
 /// Creates the container and leaves its init waiting for `start`.
+///
+/// # Forks
+///
+/// Clones the container's init, but only with a [`SingleThreaded`] proof
+/// taken right before: called from a process with other threads alive it
+/// fails with [`Error::Threaded`] and forks nothing, so it is safe.
 pub fn create(opts: &CreateOptions) -> Result<Created, Error> {
     create_with_console(opts, false)
 }
@@ -58,11 +66,21 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     // Checks first: nothing exists yet, so bad input leaves nothing behind.
     state::validate_id(&opts.id)?;
     let bundle = bundle::load(&opts.bundle)?;
-    let (console, proxy_end) = console_sockets(&bundle, opts, proxy)?;
+    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal());
+    let (console, proxy_end) = crate::console::sockets(
+        terminal.unwrap_or(false),
+        opts.console_socket.as_deref(),
+        proxy,
+        || Error::ConfigField {
+            file: "config.json",
+            field: "process.terminal".into(),
+            msg: "true needs --console-socket (or run without --detach)".into(),
+        },
+    )?;
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
     let ns_plan = plan::plan(
         linux.namespaces().as_deref().unwrap_or(&[]),
-        crate::init::timens::asked(&bundle.spec),
+        bundle::decode::time_offsets_asked(&bundle.spec),
     )?;
     crate::lsm::check(&bundle.spec)?;
     crate::friendly::check_reserved(&bundle.spec, &bundle.dir, &opts.root)?;
@@ -71,13 +89,13 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     // From here on the guard undoes what exists if a later step fails.
     let mut guard = Guard {
         dir: Some(StateDir::create(&opts.root, &opts.id)?),
-        pids: Vec::new(),
+        pids: Reaper::default(),
         cgroup: None,
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
     let placement = guard
         .cgroup
-        .insert(cgroup::prepare(&opts.id, &bundle.spec)?);
+        .insert(placement::prepare(&opts.id, &bundle.spec)?);
     let cgroup_sync = placement.join_at_sync();
     let mut ns_plan = ns_plan;
     // A new cgroup namespace takes the cgroups of the moment it is made as
@@ -90,11 +108,12 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         pidfd: true,
         cgroup: placement.clone_into(),
     };
-    ensure_single_threaded()?;
-    // SAFETY: nsbox is single-threaded here (checked just above), so the
-    // child owns a consistent copy of memory and may allocate; it leaves
-    // only by execve or _exit (`init::run` never returns).
-    let (pid, pidfd) = match unsafe { nsbox_ns::clone3(&clone) } {
+    let alone = SingleThreaded::check()?;
+    // SAFETY: `alone` proves nsbox is single-threaded here (nothing since
+    // the check starts a thread), so the child owns a consistent copy of
+    // memory and may allocate; it leaves only by execve or _exit
+    // (`init::run` never returns).
+    let (pid, pidfd) = match unsafe { alone.clone3(&clone) } {
         Ok(Forked::Child) => {
             // flock belongs to the open file: our copy of the lock fd would
             // keep the container locked (and `start` waiting) until exec.
@@ -147,7 +166,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     };
     record(&guard, &bundle, opts, init_pid, cgroup)?;
     if let Some(path) = &opts.pid_file {
-        write_pid_file(path, init_pid)?;
+        state::write_pid_file(path, init_pid)?;
     }
     guard.disarm();
     Ok(Created {
@@ -193,41 +212,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     out
 }
 
-/// The console socket init sends its pty master to (none without
-/// `process.terminal`): `--console-socket`, or, for `run` (`proxy`), one end
-/// of a socketpair whose other end is returned for us to receive on.
-fn console_sockets(
-    bundle: &Bundle,
-    opts: &CreateOptions,
-    proxy: bool,
-) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    match (terminal, &opts.console_socket) {
-        (false, _) => Ok((None, None)),
-        (true, Some(path)) => Ok((Some(crate::console::connect(path)?), None)),
-        (true, None) if proxy => {
-            let (ours, theirs) = rustix::net::socketpair(
-                rustix::net::AddressFamily::UNIX,
-                rustix::net::SocketType::STREAM,
-                rustix::net::SocketFlags::CLOEXEC,
-                None,
-            )
-            .map_err(|e| Error::Socketpair { source: e.into() })?;
-            Ok((Some(theirs), Some(ours)))
-        }
-        (true, None) => Err(Error::ConfigField {
-            file: "config.json",
-            field: "process.terminal".into(),
-            msg: "true needs --console-socket (or run without --detach)".into(),
-        }),
-    }
-}
-
 /// The parent's side of the sync points, in `protocol::phases` order.
 /// Returns init's pid and pidfd (the grandchild's when init was forked).
 fn sync(
@@ -269,10 +253,7 @@ fn sync(
                 guard.pids.push(grandchild);
                 reap(pid);
                 init_pid = grandchild;
-                // Our child (CLONE_PARENT) and not reaped: the pid is stable.
-                init_pidfd = rustix::process::Pid::from_raw(grandchild as i32).and_then(|p| {
-                    rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-                });
+                init_pidfd = child_pidfd(grandchild);
             }
             Phase::Hooks => {
                 // sync 3
@@ -340,7 +321,7 @@ fn record(
     cgroup: Option<nsbox_cgroups::Cgroup>,
 ) -> Result<(), Error> {
     let id = &opts.id;
-    let start_time = state::start_time(pid)
+    let start_time = crate::liveness::start_time(pid)
         .map_err(|source| Error::ProcStat { pid, source })?
         .ok_or_else(|| died(pid, "state"))?;
     let mut oci = State::default();
@@ -362,74 +343,9 @@ fn record(
     })
 }
 
-/// `--pid-file`, written atomically (containerd reads it as soon as it exists).
-pub(crate) fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
-    state::write_atomic(path, pid.to_string().as_bytes(), 0o644).map_err(|source| Error::PidFile {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// The user name of our uid, as runc reports `owner`.
 fn owner_name() -> String {
-    let uid = rustix::process::getuid().as_raw();
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| uid.to_string())
-}
-
-/// clone3 copies one thread: any other would leave its locks held in the
-/// child. nsbox starts none; a library caller might.
-pub(crate) fn ensure_single_threaded() -> Result<(), Error> {
-    let pid = std::process::id();
-    let text = std::fs::read_to_string("/proc/self/stat")
-        .map_err(|source| Error::ProcStat { pid, source })?;
-    // Field 20 (num_threads) is the 18th after the ")" that ends the name.
-    let threads = text
-        .rfind(')')
-        .and_then(|i| text[i + 1..].split_whitespace().nth(17))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(1);
-    if threads > 1 {
-        return Err(Error::Threaded { threads });
-    }
-    Ok(())
-}
-
-/// The child died without a word: its exit status is all there is.
-pub(crate) fn died(pid: u32, expected: &'static str) -> Error {
-    Error::ChildDied {
-        expected,
-        status: reap(pid),
-    }
-}
-
-/// Waits for our child `pid` and describes how it ended.
-pub(crate) fn reap(pid: u32) -> String {
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
-        return "no such process".into();
-    };
-    match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
-        Ok(Some((_, status))) => describe(status),
-        Ok(None) => "still running".into(),
-        Err(e) => format!("wait: {e}"),
-    }
-}
-
-pub(crate) fn describe(status: rustix::process::WaitStatus) -> String {
-    if let Some(code) = status.exit_status() {
-        format!("exit status {code}")
-    } else if let Some(sig) = status.terminating_signal() {
-        format!("killed by signal {sig}")
-    } else {
-        format!("wait status {:#x}", status.as_raw())
-    }
+    nsbox_ns::passwd::Users::load().name(rustix::process::getuid().as_raw())
 }
 
 /// Takes `CLONE_NEWCGROUP` out of the clone and the early unshare, for
@@ -447,8 +363,8 @@ fn late_cgroupns(shape: &mut plan::Shape) -> bool {
 /// directory.
 struct Guard {
     dir: Option<StateDir>,
-    pids: Vec<u32>,
-    cgroup: Option<cgroup::Placement>,
+    pids: Reaper,
+    cgroup: Option<placement::Placement>,
 }
 
 impl Guard {
@@ -460,7 +376,7 @@ impl Guard {
 
     fn disarm(&mut self) {
         self.dir = None;
-        self.pids.clear();
+        self.pids.disarm();
         if let Some(placement) = self.cgroup.as_mut() {
             placement.keep();
         }
@@ -469,27 +385,10 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        for &pid in self.pids.iter().rev() {
-            if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
-            }
-        }
+        drop(std::mem::take(&mut self.pids));
         drop(self.cgroup.take());
         if let Some(dir) = self.dir.take() {
             let _ = dir.remove();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn this_test_process_is_threaded() {
-        // The test harness runs tests on threads: create must refuse here.
-        let t = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
-        let err = super::ensure_single_threaded().unwrap_err();
-        assert!(err.to_string().contains("threads"), "{err}");
-        t.join().unwrap();
     }
 }

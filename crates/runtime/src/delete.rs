@@ -15,8 +15,7 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::process::Signal;
 
 use crate::hooks::Kind;
-use crate::kill::open_checked;
-use crate::start::hook_list;
+use crate::liveness::open_checked;
 use crate::state::StateDir;
 use crate::Error;
 
@@ -50,14 +49,14 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
         }
     }
     if let Some(mut cg) = record.cgroup.clone() {
-        crate::cgroup::destroy(&mut cg)?;
+        crate::placement::destroy(&mut cg)?;
     }
     dir.remove()?;
     let mut state = record.oci.clone();
     state.set_status(ContainerState::Stopped);
     Ok(crate::hooks::run_all(
         Kind::Poststop,
-        &hook_list(&record, Kind::Poststop),
+        &crate::hooks::listed(record.hooks.as_ref(), Kind::Poststop),
         &state,
     ))
 }

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::protocol::Step;
+use crate::step::Step;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -219,7 +219,7 @@ pub enum Error {
         index: usize,
         path: PathBuf,
         #[source]
-        source: crate::hooks::HookFailure,
+        source: HookFailure,
     },
 
     /// A config field nsbox reads but does not act on yet.
@@ -348,4 +348,17 @@ pub enum Error {
          (they would be the host's mounts; ignored)"
     )]
     NoMountNs { field: &'static str },
+}
+
+/// Why one hook failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HookFailure {
+    #[error("{0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("{0}")]
+    Exit(std::process::ExitStatus),
+    #[error("timed out after {0}s")]
+    Timeout(i64),
+    #[error("timeout {0} must be positive")]
+    BadTimeout(i64),
 }

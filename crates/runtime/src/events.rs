@@ -52,7 +52,7 @@ pub fn events(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let record = StateDir::open_read(root, id)?.read()?;
-    let cg = crate::cgroup::of(&record)?;
+    let cg = crate::placement::recorded(&record)?;
     let stats = || {
         cg.stats().map_err(|source| Error::Cgroup {
             what: "read statistics".into(),

@@ -7,7 +7,7 @@
 //! (or time) namespace, cloned with CLONE_PARENT so the process is nsbox's
 //! child and its status is ours to report.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nsbox_ns::{CloneOptions, Forked, NsKind};
@@ -15,11 +15,14 @@ use oci_spec::runtime::{Capability, Process, Spec};
 
 use crate::console;
 use crate::init::exec::{needs_fork, ExecContext};
-use crate::kill::open_checked;
+use crate::liveness::open_checked;
 use crate::protocol::{self, Phase};
-use crate::run::{exit_code, wait_forwarding, wait_proxying, SignalFd};
+use crate::single_thread::SingleThreaded;
 use crate::state::StateDir;
-use crate::{bundle, create, Error};
+use crate::supervise::{
+    child_pidfd, died, exit_code, reap, wait_forwarding, wait_proxying, Reaper, SignalFd,
+};
+use crate::{bundle, pty_proxy, Error};
 
 /// runc's `exec` flags.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +52,12 @@ pub struct ExecOptions {
 }
 
 /// Runs the process; returns its exit code (0 when detached).
+///
+/// # Forks
+///
+/// Clones the new process only with a [`SingleThreaded`] proof taken right
+/// before: with other threads alive it fails with [`Error::Threaded`] and
+/// forks nothing, so it is safe.
 pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let (record, spec) = {
         let dir = StateDir::open_read(&opts.root, &opts.id)?;
@@ -70,24 +79,33 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let (listener_ours, listener_child) = crate::seccomp::listener_pair(filter.as_ref())?;
     let kinds = differing_namespaces(init_pid);
     let extra_fork = needs_fork(&kinds);
-    let (console, proxy_end) = console_sockets(opts, &process)?;
+    let (console, proxy_end) = console::sockets(
+        process.terminal().unwrap_or(false),
+        opts.console_socket.as_deref(),
+        !opts.detach,
+        || Error::ConfigField {
+            file: "exec",
+            field: "terminal".into(),
+            msg: "--tty with --detach needs --console-socket".into(),
+        },
+    )?;
     let signals = if opts.detach {
         None
     } else {
         Some(SignalFd::block()?)
     };
     let (parent, child) = protocol::channel_pair()?;
-    let (cgroup_fd, cgroup_procs) = crate::cgroup::exec_placement(&record)?;
-    create::ensure_single_threaded()?;
+    let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record)?;
     let clone = CloneOptions {
         flags: 0,
         pidfd: true,
         cgroup: cgroup_fd.as_ref().map(|f| f.as_fd()),
     };
-    // SAFETY: nsbox is single-threaded here (checked just above), so the
-    // child may allocate; `init::exec::run` never returns: it execs or
-    // _exits.
-    let (pid, mut proc_fd) = match unsafe { nsbox_ns::clone3(&clone) } {
+    let alone = SingleThreaded::check()?;
+    // SAFETY: `alone` proves nsbox is single-threaded here (nothing since
+    // the check starts a thread), so the child may allocate;
+    // `init::exec::run` never returns: it execs or _exits.
+    let (pid, mut proc_fd) = match unsafe { alone.clone3(&clone) } {
         Ok(Forked::Child) => {
             drop(parent);
             crate::init::exec::run(&ExecContext {
@@ -111,27 +129,24 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         Err(source) => return Err(Error::Clone { source }),
     };
     drop((child, console, listener_child));
-    let mut guard = Reaper(vec![pid]);
+    let mut guard = Reaper::default();
+    guard.push(pid);
     let mut exec_pid = pid;
     for phase in protocol::phases(false, extra_fork, false) {
         match phase {
             Phase::IdMaps | Phase::Hooks => unreachable!("exec has no maps or hooks"),
             Phase::Forked => {
                 let Some(grandchild) = parent.wait_forked()? else {
-                    return Err(create::died(pid, "Forked"));
+                    return Err(died(pid, "Forked"));
                 };
-                guard.0.push(grandchild);
-                create::reap(pid);
+                guard.push(grandchild);
+                reap(pid);
                 exec_pid = grandchild;
-                proc_fd = rustix::process::pidfd_open(
-                    rustix::process::Pid::from_raw(grandchild as i32).expect("pid > 0"),
-                    rustix::process::PidfdFlags::empty(),
-                )
-                .ok();
+                proc_fd = child_pidfd(grandchild);
             }
             Phase::Ready => {
                 if !parent.wait_ready()? {
-                    return Err(create::died(exec_pid, "Ready"));
+                    return Err(died(exec_pid, "Ready"));
                 }
             }
         }
@@ -142,9 +157,9 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         crate::seccomp::hand_over_listener(c, ours, state, exec_pid)?;
     }
     if let Some(path) = &opts.pid_file {
-        create::write_pid_file(path, exec_pid)?;
+        crate::state::write_pid_file(path, exec_pid)?;
     }
-    guard.0.clear();
+    guard.disarm();
     let Some(signals) = signals else {
         return Ok(0);
     };
@@ -152,42 +167,13 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         Some(socket) => {
             let master =
                 console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?;
-            let _raw = console::RawMode::enter();
-            console::copy_size(&master);
+            let _raw = pty_proxy::RawMode::enter();
+            pty_proxy::copy_size(&master);
             wait_proxying(exec_pid, proc_fd.as_ref(), &signals, &master)?
         }
         None => wait_forwarding(exec_pid, proc_fd.as_ref(), &signals)?,
     };
     Ok(exit_code(status))
-}
-
-/// As create's: `--console-socket`, or a socketpair whose other end we
-/// keep to proxy the pty when not detached.
-fn console_sockets(
-    opts: &ExecOptions,
-    process: &Process,
-) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
-    if !process.terminal().unwrap_or(false) {
-        return Ok((None, None));
-    }
-    if let Some(path) = &opts.console_socket {
-        return Ok((Some(console::connect(path)?), None));
-    }
-    if opts.detach {
-        return Err(Error::ConfigField {
-            file: "exec",
-            field: "terminal".into(),
-            msg: "--tty with --detach needs --console-socket".into(),
-        });
-    }
-    let (ours, theirs) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .map_err(|e| Error::Socketpair { source: e.into() })?;
-    Ok((Some(theirs), Some(ours)))
 }
 
 /// The container's process settings with runc's `exec` overrides applied.
@@ -281,18 +267,4 @@ fn differing_namespaces(pid: u32) -> Vec<NsKind> {
             }
         })
         .collect()
-}
-
-/// Kills and reaps the children of a failed exec.
-struct Reaper(Vec<u32>);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        for &pid in self.0.iter().rev() {
-            if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
-            }
-        }
-    }
 }

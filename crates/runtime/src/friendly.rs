@@ -24,8 +24,8 @@ use oci_spec::runtime::{
     MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
-use crate::init::{Failure, StepResult};
 use crate::protocol::Step;
+use crate::protocol::{Failure, StepResult};
 use crate::run::Outcome;
 use crate::{CreateOptions, Error};
 

@@ -18,20 +18,8 @@ use oci_spec::runtime::{ContainerState, Hook, Hooks, Spec, State};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags};
 
+use crate::error::HookFailure;
 use crate::Error;
-
-/// Why one hook failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HookFailure {
-    #[error("{0}")]
-    Spawn(#[source] std::io::Error),
-    #[error("{0}")]
-    Exit(std::process::ExitStatus),
-    #[error("timed out after {0}s")]
-    Timeout(i64),
-    #[error("timeout {0} must be positive")]
-    BadTimeout(i64),
-}
 
 /// Which list of `hooks` in config.json.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +58,13 @@ impl Kind {
 
 /// The hooks of `kind` in `spec` (empty when none).
 pub fn list(spec: &Spec, kind: Kind) -> Vec<Hook> {
-    spec.hooks()
-        .as_ref()
-        .and_then(|h| kind.of(h).clone())
-        .unwrap_or_default()
+    listed(spec.hooks().as_ref(), kind)
+}
+
+/// The hooks of `kind` in `hooks` (as recorded in state.json for `start`
+/// and `delete`; empty when none).
+pub fn listed(hooks: Option<&Hooks>, kind: Kind) -> Vec<Hook> {
+    hooks.and_then(|h| kind.of(h).clone()).unwrap_or_default()
 }
 
 /// The state a hook reads on stdin.

@@ -5,13 +5,12 @@
 //! kernel has it), or, for a container created without a cgroup, in its
 //! PID namespace.
 
-use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use nsbox_ns::NsKind;
-use rustix::process::{Pid, PidfdFlags, Signal};
+use rustix::process::Signal;
 
-use crate::state::{self, StateDir};
+use crate::liveness::{self, members, open_checked};
+use crate::state::StateDir;
 use crate::Error;
 
 /// `KILL`, `SIGKILL`, `kill` or `9`.
@@ -40,7 +39,7 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Erro
     })?;
     if all {
         for other in members(pid) {
-            if let Some(fd) = state::start_time(other)
+            if let Some(fd) = liveness::start_time(other)
                 .ok()
                 .flatten()
                 .and_then(|t| open_checked(other, t))
@@ -78,35 +77,6 @@ fn kill_cgroup(id: &str, cg: &nsbox_cgroups::Cgroup, signal: Signal) -> Result<(
         what: format!("signal {} to every process in the cgroup", signal.as_raw()),
         source,
     })
-}
-
-/// A pidfd for `pid` if it is still the process that had `start`: the
-/// pidfd pins the process, then the start time proves it is the same one.
-pub fn open_checked(pid: u32, start: u64) -> Option<OwnedFd> {
-    let fd = rustix::process::pidfd_open(Pid::from_raw(pid as i32)?, PidfdFlags::empty()).ok()?;
-    state::is_alive(pid, start).then_some(fd)
-}
-
-/// The other processes in `init`'s PID namespace, when init has one of its
-/// own (otherwise the container is only its init, as far as we can tell
-/// without its cgroup).
-pub(crate) fn members(init: u32) -> Vec<u32> {
-    let Ok(ns) = nsbox_ns::ns_of_pid(init, NsKind::Pid) else {
-        return Vec::new();
-    };
-    let Ok(mine) = nsbox_ns::ns_of_pid(std::process::id(), NsKind::Pid) else {
-        return Vec::new();
-    };
-    if ns == mine {
-        return Vec::new();
-    }
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&p| p != init && nsbox_ns::ns_of_pid(p, NsKind::Pid).is_ok_and(|n| n == ns))
-        .collect()
 }
 
 #[cfg(test)]

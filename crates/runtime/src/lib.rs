@@ -1,26 +1,32 @@
 //! `nsbox-runtime`: an OCI runtime (what runc and crun do).
 //!
 //! - [`bundle`]: config.json parsed (oci-spec) and validated, errors naming the field;
-//! - [`state`]: `ROOT/ID` state directories, atomic state.json, flock, liveness from the kernel;
-//! - [`create`]: the parent's step list; [`init`]: the child's; [`protocol`]: what they say;
+//! - [`state`]: `ROOT/ID` state directories, atomic state.json, flock;
+//!   [`liveness`]: whether a recorded pid is still ours, from the kernel;
+//! - [`create`]: the parent's step list; [`init`]: the child's; [`protocol`]: what they say,
+//!   in [`step`]s; [`single_thread`]: the proof each clone needs;
 //! - [`plan`]: which namespaces the clone makes, which are joined, whether a second fork is forced;
-//! - [`cgroup`]: the container's cgroup: made and limited before the clone, recorded in the state;
+//! - [`placement`]: where the container's cgroup is on the host (made before the clone,
+//!   recorded in the state); [`limits`]: `linux.resources` as `nsbox_cgroups::Resources`;
 //! - [`fifo`]: the exec fifo between `create` and `start`;
-//! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`spec`], [`features`], [`update`],
-//!   [`pause`], [`events`]: the other verbs;
-//! - [`log`]: runc's `--log`/`--log-format`;
+//! - [`start`], [`kill`], [`delete`], [`list`], [`run`], [`exec`], [`spec`], [`features`],
+//!   [`update`], [`pause`], [`events`]: the other verbs;
+//! - [`supervise`]: waiting for a child, forwarding signals to it, reaping;
+//!   [`console`]: the container's pty; [`pty_proxy`]: nsbox as the terminal's holder;
+//!   [`fdpass`]: socketpairs and descriptors over them;
+//! - [`hooks`]: OCI hooks; [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
 //! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path;
 //!   [`friendly_flags`]: its resource and process flags.
 
 pub mod bundle;
-pub mod cgroup;
 pub mod console;
 pub mod create;
 pub mod delete;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod fdpass;
 pub mod features;
 pub mod fifo;
 pub mod friendly;
@@ -28,17 +34,24 @@ pub mod friendly_flags;
 pub mod hooks;
 pub mod init;
 pub mod kill;
+pub mod limits;
 pub mod list;
+pub mod liveness;
 pub mod log;
 pub mod lsm;
 pub mod pause;
+pub mod placement;
 pub mod plan;
 pub mod protocol;
+pub mod pty_proxy;
 pub mod run;
 pub mod seccomp;
+pub mod single_thread;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod step;
+pub mod supervise;
 pub mod update;
 
 pub use create::{create, CreateOptions, Created};

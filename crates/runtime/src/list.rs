@@ -46,7 +46,7 @@ pub fn processes(root: &Path, id: &str) -> Result<Vec<u32>, Error> {
         return Ok(Vec::new());
     };
     let mut pids = vec![init];
-    let mut others = crate::kill::members(init);
+    let mut others = crate::liveness::members(init);
     others.sort_unstable();
     pids.extend(others);
     Ok(pids)

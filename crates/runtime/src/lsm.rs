@@ -4,14 +4,12 @@
 //! The parent checks ([`check`]) before anything is created: a label for an
 //! LSM the host does not run is one error, as runc gives (a mount label is
 //! ignored with a warning instead: [`mount_label`]). Init sets the exec
-//! label ([`apply_exec_label`]) while still privileged, before no_new_privs:
-//! the kernel switches to it at execve. A mount label goes into the
+//! label (`init::confine::exec_label`) while still privileged, before
+//! no_new_privs: the kernel switches to it at execve. A mount label goes into the
 //! `context=` option of the mounts that take one (see `init::mounts`).
 
 use oci_spec::runtime::{Process, Spec};
 
-use crate::init::{Failure, StepResult};
-use crate::protocol::Step;
 use crate::Error;
 
 /// Whether AppArmor is enabled: the module says so and its securityfs
@@ -67,31 +65,6 @@ pub fn check_process(p: &Process) -> Result<(), Error> {
                 lsm: "SELinux",
             });
         }
-    }
-    Ok(())
-}
-
-/// Sets the label the next execve switches to (checked by [`check`]):
-/// AppArmor through `attr/apparmor/exec` (`attr/exec` on kernels before
-/// 5.8), SELinux through `attr/exec`. Runs in init after pivot_root, so
-/// /proc is the container's.
-pub fn apply_exec_label(p: &Process) -> Result<(), Failure> {
-    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
-        let modern = "/proc/thread-self/attr/apparmor/exec";
-        let file = if std::path::Path::new(modern).exists() {
-            modern
-        } else {
-            "/proc/thread-self/attr/exec"
-        };
-        std::fs::write(file, format!("exec {profile}")).step(|| Step::LsmLabel {
-            file: file.to_string(),
-        })?;
-    }
-    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
-        let file = "/proc/thread-self/attr/exec";
-        std::fs::write(file, label).step(|| Step::LsmLabel {
-            file: file.to_string(),
-        })?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::Error;
 pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
     let dir = StateDir::open(root, id)?;
     let record = dir.read()?;
-    let cg = crate::cgroup::of(&record)?;
+    let cg = crate::placement::recorded(&record)?;
     let report = record.report();
     let status = report.status_word();
     if !matches!(
@@ -38,7 +38,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
 pub fn resume(root: &Path, id: &str) -> Result<(), Error> {
     let dir = StateDir::open(root, id)?;
     let record = dir.read()?;
-    let cg = crate::cgroup::of(&record)?;
+    let cg = crate::placement::recorded(&record)?;
     let report = record.report();
     if !report.paused {
         return Err(Error::WrongStatus {

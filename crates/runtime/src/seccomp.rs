@@ -1,6 +1,7 @@
 //! `linux.seccomp` → `nsbox_seccomp::Profile`, compiled in the parent
 //! before the clone (libseccomp allocates and takes milliseconds), loaded by
-//! init with one seccomp(2) call (see `init::seccomp_step`).
+//! init with one seccomp(2) call (see `init::confine`). libseccomp itself
+//! is `nsbox_seccomp`'s: this module only speaks OCI.
 //!
 //! OCI meaning kept as runc gives it: `errnoRet` (EPERM when absent) for
 //! SCMP_ACT_ERRNO and SCMP_ACT_TRACE, `defaultErrnoRet` for the default
@@ -232,13 +233,7 @@ pub fn listener_pair(c: Option<&Compiled>) -> Result<(Option<OwnedFd>, Option<Ow
     if !c.is_some_and(|c| c.program.needs_listener) {
         return Ok((None, None));
     }
-    let (ours, theirs) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .map_err(|e| Error::Socketpair { source: e.into() })?;
+    let (ours, theirs) = crate::fdpass::stream_pair()?;
     Ok((Some(ours), Some(theirs)))
 }
 
@@ -257,7 +252,7 @@ pub fn hand_over_listener(
         path: path.clone(),
         source,
     };
-    let fd = crate::console::recv_fd(ours.as_fd()).map_err(err)?;
+    let fd = crate::fdpass::recv_fd(ours.as_fd()).map_err(err)?;
     let mut message = serde_json::json!({
         "ociVersion": state.version(),
         "fds": [oci_spec::runtime::SECCOMP_FD_NAME],
@@ -277,18 +272,7 @@ pub fn hand_over_listener(
     .map_err(|e| err(e.into()))?;
     let addr = rustix::net::SocketAddrUnix::new(&path).map_err(|e| err(e.into()))?;
     rustix::net::connect(&socket, &addr).map_err(|e| err(e.into()))?;
-    let fds = [fd.as_fd()];
-    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
-    control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds));
-    rustix::net::sendmsg(
-        &socket,
-        &[std::io::IoSlice::new(&text)],
-        &mut control,
-        rustix::net::SendFlags::NOSIGNAL,
-    )
-    .map_err(|e| err(e.into()))?;
-    Ok(())
+    crate::fdpass::send_fd_with(socket.as_fd(), &text, fd.as_fd()).map_err(err)
 }
 
 /// Every architecture name OCI defines.
@@ -318,37 +302,13 @@ const OCI_ARCHS: &[&str] = &[
     "SCMP_ARCH_SHEB",
 ];
 
-/// The flags we know, with their `SECCOMP_FILTER_FLAG_*` bit.
-const FLAGS: &[(&str, u32)] = &[
-    ("SECCOMP_FILTER_FLAG_TSYNC", 1),
-    ("SECCOMP_FILTER_FLAG_LOG", 1 << 1),
-    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1 << 2),
-    ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1 << 5),
-];
-
 /// `features`' seccomp section, found out rather than assumed: the
 /// architectures libseccomp can compile for, every action and operator, and
-/// the flags this kernel accepts (probed as libseccomp does: seccomp(2)
-/// with a NULL program fails with EFAULT for a known flag, EINVAL else).
+/// the flags this kernel accepts (both probed by `nsbox_seccomp`).
 pub fn features() -> oci_spec::runtime::Seccomp {
-    use std::str::FromStr;
-    // The C library decides (this build may predate an architecture).
-    let known = |name: &str| {
-        let Ok(arch) = libseccomp::ScmpArch::from_str(name) else {
-            return false;
-        };
-        let Ok(mut ctx) = libseccomp::ScmpFilterContext::new(libseccomp::ScmpAction::Allow) else {
-            return false;
-        };
-        // Alone in a filter: endianness cannot clash with the native one.
-        if arch != libseccomp::ScmpArch::native() {
-            let _ = ctx.remove_arch(libseccomp::ScmpArch::native());
-        }
-        ctx.add_arch(arch).is_ok()
-    };
     let archs = OCI_ARCHS
         .iter()
-        .filter(|a| known(a))
+        .filter(|a| nsbox_seccomp::arch_supported(a))
         .filter_map(|a| serde_json::from_value(serde_json::Value::String(a.to_string())).ok())
         .collect();
     use LinuxSeccompAction as A;
@@ -372,35 +332,23 @@ pub fn features() -> oci_spec::runtime::Seccomp {
         "SCMP_CMP_MASKED_EQ",
         "SCMP_CMP_NE",
     ];
-    let supported = FLAGS
-        .iter()
-        .filter(|(_, bit)| kernel_accepts_flag(*bit))
-        .map(|(n, _)| n.to_string())
+    let supported = nsbox_seccomp::kernel_flags()
+        .into_iter()
+        .map(String::from)
         .collect();
     let mut f = oci_spec::runtime::Seccomp::default();
     f.set_enabled(Some(true));
     f.set_actions(Some(actions));
     f.set_operators(Some(operators.map(String::from).to_vec()));
     f.set_archs(Some(archs));
-    f.set_known_flags(Some(FLAGS.iter().map(|(n, _)| n.to_string()).collect()));
+    f.set_known_flags(Some(
+        nsbox_seccomp::FILTER_FLAGS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect(),
+    ));
     f.set_supported_flags(Some(supported));
     f
-}
-
-fn kernel_accepts_flag(bit: u32) -> bool {
-    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
-    // SAFETY: a NULL program is never read: the kernel checks the flags
-    // first and fails with EINVAL (unknown) or, when it goes on to copy the
-    // program, EFAULT. Nothing is installed either way.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
-            bit,
-            std::ptr::null::<libc::sock_fprog>(),
-        )
-    };
-    r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
 }
 
 #[cfg(test)]

@@ -38,14 +38,7 @@ pub fn start(root: &Path, id: &str) -> Result<Vec<Error>, Error> {
     dir.write(&record)?;
     Ok(crate::hooks::run_all(
         Kind::Poststart,
-        &hook_list(&record, Kind::Poststart),
+        &crate::hooks::listed(record.hooks.as_ref(), Kind::Poststart),
         &record.oci,
     ))
-}
-
-/// The recorded hooks of `kind`.
-pub(crate) fn hook_list(record: &crate::state::Record, kind: Kind) -> Vec<oci_spec::runtime::Hook> {
-    let mut spec = oci_spec::runtime::Spec::default();
-    spec.set_hooks(record.hooks.clone());
-    crate::hooks::list(&spec, kind)
 }

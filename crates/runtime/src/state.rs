@@ -3,7 +3,7 @@
 //! directory itself is the lock (`flock`), so concurrent verbs on one id
 //! serialize. What the file says about the process is checked against the
 //! kernel: the pid must exist with the start time recorded at create
-//! (field 22 of `/proc/PID/stat`), else the container is `stopped`.
+//! (field 22 of `/proc/PID/stat`, see `liveness`), else the container is `stopped`.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -86,7 +86,7 @@ impl Record {
         let status = *self.oci.status();
         match (status, self.oci.pid()) {
             (ContainerState::Created | ContainerState::Running, Some(pid)) if *pid > 0 => {
-                if is_alive(*pid as u32, self.start_time) {
+                if crate::liveness::is_alive(*pid as u32, self.start_time) {
                     status
                 } else {
                     ContainerState::Stopped
@@ -175,35 +175,6 @@ impl Serialize for Report {
         }
         v.serialize(s)
     }
-}
-
-/// Start time (clock ticks since boot) of `pid`: field 22 of
-/// `/proc/PID/stat`, or `None` when the process is gone or a zombie.
-pub fn start_time(pid: u32) -> io::Result<Option<u64>> {
-    let text = match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(parse_stat(&text))
-}
-
-/// Fields after the command name (which may hold spaces and parentheses):
-/// field 3 is the state, field 22 the start time.
-fn parse_stat(text: &str) -> Option<u64> {
-    let after = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // fields[0] is field 3 (state); field 22 is fields[19].
-    if matches!(fields.first(), Some(&"Z") | Some(&"X") | Some(&"x")) {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
-
-/// Whether `pid` is alive and is the process that had `start` at create.
-pub fn is_alive(pid: u32, start: u64) -> bool {
-    matches!(start_time(pid), Ok(Some(t)) if t == start)
 }
 
 /// `ROOT/ID`, locked for as long as this value lives.
@@ -375,6 +346,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// `--pid-file`, written atomically (containerd reads it as soon as it exists).
+pub fn write_pid_file(path: &Path, pid: u32) -> Result<(), Error> {
+    write_atomic(path, pid.to_string().as_bytes(), 0o644).map_err(|source| Error::PidFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Lists the ids under `root` (directories), sorted.
 pub fn ids(root: &Path) -> Result<Vec<String>, Error> {
     let entries = match fs::read_dir(root) {
@@ -440,23 +419,6 @@ mod tests {
     }
 
     #[test]
-    fn stat_parsing_survives_odd_names() {
-        let line =
-            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100";
-        assert_eq!(parse_stat(line), Some(987654));
-        let zombie = line.replace(") S ", ") Z ");
-        assert_eq!(parse_stat(&zombie), None);
-    }
-
-    #[test]
-    fn own_start_time_is_stable() {
-        let me = std::process::id();
-        let t = start_time(me).unwrap().unwrap();
-        assert!(is_alive(me, t));
-        assert!(!is_alive(me, t + 1));
-    }
-
-    #[test]
     fn rfc3339_dates() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
@@ -479,7 +441,9 @@ mod tests {
             rootfs: "/r".into(),
             created: now_rfc3339(),
             owner: "root".into(),
-            start_time: start_time(std::process::id()).unwrap().unwrap(),
+            start_time: crate::liveness::start_time(std::process::id())
+                .unwrap()
+                .unwrap(),
             hooks: None,
             cgroup: None,
             no_new_keyring: false,

@@ -45,7 +45,7 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<(), Error> 
             wanted: "created or running",
         });
     }
-    let mut cg = crate::cgroup::of(&record)?;
+    let mut cg = crate::placement::recorded(&record)?;
     let res = resources(opts, record.oci.bundle())?;
     let result = cg.apply(&res).map_err(|source| Error::Cgroup {
         what: "update resources".into(),
@@ -71,7 +71,7 @@ fn resources(opts: &UpdateOptions, bundle: &Path) -> Result<Resources, Error> {
                 .ok()
                 .and_then(|b| b.spec.linux().as_ref()?.devices().clone())
                 .unwrap_or_default();
-            crate::cgroup::resources::from_oci(Some(&oci), &devices)?
+            crate::limits::from_oci(Some(&oci), &devices)?
         }
         None => Resources::default(),
     };

@@ -12,9 +12,8 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::Process;
 
-use super::{Failure, StepResult};
-use crate::protocol::Step;
 use crate::seccomp::Compiled;
+use crate::step::{Failure, Step, StepResult};
 
 /// The compiled filter and, for SCMP_ACT_NOTIFY, the socket the listener
 /// fd goes back to nsbox on.
@@ -53,15 +52,35 @@ impl Seccomp<'_> {
             },
         })?;
         if let (Some(fd), Some(socket)) = (listener, self.listener) {
-            crate::console::send_fd(socket.as_fd(), fd.as_fd()).step(|| Step::Seccomp)?;
+            crate::fdpass::send_fd(socket.as_fd(), fd.as_fd()).step(|| Step::Seccomp)?;
         }
         Ok(())
     }
 }
 
-/// The LSM label the program will run under (checked by the parent).
+/// Sets the label the next execve switches to (checked by `lsm::check`):
+/// AppArmor through `attr/apparmor/exec` (`attr/exec` on kernels before
+/// 5.8), SELinux through `attr/exec`. Runs in init after pivot_root, so
+/// /proc is the container's.
 pub fn exec_label(p: &Process) -> Result<(), Failure> {
-    crate::lsm::apply_exec_label(p)
+    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
+        let modern = "/proc/thread-self/attr/apparmor/exec";
+        let file = if std::path::Path::new(modern).exists() {
+            modern
+        } else {
+            "/proc/thread-self/attr/exec"
+        };
+        std::fs::write(file, format!("exec {profile}")).step(|| Step::LsmLabel {
+            file: file.to_string(),
+        })?;
+    }
+    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
+        let file = "/proc/thread-self/attr/exec";
+        std::fs::write(file, label).step(|| Step::LsmLabel {
+            file: file.to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 /// `linux.mountLabel` (SELinux, checked by the parent) as the `context=`

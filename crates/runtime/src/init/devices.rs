@@ -8,8 +8,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 use rustix::fs::{AtFlags, FileType, Mode};
 
 use super::paths::{fd_path, Leaf, Root};
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// A device node to create.
 #[derive(Debug, Clone, PartialEq, Eq)]

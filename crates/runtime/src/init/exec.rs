@@ -12,10 +12,12 @@ use std::os::fd::{AsFd, OwnedFd};
 use nsbox_ns::NsKind;
 use oci_spec::runtime::Process;
 
-use super::{exit, process, Failure, StepResult};
-use crate::protocol::{Channel, Msg, Step};
+use super::{exit, process};
+use crate::protocol::{Channel, Msg};
+use crate::step::Step;
+use crate::step::{Failure, StepResult};
 
-pub struct ExecContext<'a> {
+pub(crate) struct ExecContext<'a> {
     pub process: &'a Process,
     pub pidfd: &'a OwnedFd,
     pub init_pid: u32,
@@ -28,7 +30,7 @@ pub struct ExecContext<'a> {
     /// The container's `linux.seccomp`, compiled by the parent (as runc,
     /// exec'd processes get the container's filter).
     pub seccomp: super::confine::Seccomp<'a>,
-    /// The container's v1 `cgroup.procs` files, joined first (cgroup.rs).
+    /// The container's v1 `cgroup.procs` files, joined first (placement.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
     /// The container's id when its init made a session keyring to join.
     pub keyring: Option<&'a str>,
@@ -37,8 +39,9 @@ pub struct ExecContext<'a> {
     pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
 }
 
-/// Entry point after the clone. Never returns.
-pub fn run(ctx: &ExecContext<'_>) -> ! {
+/// Entry point after the clone (of a single-threaded nsbox, see `exec`);
+/// it may fork again (`namespaces::fork_init`). Never returns.
+pub(crate) fn run(ctx: &ExecContext<'_>) -> ! {
     let failure = match steps(ctx) {
         Ok(never) => match never {},
         Err(f) => f,
@@ -78,7 +81,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
         super::keyring::join_existing(id)?;
     }
     if needs_fork(ctx.kinds) {
-        super::fork_init(ctx.channel)?;
+        super::namespaces::fork_init(ctx.channel)?;
     }
     if let Some(socket) = ctx.console {
         // A new session, so the pty can become its controlling terminal.

@@ -8,8 +8,7 @@
 
 use std::ffi::CString;
 
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 // <linux/keyctl.h>
 const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;

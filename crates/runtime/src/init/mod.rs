@@ -9,55 +9,38 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
-pub mod cgroupfs;
+pub mod cgroup_mount;
 pub mod confine;
 pub mod devices;
+pub mod enter_root;
 pub mod exec;
 pub mod keyring;
+pub mod mask;
 pub mod mounts;
+pub mod namespaces;
 pub mod net;
 pub mod paths;
 pub mod personality;
-pub mod pivot;
 pub mod process;
+pub mod readonly;
 pub mod timens;
 
 use std::io;
 use std::os::fd::OwnedFd;
 
-use nsbox_ns::{CloneOptions, Forked, NsKind};
+use nsbox_ns::NsKind;
 use oci_spec::runtime::{ContainerState, LinuxNamespaceType, Spec};
 
 use crate::hooks;
 
 use crate::bundle::Bundle;
 use crate::plan::NsPlan;
-use crate::protocol::{Channel, Msg, Step};
-
-/// A failed step: what the child sends back.
-#[derive(Debug)]
-pub struct Failure {
-    pub step: Step,
-    pub errno: i32,
-}
-
-/// Attaches the step to a kernel error.
-pub trait StepResult<T> {
-    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure>;
-}
-
-impl<T, E: Into<io::Error>> StepResult<T> for Result<T, E> {
-    fn step(self, step: impl FnOnce() -> Step) -> Result<T, Failure> {
-        self.map_err(|e| Failure {
-            step: step(),
-            errno: e.into().raw_os_error().unwrap_or(libc::EIO),
-        })
-    }
-}
+use crate::protocol::{Channel, Msg};
+use crate::step::{Failure, Step, StepResult};
 
 /// Everything init needs, borrowed from the parent's memory (a copy, after
 /// the clone).
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub id: &'a str,
     pub bundle: &'a Bundle,
     pub plan: &'a NsPlan,
@@ -72,7 +55,7 @@ pub struct Context<'a> {
     pub seccomp: confine::Seccomp<'a>,
     /// Sync 1 also waits for the parent to add us to v1 cgroups.
     pub cgroup_sync: bool,
-    /// Unshare the config's new cgroup namespace after that (cgroup.rs).
+    /// Unshare the config's new cgroup namespace after that (placement.rs).
     pub cgroupns_after_sync: bool,
     /// Join a session keyring of the container's own (not
     /// `--no-new-keyring`).
@@ -81,8 +64,9 @@ pub struct Context<'a> {
     pub no_pivot: bool,
 }
 
-/// Init's entry point after the clone. Never returns.
-pub fn run(ctx: &Context<'_>) -> ! {
+/// Init's entry point after the clone (of a single-threaded nsbox, see
+/// `create`); it may fork again (`namespaces::fork_init`). Never returns.
+pub(crate) fn run(ctx: &Context<'_>) -> ! {
     let failure = match steps(ctx) {
         Ok(never) => match never {},
         Err(f) => f,
@@ -105,7 +89,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let spec = &ctx.bundle.spec;
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
-    namespaces(ctx)?; // sync 1 inside
+    namespaces::enter(ctx)?; // sync 1 inside
     if ctx.new_keyring {
         keyring::create(ctx.id, has_userns(spec))?; // as runc: in the user ns
     }
@@ -113,7 +97,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         net::loopback_up()?; // a new network namespace: lo up, as runc
     }
     if ctx.plan.shape.extra_fork {
-        fork_init(ctx.channel)?; // sync 2; only the new init returns
+        namespaces::fork_init(ctx.channel)?; // sync 2; only the new init returns
     }
     rustix::process::setsid().step(|| Step::Setsid)?;
     if let Some(adj) = process.oom_score_adj() {
@@ -131,9 +115,9 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let host_pid = runtime_hooks(ctx)?; // sync 3, when there are hooks
     if own_mounts {
         if ctx.no_pivot {
-            pivot::move_root(&ctx.bundle.rootfs)?;
+            enter_root::move_root(&ctx.bundle.rootfs)?;
         } else {
-            pivot::pivot_root(&ctx.bundle.rootfs)?;
+            enter_root::pivot_root(&ctx.bundle.rootfs)?;
         }
         mounts::apply_root_propagation(linux.rootfs_propagation().as_deref())?;
         terminal(ctx)?;
@@ -143,7 +127,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         // The container's /proc/sys is the host's /proc/sys seen from our
         // own (net, ipc) namespaces: written before the rootfs hides it.
         sysctls(spec)?;
-        pivot::chroot(&ctx.bundle.rootfs)?;
+        enter_root::chroot(&ctx.bundle.rootfs)?;
     }
     identity(spec)?;
     personality::apply(linux.personality().as_ref())?; // before any seccomp filter
@@ -193,132 +177,6 @@ pub(crate) fn strip_os(e: &io::Error) -> String {
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
         None => s,
-    }
-}
-
-/// Joins the namespaces given by path (user first), unshares the new ones
-/// the clone could not create, and, for a new user namespace, asks the
-/// parent for id maps (sync 1) and becomes root in it.
-fn namespaces(ctx: &Context<'_>) -> Result<(), Failure> {
-    for ns in &ctx.plan.joins {
-        ns.join().map_err(|e| Failure {
-            step: Step::JoinNs {
-                kind: ns.kind().to_string(),
-                path: ns.path().display().to_string(),
-            },
-            errno: e.errno().unwrap_or(libc::EIO),
-        })?;
-    }
-    let unshare = ctx.plan.shape.unshare_flags;
-    if unshare != 0 {
-        // SAFETY: unshare with CLONE_NEW* flags only (no CLONE_FILES/VM/
-        // SIGHAND), on a single-threaded process: no fd table or memory is
-        // unshared under anyone's feet.
-        let r = unsafe { libc::unshare(unshare as libc::c_int) };
-        if r != 0 {
-            let kinds: Vec<String> = NsKind::ALL
-                .into_iter()
-                .filter(|k| unshare & k.clone_flag() != 0)
-                .map(|k| k.to_string())
-                .collect();
-            return Err(io::Error::last_os_error()).step(|| Step::Unshare {
-                kinds: kinds.join(","),
-            });
-        }
-        if unshare & NsKind::Time.clone_flag() != 0 {
-            // Before the fork that enters it (fork_init) freezes them.
-            timens::apply(&ctx.bundle.spec)?;
-        }
-    }
-    if ctx.plan.shape.new_user || ctx.cgroup_sync {
-        ctx.channel.send(&Msg::MapRequest).step(|| Step::Send)?;
-        match ctx.channel.wait_maps_written() {
-            Ok(true) => {}
-            // The parent gave up (and will reap us): nothing to report to.
-            _ => exit(1),
-        }
-    }
-    if ctx.cgroupns_after_sync {
-        // SAFETY: CLONE_NEWCGROUP only: no fd table or memory is unshared
-        // (the hazard unshare_unsafe guards against is CLONE_FILES).
-        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWCGROUP) }.step(
-            || Step::Unshare {
-                kinds: "cgroup".into(),
-            },
-        )?;
-    }
-    if ctx.plan.shape.new_user {
-        become_root_if_mapped().step(|| Step::SetIds)?;
-    } else if ctx.plan.joins.iter().any(|f| f.kind() == NsKind::User) {
-        // Our host ids mean nothing in a joined user namespace (files we
-        // make would fail with EOVERFLOW): be its root, as runc does.
-        become_root_if_mapped().step(|| Step::SetIds)?;
-    }
-    Ok(())
-}
-
-/// In a new (maps written) or joined user namespace, take uid/gid 0 of
-/// the namespace when it is mapped, so files made while building belong to
-/// the container's root.
-fn become_root_if_mapped() -> rustix::io::Result<()> {
-    let mapped = |file: &str| {
-        std::fs::read_to_string(file)
-            .map(|t| {
-                t.lines().any(|l| {
-                    let f: Vec<u64> = l
-                        .split_whitespace()
-                        .filter_map(|x| x.parse().ok())
-                        .collect();
-                    f.len() == 3 && f[0] == 0 && f[2] > 0
-                })
-            })
-            .unwrap_or(false)
-    };
-    if mapped("/proc/self/gid_map") {
-        let g = rustix::thread::Gid::ROOT;
-        rustix::thread::set_thread_res_gid(g, g, g)?;
-    }
-    if mapped("/proc/self/uid_map") {
-        let u = rustix::thread::Uid::ROOT;
-        rustix::thread::set_thread_res_uid(u, u, u)?;
-    }
-    Ok(())
-}
-
-/// The second process the kernel forces when init must be born into a
-/// PID (or time) namespace the clone could not enter: cloned with
-/// CLONE_PARENT so it is nsbox's child; this intermediate reports its pid
-/// (sync 2) and exits.
-pub(crate) fn fork_init(channel: &Channel) -> Result<(), Failure> {
-    // The new init must not speak before `Forked` is sent (the parent
-    // expects that order): it waits for the end of this pipe, which comes
-    // when the intermediate has sent and exited.
-    let (gate_r, gate_w) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).step(|| Step::Fork)?;
-    let opts = CloneOptions {
-        flags: nsbox_ns::clone::CLONE_PARENT,
-        pidfd: false,
-        cgroup: None,
-    };
-    // SAFETY: this process is a clone of single-threaded nsbox and starts
-    // no threads, so the child may do anything; it leaves by exec or _exit
-    // (see `run`).
-    match unsafe { nsbox_ns::clone3(&opts) } {
-        Ok(Forked::Child) => {
-            drop(gate_w);
-            let mut byte = [0u8; 1];
-            while let Err(rustix::io::Errno::INTR) = rustix::io::read(&gate_r, &mut byte) {}
-            Ok(())
-        }
-        Ok(Forked::Parent { pid, .. }) => {
-            let _ = channel.send(&Msg::Forked { pid });
-            drop(gate_w);
-            exit(0)
-        }
-        Err(e) => Err(Failure {
-            step: Step::Fork,
-            errno: e.errno().unwrap_or(libc::EIO),
-        }),
     }
 }
 
@@ -486,10 +344,10 @@ fn sysctls(spec: &Spec) -> Result<(), Failure> {
 fn seal(spec: &Spec) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     for p in linux.masked_paths().iter().flatten() {
-        pivot::mask(p)?;
+        mask::path(p)?;
     }
     for p in linux.readonly_paths().iter().flatten() {
-        pivot::readonly(p)?;
+        readonly::path(p)?;
     }
     if spec
         .root()
@@ -497,7 +355,7 @@ fn seal(spec: &Spec) -> Result<(), Failure> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        pivot::root_readonly()?;
+        readonly::root()?;
     }
     Ok(())
 }

@@ -8,24 +8,8 @@ use oci_spec::runtime::Mount;
 use rustix::mount::{MountFlags, MountPropagationFlags};
 
 use super::paths::{fd_path, Leaf, Root};
-use super::{Failure, StepResult};
-use crate::protocol::Step;
-
-/// `rootfsPropagation` and per-mount propagation words.
-pub fn propagation_flag(word: &str) -> Option<MountPropagationFlags> {
-    use MountPropagationFlags as P;
-    Some(match word {
-        "private" => P::PRIVATE,
-        "rprivate" => P::PRIVATE | P::REC,
-        "shared" => P::SHARED,
-        "rshared" => P::SHARED | P::REC,
-        "slave" => P::DOWNSTREAM,
-        "rslave" => P::DOWNSTREAM | P::REC,
-        "unbindable" => P::UNBINDABLE,
-        "runbindable" => P::UNBINDABLE | P::REC,
-        _ => return None,
-    })
-}
+use crate::bundle::decode::propagation_flag;
+use crate::step::{Failure, Step, StepResult};
 
 /// A mount's options split the way mount(2) wants them.
 #[derive(Debug, PartialEq, Eq)]
@@ -218,7 +202,7 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Resul
             let flags = options.flags;
             rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None).step(mount_step)?;
         } else {
-            super::cgroupfs::mount_v1(root, dest, &target, options.flags, cgroupns)?;
+            super::cgroup_mount::mount_v1(root, dest, &target, options.flags, cgroupns)?;
         }
         if options.flags.contains(MountFlags::RDONLY) && !is_cgroup2_host() {
             // The hierarchies are submounts of the tmpfs: every one must

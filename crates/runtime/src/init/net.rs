@@ -9,8 +9,7 @@ use std::os::fd::AsRawFd;
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// Sets `lo` up in the current network namespace.
 pub fn loopback_up() -> Result<(), Failure> {

@@ -11,8 +11,7 @@ use oci_spec::runtime::{LinuxCapabilities, PosixRlimitType, Process};
 use rustix::process::{Resource, Rlimit};
 use rustix::thread::{Gid, Uid};
 
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// The PATH used to find the program when `process.env` has none (runc's).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -233,12 +232,14 @@ pub fn reset_signals() {
     // SAFETY: setting a default disposition installs no handler code;
     // SIGPIPE is a valid signal number.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    // SAFETY: an empty, initialised set; sigprocmask only reads it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    // SAFETY: sigset_t is plain data (a bit array) for which all zeroes is
+    // a valid value; sigemptyset sets it properly next.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live, writable sigset_t.
+    unsafe { libc::sigemptyset(&mut set) };
+    // SAFETY: an empty, initialised set that sigprocmask only reads; a null
+    // old-set pointer is allowed.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
 }
 
 /// Marks every descriptor from `first` up close-on-exec, so the program

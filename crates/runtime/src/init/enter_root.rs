@@ -1,17 +1,14 @@
-//! Entering the new root and sealing it: pivot_root (chroot leaves the old
-//! root reachable), then, inside, masked paths, read-only paths and a
-//! read-only root. Only a container without a mount namespace of its own
-//! is chrooted: pivot_root there would move the host's root. `--no-pivot`
-//! (runc's flag, for roots where pivot_root fails, such as an initramfs)
-//! moves the rootfs onto / and chroots instead ([`move_root`]).
+//! Entering the new root: pivot_root (chroot leaves the old root
+//! reachable). Only a container without a mount namespace of its own is
+//! chrooted ([`chroot`]): pivot_root there would move the host's root.
+//! `--no-pivot` (runc's flag, for roots where pivot_root fails, such as an
+//! initramfs) moves the rootfs onto / and chroots instead ([`move_root`]).
 
 use std::path::Path;
 
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
-use super::mounts::locked_flags;
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// `pivot_root(".", ".")` from inside the rootfs stacks the old root on
 /// top of the new one; detaching it (after making it rslave so the detach
@@ -104,44 +101,6 @@ pub fn chroot(rootfs: &Path) -> Result<(), Failure> {
     rustix::process::chdir(rootfs).step(step)?;
     rustix::process::chroot(".").step(step)?;
     rustix::process::chdir("/").step(step)
-}
-
-/// `maskedPaths`: a directory gets an empty read-only tmpfs, anything else
-/// /dev/null; a path that does not exist needs no mask.
-pub fn mask(path: &str) -> Result<(), Failure> {
-    let step = || Step::Mask {
-        path: path.to_string(),
-    };
-    let st = match rustix::fs::stat(path) {
-        Ok(st) => st,
-        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => return Ok(()),
-        Err(e) => return Err(e).step(step),
-    };
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory {
-        rustix::mount::mount("tmpfs", path, "tmpfs", MountFlags::RDONLY, None).step(step)
-    } else {
-        rustix::mount::mount_bind("/dev/null", path).step(step)
-    }
-}
-
-/// `readonlyPaths`: bound onto themselves and remounted read-only.
-pub fn readonly(path: &str) -> Result<(), Failure> {
-    let step = || Step::ReadonlyPath {
-        path: path.to_string(),
-    };
-    match rustix::mount::mount_bind_recursive(path, path) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::NOENT) | Err(rustix::io::Errno::NOTDIR) => return Ok(()),
-        Err(e) => return Err(e).step(step),
-    }
-    let flags = MountFlags::BIND | MountFlags::RDONLY | locked_flags(Path::new(path));
-    rustix::mount::mount_remount(path, flags, "").step(step)
-}
-
-/// `root.readonly`: the new / becomes read-only (its submounts keep theirs).
-pub fn root_readonly() -> Result<(), Failure> {
-    let flags = MountFlags::BIND | MountFlags::RDONLY | locked_flags(Path::new("/"));
-    rustix::mount::mount_remount("/", flags, "").step(|| Step::RootReadonly)
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
-//! The cgroup step of `create`, and the container's cgroup for every later
-//! verb.
+//! Where the container's cgroup is, on the host: the cgroup step of
+//! `create` (placed, made and limited before the clone), where an `exec`'d
+//! process goes, and the recorded handle for every later verb. What the
+//! limits are is `limits`; the cgroup file system the container sees is
+//! `init::cgroup_mount`.
 //!
 //! [`prepare`] runs after the state directory exists and before the clone:
 //! it places the cgroup (a relative `linux.cgroupsPath`, or `nsbox-<id>`
@@ -20,10 +23,8 @@
 //!   to the state.
 //!
 //! The handle (`nsbox_cgroups::Cgroup`, serializable, with the directories
-//! it made) is recorded in state.json; [`of`] gives it back to `delete`,
+//! it made) is recorded in state.json; [`recorded`] gives it back to `delete`,
 //! `kill --all`, `ps`, `update`, `pause`, `resume` and `events`.
-
-pub mod resources;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -133,7 +134,7 @@ fn is_systemd_form(path: &str) -> bool {
 /// cgroup with nothing recorded, as runc's rootless mode does.
 pub fn prepare(id: &str, spec: &Spec) -> Result<Placement, Error> {
     let linux = spec.linux().as_ref();
-    let res = resources::from_oci(
+    let res = crate::limits::from_oci(
         linux.and_then(|l| l.resources().as_ref()),
         linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
     )?;
@@ -189,7 +190,7 @@ fn denied(e: &nsbox_cgroups::Error) -> bool {
 
 /// The container's cgroup as recorded at create, or an error naming the
 /// container when it has none (created unprivileged without one).
-pub fn of(record: &Record) -> Result<Cgroup, Error> {
+pub fn recorded(record: &Record) -> Result<Cgroup, Error> {
     record.cgroup.clone().ok_or_else(|| Error::NoCgroup {
         id: record.oci.id().clone(),
     })

@@ -21,8 +21,7 @@ use rustix::fs::Mode;
 use rustix::mount::MountFlags;
 
 use super::paths::{fd_path, Leaf, Root};
-use super::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 
 /// Mounts the hierarchies of this v1/hybrid host at `dest` (inside `root`),
 /// whose directory `target` names before the tmpfs goes on it.

@@ -1,0 +1,191 @@
+//! An OCI bundle: `config.json` parsed into `oci-spec`'s [`Spec`] and
+//! checked before anything is created, so bad input leaves nothing behind.
+//! Every error names the field (`linux.namespaces[2].type`) or, for
+//! malformed JSON, the line and column.
+
+pub mod decode;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+pub use validate::{has_mount_ns, ignored_without_mount_ns, validate};
+
+use crate::Error;
+
+const CONFIG: &str = "config.json";
+
+/// A loaded, validated bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The bundle directory, absolute.
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// `root.path`, absolute (relative paths are relative to the bundle).
+    pub rootfs: PathBuf,
+}
+
+/// Reads `DIR/config.json`, validates it, and checks that the rootfs exists.
+pub fn load(dir: &Path) -> Result<Bundle, Error> {
+    let dir = std::path::absolute(dir).map_err(|source| Error::ReadConfig {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadConfig {
+        path: path.clone(),
+        source,
+    })?;
+    let spec = parse(&text)?;
+    validate(&spec)?;
+    let root = spec.root().as_ref().map(|r| r.path().clone());
+    let root = root.ok_or_else(|| field("root", "missing (the container's root file system)"))?;
+    let rootfs = dir.join(root);
+    let meta = std::fs::metadata(&rootfs).map_err(|source| Error::Rootfs {
+        path: rootfs.clone(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Rootfs {
+            path: rootfs,
+            source: std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        });
+    }
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+/// An error naming a field of config.json.
+fn field(field: &str, msg: impl Into<String>) -> Error {
+    Error::ConfigField {
+        file: CONFIG,
+        field: field.to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// Parses config.json text; errors carry the JSON path of the bad field.
+pub fn parse(text: &str) -> Result<Spec, Error> {
+    parse_json(CONFIG, text)
+}
+
+/// Parses an OCI JSON document (`config.json`, an exec `process.json`):
+/// malformed JSON gives line and column, a bad value its field path.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
+            Err(e) => (String::new(), e),
+        },
+        Err(err) => (err.path().to_string(), err.into_inner()),
+    };
+    if inner.is_syntax() || inner.is_eof() {
+        return Err(Error::ConfigSyntax {
+            file,
+            line: inner.line(),
+            column: inner.column(),
+            msg: without_location(&inner.to_string()),
+        });
+    }
+    let mut msg = without_location(&inner.to_string());
+    if let (Some(what), Some(word)) = (enum_field(&path), unknown_variant(&msg)) {
+        msg = format!("unknown {what} {word:?}");
+    }
+    Err(Error::ConfigField {
+        file,
+        field: path,
+        msg,
+    })
+}
+
+/// What an enum-valued field holds, for "unknown X" messages shorter than
+/// serde's list of every variant.
+fn enum_field(path: &str) -> Option<&'static str> {
+    let last = path.rsplit('.').next().unwrap_or("");
+    let last = last.split('[').next().unwrap_or("");
+    if path.starts_with("linux.namespaces[") && last == "type" {
+        return Some("namespace type");
+    }
+    if !path.starts_with("linux.seccomp") {
+        return None;
+    }
+    Some(match last {
+        "defaultAction" | "action" => "seccomp action",
+        "architectures" => "seccomp architecture",
+        "flags" => "seccomp flag",
+        "op" => "seccomp operator",
+        _ => return None,
+    })
+}
+
+/// serde_json appends " at line L column C"; the field path says more.
+fn without_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The word in serde's "unknown variant `nett`, expected ...".
+fn unknown_variant(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("unknown variant `")?;
+    rest.split('`').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) const MINIMAL: &str = r#"{
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs"},
+        "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}
+    }"#;
+
+    #[test]
+    fn unknown_namespace_type_names_field() {
+        let text = MINIMAL.replace(
+            r#"{"type": "mount"}"#,
+            r#"{"type": "mount"}, {"type": "nett"}"#,
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"config.json: linux.namespaces[2].type: unknown namespace type "nett""#
+        );
+    }
+
+    #[test]
+    fn malformed_json_has_line_and_column() {
+        let err = parse("{\n  \"ociVersion\": \"1.0\",\n  oops\n}").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ConfigSyntax {
+                    line: 3,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("config.json: line 3 column 3: "));
+    }
+
+    #[test]
+    fn wrong_type_names_field() {
+        let text = MINIMAL.replace(r#"["sh"]"#, r#""sh""#);
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config.json: process.args: invalid type"),
+            "{err}"
+        );
+    }
+}
