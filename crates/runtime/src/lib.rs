@@ -10,8 +10,8 @@
 //!   [`pause`], [`events`]: the other verbs;
 //! - [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
-//! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path;
-//!   [`friendly_flags`]: its resource and process flags.
+//! - [`extensions`]: nsbox's own annotations (the host's root, a PID 1, a cwd
+//!   fallback) and the rule that only nsbox's generated bundles may ask for them.
 
 pub mod bundle;
 pub mod cgroup;
@@ -21,10 +21,9 @@ pub mod delete;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod extensions;
 pub mod features;
 pub mod fifo;
-pub mod friendly;
-pub mod friendly_flags;
 pub mod hooks;
 pub mod init;
 pub mod kill;
