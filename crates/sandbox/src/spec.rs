@@ -7,13 +7,14 @@
 //! its own, Docker's default capabilities, no_new_privs and nsbox-seccomp's
 //! `default_profile()`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use nsbox_runtime::extensions::{CWD_FALLBACK_ANNOTATION, HOST_ROOT_ANNOTATION, INIT_ANNOTATION};
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxIdMappingBuilder,
-    LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, ProcessBuilder, RootBuilder,
-    Spec, SpecBuilder, UserBuilder,
+    Capability, Linux, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxIdMappingBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, Process, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use crate::error::{build, Error};
@@ -48,11 +49,30 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
     )
 }
 
-/// The spec of a friendly run whose root file system is `rootfs`.
 /// The spec of a run whose root file system is `rootfs` and whose
 /// container id is `id`.
 pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
     let workdir = workdir(opts);
+    build(
+        SpecBuilder::default()
+            .version("1.2.0")
+            .root(build(
+                RootBuilder::default()
+                    .path(rootfs)
+                    .readonly(opts.rootfs.is_none())
+                    .build(),
+            )?)
+            .process(process(opts, &workdir)?)
+            .hostname(opts.hostname.as_deref().unwrap_or(id))
+            .mounts(mounts(opts)?)
+            .linux(linux(opts)?)
+            .annotations(annotations(opts, &workdir))
+            .build(),
+    )
+}
+
+/// Root with Docker's default capabilities and no_new_privs.
+fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
     let caps: oci_spec::runtime::Capabilities = DEFAULT_CAPS.into_iter().collect();
     let capabilities = build(
         LinuxCapabilitiesBuilder::default()
@@ -64,17 +84,22 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
             .ambient(oci_spec::runtime::Capabilities::new())
             .build(),
     )?;
-    let process = build(
+    build(
         ProcessBuilder::default()
             .terminal(opts.tty)
             .user(build(UserBuilder::default().uid(0u32).gid(0u32).build())?)
             .args(opts.command.clone())
             .env(opts.env.clone())
-            .cwd(workdir.path)
+            .cwd(workdir.path.clone())
             .capabilities(capabilities)
             .no_new_privileges(true)
             .build(),
-    )?;
+    )
+}
+
+/// The namespaces, runc's masked and read-only paths (plus the state
+/// root), nsbox-seccomp's default profile, the id maps and the limits.
+fn linux(opts: &RunOptions) -> Result<Linux, Error> {
     let mut kinds = vec![
         LinuxNamespaceType::Mount,
         LinuxNamespaceType::Pid,
@@ -132,7 +157,11 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
     if let Some(res) = opts.limits.resources()? {
         linux = linux.resources(res);
     }
-    let linux = build(linux.build())?;
+    build(linux.build())
+}
+
+/// Fresh /proc, /dev (with devpts, shm, mqueue), /sys and /tmp.
+fn mounts(opts: &RunOptions) -> Result<Vec<Mount>, Error> {
     let devpts: &[&str] = if opts.userns {
         // gid 5 (tty) is not mapped in a user namespace of one id.
         &[
@@ -199,7 +228,12 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
         "tmpfs",
         &["nosuid", "nodev", "mode=1777"],
     )?);
-    let mut annotations = std::collections::HashMap::new();
+    Ok(mounts)
+}
+
+/// nsbox's runtime extensions this run asks for.
+fn annotations(opts: &RunOptions, workdir: &Workdir) -> HashMap<String, String> {
+    let mut annotations = HashMap::new();
     if opts.rootfs.is_none() {
         annotations.insert(HOST_ROOT_ANNOTATION.to_string(), "ro".to_string());
     }
@@ -209,22 +243,7 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
     if workdir.fallback {
         annotations.insert(CWD_FALLBACK_ANNOTATION.to_string(), "true".to_string());
     }
-    build(
-        SpecBuilder::default()
-            .version("1.2.0")
-            .root(build(
-                RootBuilder::default()
-                    .path(rootfs)
-                    .readonly(opts.rootfs.is_none())
-                    .build(),
-            )?)
-            .process(process)
-            .hostname(opts.hostname.as_deref().unwrap_or(id))
-            .mounts(mounts)
-            .linux(linux)
-            .annotations(annotations)
-            .build(),
-    )
+    annotations
 }
 
 /// Where the command starts, and whether init may fall back to `/`.
