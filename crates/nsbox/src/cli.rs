@@ -1,12 +1,12 @@
-//! Top-level command line: global flags and the verb table.
+//! Top-level command line: the verb table, parsing, and dispatch (one
+//! match); the global flags are in [`crate::global`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::OnceLock;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::global::Global;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,55 +19,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// runc's global flags, so container engines can call nsbox as they call
-/// runc. As with runc they go before the verb (`nsbox --root R create ...`);
-/// they are not clap-global, so verbs keep their own meanings for the same
-/// words (`enter --root` is nsenter's).
-#[derive(Args, Debug, Clone)]
-pub struct Global {
-    /// Directory for container state (runc: --root) [default: /run/nsbox;
-    /// $XDG_RUNTIME_DIR/nsbox when not root].
-    #[arg(long, value_name = "DIR", default_value_os_t = default_root(), hide_default_value = true)]
-    pub root: PathBuf,
-    /// Append log lines (errors; more with --debug) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
-    /// Format of --log lines: text, or json (one object per line: level, msg, time).
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// Log debug lines too.
-    #[arg(long)]
-    pub debug: bool,
-    /// Accepted for runc compatibility: cgroups are managed through cgroupfs;
-    /// a systemd-style cgroupsPath (slice:prefix:name) is refused clearly.
-    #[arg(long)]
-    pub systemd_cgroup: bool,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// runc's choice: root keeps state in /run; an unprivileged user (who
-/// cannot write there) in their own runtime directory.
-fn default_root() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !rustix::process::geteuid().is_root() && !dir.is_empty() => {
-            PathBuf::from(dir).join("nsbox")
-        }
-        _ => PathBuf::from("/run/nsbox"),
-    }
-}
-
-static GLOBAL: OnceLock<Global> = OnceLock::new();
-
-/// The global flags of this invocation (set once by [`parse`]).
-pub fn global() -> &'static Global {
-    GLOBAL.get().expect("cli::parse ran")
 }
 
 #[derive(Subcommand, Debug)]
@@ -162,6 +113,31 @@ pub fn parse() -> Result<Cli, ExitCode> {
             }
         }
     })?;
-    let _ = GLOBAL.set(cli.global.clone());
+    crate::global::set(cli.global.clone());
     Ok(cli)
+}
+
+/// Runs one verb. `Ok(code)` is the exit code to return (the command's own,
+/// for verbs that run one).
+pub fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Unshare(args) => cmd::unshare::run(args),
+        Command::Enter(args) => cmd::enter::run(args),
+        Command::Ns(ns) => cmd::ns::run(ns),
+        Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
+        Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
+        Command::State(args) => cmd::logged(|| cmd::state::run(args)),
+        Command::Kill(args) => cmd::logged(|| cmd::kill::run(args)),
+        Command::Exec(args) => cmd::logged(|| cmd::exec::run(args)),
+        Command::Delete(args) => cmd::logged(|| cmd::delete::run(args)),
+        Command::Run(args) => cmd::logged(|| cmd::run::run(args)),
+        Command::Ps(args) => cmd::logged(|| cmd::ps::run(args)),
+        Command::List(args) => cmd::logged(|| cmd::list::run(args)),
+        Command::Spec(args) => cmd::logged(|| cmd::spec::run(args)),
+        Command::Features(args) => cmd::logged(|| cmd::features::run(args)),
+        Command::Update(args) => cmd::logged(|| cmd::update::run(args)),
+        Command::Pause(args) => cmd::logged(|| cmd::pause::run(args)),
+        Command::Resume(args) => cmd::logged(|| cmd::resume::run(args)),
+        Command::Events(args) => cmd::logged(|| cmd::events::run(args)),
+    }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod global;
 mod report;
 mod table;
 
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let verb = cli.command.verb();
-    match cmd::dispatch(cli.command) {
+    match cli::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             report::error(verb, &err);

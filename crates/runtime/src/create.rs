@@ -83,7 +83,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         bundle::decode::time_offsets_asked(&bundle.spec),
     )?;
     crate::lsm::check(&bundle.spec)?;
-    crate::friendly::check_reserved(&bundle.spec, &bundle.dir, &opts.root)?;
+    crate::extensions::check_reserved(&bundle.spec, &bundle.dir, &opts.root)?;
     let filter = crate::seccomp::prepare(&bundle.spec, &opts.root)?;
     let (listener_ours, listener_child) = crate::seccomp::listener_pair(filter.as_ref())?;
     // From here on the guard undoes what exists if a later step fails.

@@ -16,8 +16,8 @@
 //!   [`fdpass`]: socketpairs and descriptors over them;
 //! - [`hooks`]: OCI hooks; [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
-//! - [`friendly`]: `nsbox run -- CMD`, a generated spec through the same path;
-//!   [`friendly_flags`]: its resource and process flags.
+//! - [`extensions`]: nsbox's own annotations (the host's root, a PID 1, a cwd
+//!   fallback) and the rule that only nsbox's generated bundles may ask for them.
 
 pub mod bundle;
 pub mod console;
@@ -26,11 +26,10 @@ pub mod delete;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod extensions;
 pub mod fdpass;
 pub mod features;
 pub mod fifo;
-pub mod friendly;
-pub mod friendly_flags;
 pub mod hooks;
 pub mod init;
 pub mod kill;

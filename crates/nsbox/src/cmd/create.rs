@@ -1,5 +1,5 @@
 //! `nsbox create`: runc's create.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 #[group(skip)]
@@ -7,6 +7,17 @@ pub struct Args {
     /// The bundle directory (holding config.json).
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub bundle: PathBuf,
+    #[command(flatten)]
+    pub container: ContainerFlags,
+    /// The container id.
+    pub id: String,
+}
+
+/// runc's flags for the container's process, the same for `create` and
+/// for `run ID` (`exec`'s like-named flags are about the exec'd process).
+#[derive(clap::Args, Debug, Clone, Default)]
+#[group(skip)]
+pub struct ContainerFlags {
     /// Write the container's pid to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
@@ -24,16 +35,28 @@ pub struct Args {
     /// Unix socket to send the pty master to (when process.terminal is true).
     #[arg(long, value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
-    /// The container id.
-    pub id: String,
 }
 
-impl Args {
-    pub fn options(&self) -> nsbox_runtime::CreateOptions {
+impl ContainerFlags {
+    /// The first of these flags that is set, for "not with -- CMD".
+    pub fn first_set(&self) -> Option<&'static str> {
+        [
+            (self.pid_file.is_some(), "--pid-file"),
+            (self.console_socket.is_some(), "--console-socket"),
+            (self.preserve_fds != 0, "--preserve-fds"),
+            (self.no_new_keyring, "--no-new-keyring"),
+            (self.no_pivot, "--no-pivot"),
+        ]
+        .into_iter()
+        .find_map(|(set, flag)| set.then_some(flag))
+    }
+
+    /// The runtime's options for container `id` of `bundle`.
+    pub fn options(&self, id: &str, bundle: &Path) -> nsbox_runtime::CreateOptions {
         nsbox_runtime::CreateOptions {
-            root: crate::cli::global().root.clone(),
-            id: self.id.clone(),
-            bundle: self.bundle.clone(),
+            root: crate::global::global().root.clone(),
+            id: id.to_string(),
+            bundle: bundle.to_path_buf(),
             pid_file: self.pid_file.clone(),
             preserve_fds: self.preserve_fds,
             console_socket: self.console_socket.clone(),
@@ -44,7 +67,7 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let created = nsbox_runtime::create(&args.options())?;
+    let created = nsbox_runtime::create(&args.container.options(&args.id, &args.bundle))?;
     super::warn(&format!("create {}", args.id), created.warnings);
     Ok(0)
 }

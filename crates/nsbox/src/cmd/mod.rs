@@ -19,36 +19,9 @@ pub mod state;
 pub mod unshare;
 pub mod update;
 
-use crate::cli::Command;
-
-/// Runs one verb. `Ok(code)` is the exit code to return (the command's own,
-/// for verbs that run one).
-pub fn dispatch(command: Command) -> anyhow::Result<u8> {
-    match command {
-        Command::Unshare(args) => unshare::run(args),
-        Command::Enter(args) => enter::run(args),
-        Command::Ns(ns) => ns::run(ns),
-        Command::Create(args) => logged(|| create::run(args)),
-        Command::Start(args) => logged(|| start::run(args)),
-        Command::State(args) => logged(|| state::run(args)),
-        Command::Kill(args) => logged(|| kill::run(args)),
-        Command::Exec(args) => logged(|| exec::run(args)),
-        Command::Delete(args) => logged(|| delete::run(args)),
-        Command::Run(args) => logged(|| run::run(args)),
-        Command::Ps(args) => logged(|| ps::run(args)),
-        Command::List(args) => logged(|| list::run(args)),
-        Command::Spec(args) => logged(|| spec::run(args)),
-        Command::Features(args) => logged(|| features::run(args)),
-        Command::Update(args) => logged(|| update::run(args)),
-        Command::Pause(args) => logged(|| pause::run(args)),
-        Command::Resume(args) => logged(|| resume::run(args)),
-        Command::Events(args) => logged(|| events::run(args)),
-    }
-}
-
 /// OCI verbs also write their failure to `--log` (engines read it there);
 /// with `--debug`, the command line and how long it took.
-fn logged(verb: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
+pub(crate) fn logged(verb: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
     let mut log = open_log();
     let started = std::time::Instant::now();
     if let Some(log) = log.as_mut() {
@@ -68,11 +41,11 @@ fn logged(verb: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
 
 /// `--log`, when given.
 fn open_log() -> Option<nsbox_runtime::log::Log> {
-    let g = crate::cli::global();
+    let g = crate::global::global();
     g.log.as_ref()?;
     let format = match g.log_format {
-        crate::cli::LogFormat::Text => nsbox_runtime::log::Format::Text,
-        crate::cli::LogFormat::Json => nsbox_runtime::log::Format::Json,
+        crate::global::LogFormat::Text => nsbox_runtime::log::Format::Text,
+        crate::global::LogFormat::Json => nsbox_runtime::log::Format::Json,
     };
     nsbox_runtime::log::Log::open(g.log.as_deref(), format, g.debug).ok()
 }

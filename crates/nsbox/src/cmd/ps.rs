@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let pids = nsbox_runtime::list::processes(&crate::cli::global().root, &args.id)?;
+    let pids = nsbox_runtime::list::processes(&crate::global::global().root, &args.id)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&pids)?),
         Format::Table => {

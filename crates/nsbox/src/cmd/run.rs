@@ -1,12 +1,16 @@
 //! `nsbox run`: runc's run (create + start + wait) of a bundle, or, with a
-//! command after `--`, the friendly run: the command isolated in new
-//! namespaces, no bundle needed.
+//! command after `--`, the sandbox's run (`nsbox_sandbox::run`): the
+//! command isolated in new namespaces, no bundle needed.
 use std::path::PathBuf;
 
-use nsbox_runtime::friendly::{FriendlyOptions, Net};
-use nsbox_runtime::friendly_flags as flags;
+use nsbox_sandbox::flags;
+use nsbox_sandbox::limits;
+use nsbox_sandbox::{Net, RunOptions};
+
+use super::create::ContainerFlags;
 
 #[derive(clap::Args, Debug)]
+#[group(skip)]
 #[command(
     override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] [--memory SIZE] [--cpus N]\n                 [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]... [-w DIR] [--hostname NAME]\n                 -- <CMD> [ARGS]..."
 )]
@@ -17,23 +21,21 @@ pub struct Args {
     /// The bundle directory (holding config.json).
     #[arg(short, long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
-    /// Write the container's pid to FILE (atomically).
-    #[arg(long, value_name = "FILE")]
-    pub pid_file: Option<PathBuf>,
-    /// Pass N extra descriptors (3..3+N) to the container's process.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub preserve_fds: u32,
-    /// Keep the caller's session keyring (else the container joins a new
-    /// one named `_ses.<id>`, as under runc).
-    #[arg(long)]
-    pub no_new_keyring: bool,
-    /// Enter the rootfs by moving it onto / (MS_MOVE) and chroot instead of
-    /// pivot_root (for a root on a ramfs/initramfs, where pivot_root fails).
-    #[arg(long)]
-    pub no_pivot: bool,
-    /// Unix socket to send the pty master to (when process.terminal is true).
-    #[arg(long, value_name = "PATH")]
-    pub console_socket: Option<PathBuf>,
+    #[command(flatten)]
+    pub container: ContainerFlags,
+    #[command(flatten)]
+    pub sandbox: SandboxFlags,
+    /// The container id (runc's run of a bundle).
+    pub id: Option<String>,
+    /// The command to run isolated (after `--`), without a bundle.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// The flags of `run -- CMD` (docker's words), refused with a bundle id.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[group(skip)]
+pub struct SandboxFlags {
     /// With `-- CMD`: run this root file system instead of the host's
     /// (read-only) root.
     #[arg(long, value_name = "DIR")]
@@ -52,16 +54,16 @@ pub struct Args {
     #[arg(long)]
     pub init: bool,
     /// With `-- CMD`: memory limit (bytes, or 64m, 1g; at least 6m).
-    #[arg(short, long, value_name = "SIZE", value_parser = flags::parse_memory)]
+    #[arg(short, long, value_name = "SIZE", value_parser = limits::parse_memory)]
     pub memory: Option<i64>,
     /// With `-- CMD`: CPU time in cores (0.5: half a core; quota per 100 ms).
-    #[arg(long, value_name = "N", value_parser = flags::parse_cpus)]
+    #[arg(long, value_name = "N", value_parser = limits::parse_cpus)]
     pub cpus: Option<i64>,
     /// With `-- CMD`: at most N processes and threads (0 or -1: no limit).
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = flags::parse_pids)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = limits::parse_pids)]
     pub pids_limit: Option<i64>,
     /// With `-- CMD`: the CPUs it may run on (0-3, 0,2).
-    #[arg(long, value_name = "LIST", value_parser = flags::parse_cpuset)]
+    #[arg(long, value_name = "LIST", value_parser = limits::parse_cpuset)]
     pub cpuset_cpus: Option<String>,
     /// With `-- CMD`: set KEY to VALUE in its environment (repeatable);
     /// KEY alone passes the caller's value, or removes KEY when unset.
@@ -73,17 +75,60 @@ pub struct Args {
     /// With `-- CMD`: its hostname (else the generated container id).
     #[arg(long, value_name = "NAME", value_parser = flags::parse_hostname)]
     pub hostname: Option<String>,
-    /// The container id (runc's run of a bundle).
-    pub id: Option<String>,
-    /// The command to run isolated (after `--`), without a bundle.
-    #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<String>,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
 pub enum NetArg {
     None,
     Host,
+}
+
+impl SandboxFlags {
+    /// The first of these flags that is set, for "needs a command".
+    fn first_set(&self) -> Option<&'static str> {
+        [
+            (self.rootfs.is_some(), "--rootfs"),
+            (self.net.is_some(), "--net"),
+            (self.userns, "--userns"),
+            (self.init, "--init"),
+            (self.memory.is_some(), "--memory"),
+            (self.cpus.is_some(), "--cpus"),
+            (self.pids_limit.is_some(), "--pids-limit"),
+            (self.cpuset_cpus.is_some(), "--cpuset-cpus"),
+            (!self.env.is_empty(), "--env"),
+            (self.cwd.is_some(), "--cwd"),
+            (self.hostname.is_some(), "--hostname"),
+        ]
+        .into_iter()
+        .find_map(|(set, flag)| set.then_some(flag))
+    }
+
+    /// The sandbox's request for `command`, from the caller's environment,
+    /// working directory and terminal.
+    fn options(self, command: Vec<String>) -> RunOptions {
+        RunOptions {
+            root: crate::global::global().root.clone(),
+            command,
+            rootfs: self.rootfs,
+            net: match self.net {
+                Some(NetArg::None) => Net::None,
+                Some(NetArg::Host) | None => Net::Host,
+            },
+            userns: self.userns,
+            init: self.init,
+            tty: rustix::termios::isatty(rustix::stdio::stdin()),
+            env: flags::environment(&self.env),
+            cwd: self.cwd,
+            caller_cwd: std::env::current_dir().ok(),
+            limits: limits::Limits {
+                memory: self.memory,
+                cpu_quota: self.cpus,
+                pids: limits::pids_limit(self.pids_limit),
+                cpuset_cpus: self.cpuset_cpus,
+            },
+            hostname: self.hostname,
+        }
+    }
 }
 
 impl Args {
@@ -99,106 +144,36 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     if !args.command.is_empty() {
-        return friendly(args);
+        return sandboxed(args);
     }
-    for (set, flag) in [
-        (args.rootfs.is_some(), "--rootfs"),
-        (args.net.is_some(), "--net"),
-        (args.userns, "--userns"),
-        (args.init, "--init"),
-        (args.memory.is_some(), "--memory"),
-        (args.cpus.is_some(), "--cpus"),
-        (args.pids_limit.is_some(), "--pids-limit"),
-        (args.cpuset_cpus.is_some(), "--cpuset-cpus"),
-        (!args.env.is_empty(), "--env"),
-        (args.cwd.is_some(), "--cwd"),
-        (args.hostname.is_some(), "--hostname"),
-    ] {
-        if set {
-            return usage(&format!("{flag} needs a command after --"));
-        }
+    if let Some(flag) = args.sandbox.first_set() {
+        return usage(&format!("{flag} needs a command after --"));
     }
-    let Some(id) = args.id.clone() else {
+    let Some(id) = args.id else {
         return usage("run needs a container id (with a bundle), or -- CMD [ARGS]...");
     };
-    let create = super::create::Args {
-        bundle: args.bundle.unwrap_or_else(|| PathBuf::from(".")),
-        pid_file: args.pid_file,
-        preserve_fds: args.preserve_fds,
-        no_new_keyring: args.no_new_keyring,
-        no_pivot: args.no_pivot,
-        console_socket: args.console_socket,
-        id,
-    };
-    let outcome = nsbox_runtime::run::run(&create.options(), args.detach)?;
-    super::warn(&format!("run {}", create.id), outcome.warnings);
+    let bundle = args.bundle.unwrap_or_else(|| PathBuf::from("."));
+    let outcome = nsbox_runtime::run::run(&args.container.options(&id, &bundle), args.detach)?;
+    super::warn(&format!("run {id}"), outcome.warnings);
     Ok(outcome.code)
 }
 
 /// `nsbox run [--rootfs DIR] [--net none|host] [--userns] [limits] [-e, -w, --hostname] -- CMD ARGS...`
-fn friendly(args: Args) -> anyhow::Result<u8> {
-    for (set, flag) in [
+fn sandboxed(args: Args) -> anyhow::Result<u8> {
+    let bundle_flag = [
         (args.id.is_some(), "a container id"),
         (args.bundle.is_some(), "--bundle"),
         (args.detach, "--detach"),
-        (args.pid_file.is_some(), "--pid-file"),
-        (args.console_socket.is_some(), "--console-socket"),
-        (args.preserve_fds != 0, "--preserve-fds"),
-        (args.no_new_keyring, "--no-new-keyring"),
-        (args.no_pivot, "--no-pivot"),
-    ] {
-        if set {
-            return usage(&format!(
-                "{flag} is for a bundle's container, not with -- CMD"
-            ));
-        }
-    }
-    let tty = rustix::termios::isatty(rustix::stdio::stdin());
-    let cwd = match (&args.cwd, &args.rootfs) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(_)) => PathBuf::from("/"),
-        (None, None) => std::env::current_dir()
-            .map(|d| nsbox_runtime::friendly::inherited_cwd(&d))
-            .unwrap_or_else(|_| PathBuf::from("/")),
-    };
-    let mut env: Vec<String> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            Some(format!(
-                "{}={}",
-                k.into_string().ok()?,
-                v.into_string().ok()?
-            ))
-        })
-        .collect();
-    flags::apply_env(&mut env, &args.env, |k| std::env::var(k).ok());
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.push(format!(
-            "PATH={}",
-            nsbox_runtime::init::process::DEFAULT_PATH
+    ]
+    .into_iter()
+    .find_map(|(set, flag)| set.then_some(flag))
+    .or_else(|| args.container.first_set());
+    if let Some(flag) = bundle_flag {
+        return usage(&format!(
+            "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let opts = FriendlyOptions {
-        root: crate::cli::global().root.clone(),
-        command: args.command,
-        rootfs: args.rootfs,
-        net: match args.net {
-            Some(NetArg::None) => Net::None,
-            Some(NetArg::Host) | None => Net::Host,
-        },
-        userns: args.userns,
-        init: args.init,
-        tty,
-        env,
-        cwd,
-        limits: flags::Limits {
-            memory: args.memory,
-            cpu_quota: args.cpus,
-            pids: flags::pids_limit(args.pids_limit),
-            cpuset_cpus: args.cpuset_cpus,
-        },
-        hostname: args.hostname,
-    };
-    let outcome = nsbox_runtime::friendly::run(&opts)?;
+    let outcome = nsbox_sandbox::run(&args.sandbox.options(args.command))?;
     super::warn("run", outcome.warnings);
     Ok(outcome.code)
 }

@@ -53,6 +53,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         pids_limit: args.pids_limit,
         blkio_weight: args.blkio_weight,
     };
-    nsbox_runtime::update::update(&crate::cli::global().root, &args.id, &opts)?;
+    nsbox_runtime::update::update(&crate::global::global().root, &args.id, &opts)?;
     Ok(0)
 }

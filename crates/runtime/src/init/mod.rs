@@ -139,7 +139,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         rustix::thread::set_no_new_privs(true).step(|| Step::NoNewPrivs)?;
     }
     let cwd = process.cwd();
-    rustix::process::chdir(cwd).step(|| Step::Chdir {
+    crate::extensions::chdir(spec, cwd).step(|| Step::Chdir {
         path: cwd.display().to_string(),
     })?;
     let args = process.args().as_deref().expect("validated: args");
@@ -164,7 +164,11 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
-    crate::friendly::pid1_if_asked(spec); // only the command returns
+    // SAFETY: init is a copy of nsbox cloned while it had one thread
+    // (create checks) and it started none.
+    if let Some(code) = unsafe { crate::extensions::pid1_if_asked(spec) } {
+        exit(code); // PID 1 is done: the program ended with `code`
+    }
     let err = process::exec(&program, args, env);
     // Nobody listens on the channel any more: the program's stderr is the
     // only place left to say why it did not start.
@@ -187,7 +191,7 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
     let linux = spec.linux().as_ref().expect("validated: linux");
     let rootfs = &ctx.bundle.rootfs;
     mounts::prepare_root(rootfs, linux.rootfs_propagation().as_deref())?;
-    crate::friendly::bind_host_root(spec, rootfs)?;
+    crate::extensions::bind_host_root(spec, rootfs, mounts::set_recursive)?;
     let root = paths::Root::open(rootfs).step(|| Step::BindRootfs {
         path: rootfs.display().to_string(),
     })?;
@@ -218,6 +222,9 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
 /// As runc: a missing process.cwd is created (as root, before the user
 /// changes), so images need not ship every working directory.
 fn create_cwd_in(root: &paths::Root, spec: &Spec) -> Result<(), Failure> {
+    if crate::extensions::cwd_is_a_wish(spec) {
+        return Ok(()); // never made: init falls back to `/` instead
+    }
     let cwd = spec.process().as_ref().expect("validated: process").cwd();
     root.resolve_create(cwd, paths::Leaf::Dir)
         .step(|| Step::Resolve {

@@ -1,8 +1,7 @@
-//! The resource and process flags of `nsbox run -- CMD`, docker's words:
-//! `--memory`, `--cpus`, `--pids-limit`, `--cpuset-cpus` fill
-//! `linux.resources` of the generated spec (so create's cgroup step applies
-//! them before the command exists); `-e`, `-w`, `--hostname` fill the
-//! process and the hostname.
+//! The resource flags of `nsbox run -- CMD`, docker's words: `--memory`,
+//! `--cpus`, `--pids-limit`, `--cpuset-cpus` fill `linux.resources` of the
+//! generated spec, so create's cgroup step applies them before the command
+//! exists.
 //!
 //! Each `parse_*` checks one flag's value the way docker does and returns a
 //! one-line reason, so the binary can report a bad value as a usage error
@@ -12,7 +11,7 @@ use oci_spec::runtime::{
     LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
 };
 
-use crate::Error;
+use crate::error::{build, Error};
 
 /// The CFS period `--cpus` is expressed in (µs), as docker's.
 pub const CPU_PERIOD: u64 = 100_000;
@@ -39,15 +38,9 @@ impl Limits {
         if *self == Limits::default() {
             return Ok(None);
         }
-        let build = |e| Error::BuildSpec { source: e };
         let mut res = LinuxResourcesBuilder::default();
         if let Some(limit) = self.memory {
-            res = res.memory(
-                LinuxMemoryBuilder::default()
-                    .limit(limit)
-                    .build()
-                    .map_err(build)?,
-            );
+            res = res.memory(build(LinuxMemoryBuilder::default().limit(limit).build())?);
         }
         if self.cpu_quota.is_some() || self.cpuset_cpus.is_some() {
             let mut cpu = LinuxCpuBuilder::default();
@@ -57,24 +50,19 @@ impl Limits {
             if let Some(c) = &self.cpuset_cpus {
                 cpu = cpu.cpus(c.clone());
             }
-            res = res.cpu(cpu.build().map_err(build)?);
+            res = res.cpu(build(cpu.build())?);
         }
         if let Some(limit) = self.pids {
-            res = res.pids(
-                LinuxPidsBuilder::default()
-                    .limit(limit)
-                    .build()
-                    .map_err(build)?,
-            );
+            res = res.pids(build(LinuxPidsBuilder::default().limit(limit).build())?);
         }
-        res.build().map(Some).map_err(build)
+        build(res.build()).map(Some)
     }
 }
 
 /// `--memory`: bytes, or a number with `k`, `m`, `g`, `t` (powers of
 /// 1024, an optional `b`, any case), at least 6 MiB.
 pub fn parse_memory(text: &str) -> Result<i64, String> {
-    let bytes = crate::update::parse_bytes("--memory", text).map_err(|_| {
+    let bytes = nsbox_runtime::update::parse_bytes("--memory", text).map_err(|_| {
         format!("invalid size {text:?} (bytes, or a number with k, m, g or t, as 64m)")
     })?;
     if bytes < MIN_MEMORY {
@@ -158,61 +146,6 @@ fn cpu_list(text: &str) -> Option<Vec<u32>> {
     Some(cpus)
 }
 
-/// `-e KEY=VALUE`, or `-e KEY` (the caller's value, dropped when unset):
-/// the key must be non-empty.
-pub fn parse_env(text: &str) -> Result<String, String> {
-    let key = text.split_once('=').map_or(text, |(k, _)| k);
-    if key.is_empty() || text.contains('\0') {
-        return Err(format!(
-            "invalid environment variable {text:?} (KEY=VALUE or KEY)"
-        ));
-    }
-    Ok(text.to_string())
-}
-
-/// Applies `-e` values in order over `env`: `KEY=VALUE` replaces or adds
-/// KEY; a bare `KEY` takes `caller(KEY)`, or removes KEY when that is unset.
-pub fn apply_env(env: &mut Vec<String>, sets: &[String], caller: impl Fn(&str) -> Option<String>) {
-    for set in sets {
-        let (key, value) = match set.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (set.as_str(), caller(set)),
-        };
-        env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
-        if let Some(v) = value {
-            env.push(format!("{key}={v}"));
-        }
-    }
-}
-
-/// `-w DIR`: an absolute path (created inside when missing, as runc).
-pub fn parse_cwd(text: &str) -> Result<std::path::PathBuf, String> {
-    if !text.starts_with('/') {
-        return Err(format!(
-            "working directory {text:?} must be an absolute path"
-        ));
-    }
-    Ok(text.into())
-}
-
-/// `--hostname NAME`: 1 to 64 letters, digits, `-` and `.` (RFC 1123),
-/// not starting or ending with `-` or `.`.
-pub fn parse_hostname(text: &str) -> Result<String, String> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-    let edge = |c: Option<char>| c.is_some_and(|c| c == '-' || c == '.');
-    if text.is_empty()
-        || text.len() > 64
-        || !text.chars().all(ok_char)
-        || edge(text.chars().next())
-        || edge(text.chars().last())
-    {
-        return Err(format!(
-            "invalid hostname {text:?} (1 to 64 letters, digits, - and .)"
-        ));
-    }
-    Ok(text.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,23 +184,6 @@ mod tests {
         }
         assert!(parse_cpuset("0").is_ok());
         assert!(parse_cpuset("4095").unwrap_err().contains("not online"));
-    }
-
-    #[test]
-    fn env_cwd_hostname() {
-        let mut env = vec!["A=1".to_string(), "B=2".to_string()];
-        let caller = |k: &str| (k == "HOME").then(|| "/root".to_string());
-        let sets = ["A=x=y", "C=", "HOME", "B", "UNSET"].map(String::from);
-        apply_env(&mut env, &sets, caller);
-        assert_eq!(env, ["A=x=y", "C=", "HOME=/root"]);
-        assert!(parse_env("=x").is_err());
-        assert!(parse_env("K").is_ok());
-        assert!(parse_cwd("rel").is_err());
-        assert!(parse_cwd("/srv").is_ok());
-        assert!(parse_hostname("web-1.local").is_ok());
-        for bad in ["", "-a", "a.", "a b", &"x".repeat(65)] {
-            assert!(parse_hostname(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

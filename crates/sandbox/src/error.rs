@@ -1,0 +1,53 @@
+//! What can go wrong between a person's request and the runtime: one
+//! variant per step of the run, the cause as `#[source]`.
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--rootfs DIR`: DIR is not a directory we can use.
+    #[error("--rootfs {path}")]
+    Rootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The generated spec did not build (a bug, not input).
+    #[error("build the container's spec")]
+    BuildSpec {
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+
+    /// The bundle directory (or its empty rootfs) could not be made.
+    #[error("create {path}")]
+    CreateBundle {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The generated config.json could not be written.
+    #[error("write {path}")]
+    WriteConfig {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The runtime's create, start, wait or delete of the container
+    /// (boxed: the runtime's error is large and this path is cold).
+    #[error("container {id}")]
+    Container {
+        id: String,
+        #[source]
+        source: Box<nsbox_runtime::Error>,
+    },
+}
+
+/// An oci-spec builder's result, its error as [`Error::BuildSpec`].
+pub(crate) fn build<T>(r: Result<T, oci_spec::OciSpecError>) -> Result<T, Error> {
+    r.map_err(|source| Error::BuildSpec { source })
+}

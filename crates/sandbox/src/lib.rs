@@ -1,0 +1,27 @@
+//! `nsbox-sandbox`: the person-facing layer between the `nsbox` command and
+//! the OCI runtime. It turns a request (`nsbox run -- CMD` today; named
+//! containers, their networks, the per-container /proc view and images
+//! next) into an OCI bundle plus runtime calls, as any engine would, and
+//! cleans up after it. The runtime never calls back: what nsbox needs of it
+//! beyond OCI it asks through the annotations of
+//! `nsbox_runtime::extensions`.
+//!
+//! - [`options`]: the request ([`RunOptions`], [`Net`]);
+//! - [`limits`], [`flags`]: docker's resource and process flags, checked;
+//! - [`spec`]: the OCI spec built from the request;
+//! - [`seccomp_oci`]: nsbox-seccomp's profile in OCI's form;
+//! - [`bundle_dir`]: `ROOT/.bundles/ID`, written and removed;
+//! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
+
+pub mod bundle_dir;
+pub mod error;
+pub mod flags;
+pub mod limits;
+pub mod options;
+pub mod run;
+pub mod seccomp_oci;
+pub mod spec;
+
+pub use error::Error;
+pub use options::{Net, RunOptions};
+pub use run::run;
