@@ -38,13 +38,20 @@ pub fn socketpair(kind: PairKind) -> io::Result<(OwnedFd, OwnedFd)> {
 /// ancillary data without one). `EPIPE` rather than `SIGPIPE` if the peer
 /// has gone.
 pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    send_fd_with(socket, b"t", fd)
+}
+
+/// Sends `data` as one message with `fd` attached: what a reader that wants
+/// words beside the descriptor gets (a seccomp agent: the container's
+/// state, then the listener).
+pub fn send_fd_with(socket: BorrowedFd<'_>, data: &[u8], fd: BorrowedFd<'_>) -> io::Result<()> {
     let fds = [fd];
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     control.push(SendAncillaryMessage::ScmRights(&fds));
     rustix::net::sendmsg(
         socket,
-        &[IoSlice::new(b"t")],
+        &[IoSlice::new(data)],
         &mut control,
         SendFlags::NOSIGNAL,
     )?;

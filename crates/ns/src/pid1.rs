@@ -7,11 +7,9 @@
 
 use rustix::process::Pid;
 
+use crate::supervise::ChildStatus;
 use crate::supervise::{self, Child, Reap, Signals};
 use crate::Error;
-
-/// The names callers knew before [`crate::supervise`] existed.
-pub use crate::supervise::{exit_code_like, ChildStatus, Signals as BlockedSignals};
 
 /// PID 1's loop once it has forked `command` (with `signals` blocked
 /// before the fork): returns `command`'s status when it exits.

@@ -20,11 +20,11 @@ use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 use rustix::termios::Winsize;
 
-/// How whoever holds a console socket receives the pty master.
-pub use crate::fdpass::recv_fd;
-use crate::fdpass::send_fd;
 use crate::step::{Failure, Step, StepResult};
 use crate::Error;
+/// How whoever holds a console socket receives the pty master.
+pub use nsbox_ns::fdpass::recv_fd;
+use nsbox_ns::fdpass::{send_fd, PairKind};
 
 /// Connects to the engine's `--console-socket`.
 pub fn connect(path: &Path) -> Result<OwnedFd, Error> {
@@ -105,7 +105,8 @@ pub fn sockets(
         (false, _) => Ok((None, None)),
         (true, Some(path)) => Ok((Some(connect(path)?), None)),
         (true, None) if proxy => {
-            let (ours, theirs) = crate::fdpass::stream_pair()?;
+            let (ours, theirs) = nsbox_ns::fdpass::socketpair(PairKind::Stream)
+                .map_err(|source| Error::Socketpair { source })?;
             Ok((Some(theirs), Some(ours)))
         }
         (true, None) => Err(missing()),

@@ -233,10 +233,10 @@ pub enum Error {
         lsm: &'static str,
     },
 
-    #[error("block signals to forward to the container")]
-    Signals {
+    #[error("supervise the container's process")]
+    Supervise {
         #[source]
-        source: io::Error,
+        source: nsbox_ns::Error,
     },
 
     #[error("cannot delete container {id:?} that is {status} (use --force)")]
@@ -314,21 +314,6 @@ pub enum Error {
         path: String,
         #[source]
         source: io::Error,
-    },
-
-    /// `nsbox run --rootfs DIR -- CMD`: DIR is not a directory we can use.
-    #[error("--rootfs {path}")]
-    FriendlyRootfs {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    /// The friendly run's generated spec did not build (a bug, not input).
-    #[error("build the container's spec")]
-    BuildSpec {
-        #[source]
-        source: oci_spec::OciSpecError,
     },
 
     #[error("{flag}: {msg}")]

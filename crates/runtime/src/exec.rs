@@ -19,10 +19,8 @@ use crate::liveness::open_checked;
 use crate::protocol::{self, Phase};
 use crate::single_thread::SingleThreaded;
 use crate::state::StateDir;
-use crate::supervise::{
-    child_pidfd, died, exit_code, reap, wait_forwarding, wait_proxying, Reaper, SignalFd,
-};
-use crate::{bundle, pty_proxy, Error};
+use crate::supervise::{self, child_pidfd, died, reap, Reaper};
+use crate::{bundle, Error};
 
 /// runc's `exec` flags.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +90,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let signals = if opts.detach {
         None
     } else {
-        Some(SignalFd::block()?)
+        Some(supervise::block_signals()?)
     };
     let (parent, child) = protocol::channel_pair()?;
     let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record)?;
@@ -163,17 +161,10 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let Some(signals) = signals else {
         return Ok(0);
     };
-    let status = match proxy_end {
-        Some(socket) => {
-            let master =
-                console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source })?;
-            let _raw = pty_proxy::RawMode::enter();
-            pty_proxy::copy_size(&master);
-            wait_proxying(exec_pid, proc_fd.as_ref(), &signals, &master)?
-        }
-        None => wait_forwarding(exec_pid, proc_fd.as_ref(), &signals)?,
-    };
-    Ok(exit_code(status))
+    let master = proxy_end
+        .map(|socket| console::recv_fd(socket.as_fd()).map_err(|source| Error::Console { source }))
+        .transpose()?;
+    supervise::wait(exec_pid, proc_fd.as_ref(), &signals, master.as_ref())
 }
 
 /// The container's process settings with runc's `exec` overrides applied.

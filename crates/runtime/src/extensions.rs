@@ -19,8 +19,7 @@ use std::path::Path;
 use oci_spec::runtime::Spec;
 use rustix::mount::MountFlags;
 
-use crate::init::{Failure, StepResult};
-use crate::protocol::Step;
+use crate::step::{Failure, Step, StepResult};
 use crate::Error;
 
 /// Asks init to bind the host's root, read-only and recursively, onto
@@ -129,7 +128,7 @@ pub(crate) unsafe fn pid1_if_asked(spec: &Spec) -> Option<i32> {
     if !asked(spec, INIT_ANNOTATION, "true") {
         return None;
     }
-    let Ok(signals) = nsbox_ns::pid1::BlockedSignals::block() else {
+    let Ok(signals) = nsbox_ns::supervise::Signals::block() else {
         return None; // the program runs as PID 1 itself
     };
     // SAFETY: the caller guarantees this process has one thread; the child

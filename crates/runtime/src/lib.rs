@@ -13,7 +13,6 @@
 //!   [`update`], [`pause`], [`events`]: the other verbs;
 //! - [`supervise`]: waiting for a child, forwarding signals to it, reaping;
 //!   [`console`]: the container's pty; [`pty_proxy`]: nsbox as the terminal's holder;
-//!   [`fdpass`]: socketpairs and descriptors over them;
 //! - [`hooks`]: OCI hooks; [`log`]: runc's `--log`/`--log-format`;
 //! - [`seccomp`]: `linux.seccomp` compiled in the parent; [`lsm`]: AppArmor/SELinux labels;
 //! - [`extensions`]: nsbox's own annotations (the host's root, a PID 1, a cwd
@@ -27,7 +26,6 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod extensions;
-pub mod fdpass;
 pub mod features;
 pub mod fifo;
 pub mod hooks;

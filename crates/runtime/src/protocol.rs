@@ -9,9 +9,8 @@
 //! permitted`.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::net::{RecvFlags, SendFlags, SocketType};
+use nsbox_ns::channel::{self, ChannelError};
 use serde::{Deserialize, Serialize};
 
 pub use crate::step::{Failure, Step, StepResult};
@@ -91,42 +90,39 @@ pub fn phases(new_user_ns: bool, extra_fork: bool, hooks: bool) -> Vec<Phase> {
     p
 }
 
-/// One end of the socketpair.
+/// One end of the socketpair: `nsbox_ns`'s typed channel carrying [`Msg`],
+/// with the waits for each phase.
 #[derive(Debug)]
-pub struct Channel {
-    fd: OwnedFd,
-}
+pub struct Channel(channel::Channel<Msg>);
 
 /// A connected pair: (parent end, child end). Both are close-on-exec, so the
 /// container's program never inherits them.
 pub fn channel_pair() -> Result<(Channel, Channel), Error> {
-    let (a, b) = crate::fdpass::pair(SocketType::SEQPACKET)?;
-    Ok((Channel { fd: a }, Channel { fd: b }))
+    let (a, b) = channel::pair().map_err(|e| Error::Socketpair {
+        source: io_error(e),
+    })?;
+    Ok((Channel(a), Channel(b)))
+}
+
+/// The errno a failed send or receive carries (what a child reports as
+/// its failed step); encoding and size errors as they are.
+fn io_error(e: ChannelError) -> io::Error {
+    match e {
+        ChannelError::Socketpair { source }
+        | ChannelError::Send { source }
+        | ChannelError::Recv { source } => source,
+        other => io::Error::other(other),
+    }
 }
 
 impl Channel {
     pub fn send(&self, msg: &Msg) -> io::Result<()> {
-        let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
-        rustix::net::send(self.fd.as_fd(), &bytes, SendFlags::NOSIGNAL)?;
-        Ok(())
+        self.0.send(msg).map_err(io_error)
     }
 
     /// The next message, or `None` when the other side closed its end.
     pub fn recv(&self) -> io::Result<Option<Msg>> {
-        let mut buf = [0u8; 8192];
-        let n = loop {
-            match rustix::net::recv(self.fd.as_fd(), &mut buf, RecvFlags::empty()) {
-                Ok((n, _)) => break n,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
-        if n == 0 {
-            return Ok(None);
-        }
-        serde_json::from_slice(&buf[..n])
-            .map(Some)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        self.0.recv().map_err(io_error)
     }
 
     /// Receives one message that must be `expected` (a `Failed` becomes the

@@ -9,8 +9,8 @@
 //! exec), on the same single thread.
 
 use crate::create::{self, CreateOptions};
-use crate::supervise::{exit_code, wait_forwarding, wait_proxying, SignalFd};
-use crate::{pty_proxy, Error};
+use crate::supervise;
+use crate::Error;
 
 /// How a `run` ended.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     let signals = if detach {
         None
     } else {
-        Some(SignalFd::block()?)
+        Some(supervise::block_signals()?)
     };
     let mut created = create::create_with_console(opts, !detach)?;
     let mut warnings = std::mem::take(&mut created.warnings);
@@ -46,17 +46,12 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     let Some(signals) = signals else {
         return Ok(Outcome { code: 0, warnings });
     };
-    let status = match &created.console {
-        Some(master) => {
-            let _raw = pty_proxy::RawMode::enter();
-            pty_proxy::copy_size(master);
-            wait_proxying(created.pid, created.pidfd.as_ref(), &signals, master)?
-        }
-        None => wait_forwarding(created.pid, created.pidfd.as_ref(), &signals)?,
-    };
+    let code = supervise::wait(
+        created.pid,
+        created.pidfd.as_ref(),
+        &signals,
+        created.console.as_ref(),
+    )?;
     warnings.extend(crate::delete::delete(&opts.root, &opts.id, true)?);
-    Ok(Outcome {
-        code: exit_code(status),
-        warnings,
-    })
+    Ok(Outcome { code, warnings })
 }

@@ -177,22 +177,6 @@ pub fn prepare(spec: &Spec, root: &Path) -> Result<Option<Compiled>, Error> {
     }))
 }
 
-/// Compiles a profile that is not from a config (the friendly run's default).
-pub fn prepare_profile(profile: &Profile, root: &Path) -> Result<Compiled, Error> {
-    let cache = nsbox_seccomp::Cache::new(root.join(CACHE_DIR));
-    let program = cache
-        .get_or_compile(profile)
-        .map_err(|source| Error::Seccomp {
-            field: "seccomp profile".into(),
-            source,
-        })?;
-    Ok(Compiled {
-        program,
-        listener_path: None,
-        listener_metadata: None,
-    })
-}
-
 /// Names the field a compile error is about.
 fn compile_error(s: &LinuxSeccomp, e: nsbox_seccomp::Error) -> Error {
     use nsbox_seccomp::Error as E;
@@ -233,7 +217,8 @@ pub fn listener_pair(c: Option<&Compiled>) -> Result<(Option<OwnedFd>, Option<Ow
     if !c.is_some_and(|c| c.program.needs_listener) {
         return Ok((None, None));
     }
-    let (ours, theirs) = crate::fdpass::stream_pair()?;
+    let (ours, theirs) = nsbox_ns::fdpass::socketpair(nsbox_ns::fdpass::PairKind::Stream)
+        .map_err(|source| Error::Socketpair { source })?;
     Ok((Some(ours), Some(theirs)))
 }
 
@@ -252,7 +237,7 @@ pub fn hand_over_listener(
         path: path.clone(),
         source,
     };
-    let fd = crate::fdpass::recv_fd(ours.as_fd()).map_err(err)?;
+    let fd = nsbox_ns::fdpass::recv_fd(ours.as_fd()).map_err(err)?;
     let mut message = serde_json::json!({
         "ociVersion": state.version(),
         "fds": [oci_spec::runtime::SECCOMP_FD_NAME],
@@ -272,7 +257,7 @@ pub fn hand_over_listener(
     .map_err(|e| err(e.into()))?;
     let addr = rustix::net::SocketAddrUnix::new(&path).map_err(|e| err(e.into()))?;
     rustix::net::connect(&socket, &addr).map_err(|e| err(e.into()))?;
-    crate::fdpass::send_fd_with(socket.as_fd(), &text, fd.as_fd()).map_err(err)
+    nsbox_ns::fdpass::send_fd_with(socket.as_fd(), &text, fd.as_fd()).map_err(err)
 }
 
 /// Every architecture name OCI defines.

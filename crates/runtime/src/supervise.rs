@@ -1,96 +1,81 @@
-//! nsbox's children, supervised: the signals `run` and `exec` forward to
-//! the process they wait for (taken from a signalfd on the one thread, so
-//! none is lost and no handler runs), the wait itself (with or without a
-//! pty to proxy), how a child ended, and the guard that kills and reaps
-//! the children of a failed `create` or `exec`.
+//! nsbox's children, supervised: the wait for the process `run` and `exec`
+//! started (signals passed on by `nsbox_ns::supervise`, the one
+//! implementation every waiting part of nsbox uses; with a pty, our stdio
+//! proxied meanwhile), how a child ended, and the guard that kills and
+//! reaps the children of a failed `create` or `exec`.
 //!
 //! Signals are blocked before the clone (init clears the mask before exec),
 //! so one sent while the container starts waits in the signalfd.
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
+use nsbox_ns::supervise::{self, Child, Reap, Signals, Terminal};
 use rustix::event::{PollFd, PollFlags};
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::{Pid, Signal};
 
 use crate::pty_proxy;
 use crate::Error;
 
-/// What `run` and `exec` forward to the process they wait for: the signals
-/// a user or a supervisor sends to stop, reload or notify a program (runc
-/// forwards everything but SIGCHLD and SIGURG). The program runs in its own
-/// session, so without forwarding none of these would reach it.
-const FORWARDED: [i32; 11] = [
-    libc::SIGHUP,   // the terminal went away, or "reload" to a daemon
-    libc::SIGINT,   // Ctrl-C at nsbox's terminal
-    libc::SIGQUIT,  // Ctrl-\ at nsbox's terminal
-    libc::SIGUSR1,  // program-defined notices
-    libc::SIGUSR2,  // program-defined notices
-    libc::SIGTERM,  // `kill`, `docker stop`: the polite end
-    libc::SIGALRM,  // timers set from outside (`timeout -s ALRM`)
-    libc::SIGCONT,  // resume after a stop sent to nsbox
-    libc::SIGTSTP,  // Ctrl-Z at nsbox's terminal
-    libc::SIGWINCH, // our terminal resized (with a pty: the pty is resized instead)
-    libc::SIGPWR,   // power failure notice from an init system
-];
-
-/// Waits for init (our child), forwarding signals until it exits.
-pub fn wait_forwarding(
-    pid: u32,
-    pidfd: Option<&OwnedFd>,
-    signals: &SignalFd,
-) -> Result<rustix::process::WaitStatus, Error> {
-    let wait_err = |e: rustix::io::Errno| Error::Wait {
-        pid,
-        source: e.into(),
-    };
-    if let Some(pidfd) = pidfd {
-        loop {
-            let mut fds = [
-                PollFd::new(pidfd, PollFlags::IN),
-                PollFd::new(&signals.fd, PollFlags::IN),
-            ];
-            match rustix::event::poll(&mut fds, None) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(wait_err(e)),
-            }
-            if fds[0].revents().contains(PollFlags::IN) {
-                break;
-            }
-            if fds[1].revents().contains(PollFlags::IN) {
-                if let Some(sig) = signals.read() {
-                    let _ = rustix::process::pidfd_send_signal(pidfd, sig);
-                }
-            }
-        }
-    }
-    loop {
-        match rustix::process::waitpid(Pid::from_raw(pid as i32), WaitOptions::empty()) {
-            Ok(Some((_, status))) => return Ok(status),
-            Ok(None) | Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(wait_err(e)),
-        }
-    }
+/// Blocks what `run` and `exec` forward: the container's process is in a
+/// session of its own, so everything on nsbox_ns's list is passed on,
+/// job control and the terminal's own signals included (runc's choice).
+pub fn block_signals() -> Result<Signals, Error> {
+    Signals::block_for(Terminal::Own).map_err(|source| Error::Supervise { source })
 }
 
-/// Like [`wait_forwarding`], copying between our stdio and the
-/// container's pty meanwhile; SIGWINCH resizes the pty instead of being
-/// forwarded. Output still in the pty when init exits is drained.
-pub fn wait_proxying(
+/// Waits for our child `pid` (init, or an exec'd process), forwarding
+/// signals; with a pty `master`, copying between our stdio and it
+/// meanwhile (SIGWINCH then resizes the pty instead of being forwarded,
+/// and output still in the pty at the end is drained). Returns the exit
+/// code a shell would give: the program's, or 128 + the killing signal.
+pub fn wait(
     pid: u32,
     pidfd: Option<&OwnedFd>,
-    signals: &SignalFd,
-    master: &OwnedFd,
-) -> Result<rustix::process::WaitStatus, Error> {
-    let Some(pidfd) = pidfd else {
-        return wait_forwarding(pid, None, signals);
+    signals: &Signals,
+    master: Option<&OwnedFd>,
+) -> Result<u8, Error> {
+    let Some(child_pid) = Pid::from_raw(pid as i32) else {
+        return Err(Error::Wait {
+            pid,
+            source: std::io::Error::from_raw_os_error(libc::ESRCH),
+        });
     };
+    let own_pidfd = match pidfd {
+        Some(_) => None,
+        None => child_pidfd(pid),
+    };
+    let pidfd = pidfd.or(own_pidfd.as_ref());
+    if let (Some(master), Some(pidfd)) = (master, pidfd) {
+        // Our terminal raw while the container's pty does the line
+        // discipline; restored before the status is reaped.
+        let _raw = pty_proxy::RawMode::enter();
+        pty_proxy::copy_size(master);
+        proxy_until_exit(pid, pidfd, signals, master)?;
+    }
+    let child = Child {
+        pid: child_pid,
+        pidfd: pidfd.map(|f| f.as_fd()),
+    };
+    let status = supervise::wait(child, signals, Reap::Child)
+        .map_err(|source| Error::Supervise { source })?;
+    Ok(status.code())
+}
+
+/// Copies between our stdio and the pty until the child's pidfd says it
+/// exited, passing signals on as [`supervise::wait`] would.
+fn proxy_until_exit(
+    pid: u32,
+    pidfd: &OwnedFd,
+    signals: &Signals,
+    master: &OwnedFd,
+) -> Result<(), Error> {
     let stdin = rustix::stdio::stdin();
     let stdout = rustix::stdio::stdout();
     let mut stdin_open = true;
     loop {
         let mut fds = vec![
             PollFd::new(pidfd, PollFlags::IN),
-            PollFd::new(&signals.fd, PollFlags::IN),
+            PollFd::from_borrowed_fd(signals.fd(), PollFlags::IN),
             PollFd::new(master, PollFlags::IN),
         ];
         if stdin_open {
@@ -109,7 +94,7 @@ pub fn wait_proxying(
             fds.get(i)
                 .is_some_and(|f| !(f.revents() & (PollFlags::IN | PollFlags::HUP)).is_empty())
         };
-        let (exited, signalled, output, input) = (ready(0), ready(1), ready(2), ready(3));
+        let (exited, output, input) = (ready(0), ready(2), ready(3));
         drop(fds);
         if output {
             pty_proxy::pump(master.as_fd(), stdout);
@@ -117,13 +102,13 @@ pub fn wait_proxying(
         if input && !pty_proxy::pump(stdin, master.as_fd()) {
             stdin_open = false;
         }
-        if signalled {
-            match signals.read() {
-                Some(Signal::WINCH) => pty_proxy::copy_size(master),
-                Some(sig) => {
+        while let Some(r) = signals.read() {
+            if r.signal == libc::SIGWINCH {
+                pty_proxy::copy_size(master);
+            } else if signals.should_forward(r) {
+                if let Some(sig) = Signal::from_named_raw(r.signal) {
                     let _ = rustix::process::pidfd_send_signal(pidfd, sig);
                 }
-                None => {}
             }
         }
         if exited {
@@ -131,69 +116,7 @@ pub fn wait_proxying(
         }
     }
     pty_proxy::drain(master);
-    wait_forwarding(pid, None, signals)
-}
-
-/// The forwarded signals, blocked, readable from a descriptor.
-pub struct SignalFd {
-    fd: OwnedFd,
-}
-
-impl SignalFd {
-    /// Blocks the forwarded signals and opens a descriptor to read them.
-    pub fn block() -> Result<SignalFd, Error> {
-        let err = |source| Error::Signals { source };
-        // SAFETY: sigset_t is plain data (a bit array) for which all zeroes
-        // is a valid value; sigemptyset sets it properly next.
-        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `set` is a live, writable sigset_t.
-        unsafe { libc::sigemptyset(&mut set) };
-        for s in FORWARDED {
-            // SAFETY: `set` is a live, initialised sigset_t; `s` is a valid
-            // signal number.
-            unsafe { libc::sigaddset(&mut set, s) };
-        }
-        // SAFETY: `set` is initialised and only read; a null old-set pointer
-        // is allowed. Blocking signals changes only this thread's mask (the
-        // only thread: create and exec refuse to clone otherwise).
-        if unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) } != 0 {
-            return Err(err(std::io::Error::last_os_error()));
-        }
-        // SAFETY: `set` is initialised and only read; -1 asks for a new
-        // descriptor.
-        let raw = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-        if raw < 0 {
-            return Err(err(std::io::Error::last_os_error()));
-        }
-        // SAFETY: signalfd returned a new descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        Ok(SignalFd { fd })
-    }
-
-    /// The next pending signal, if any (the descriptor never blocks).
-    pub fn read(&self) -> Option<Signal> {
-        let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-        match rustix::io::read(self.fd.as_fd(), &mut buf) {
-            Ok(n) if n == buf.len() => {
-                // ssi_signo is the first field (u32, native endian).
-                let signo = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-                Signal::from_named_raw(signo as i32)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The exit code a shell would give: the program's own, or 128 + the
-/// signal that killed it.
-pub fn exit_code(status: rustix::process::WaitStatus) -> u8 {
-    if let Some(code) = status.exit_status() {
-        code as u8
-    } else if let Some(sig) = status.terminating_signal() {
-        (128 + sig) as u8
-    } else {
-        1
-    }
+    Ok(())
 }
 
 /// A pidfd for `pid`, our child (init or an exec'd process forked with

@@ -84,13 +84,11 @@ impl Drop for TempDir {
 
 /// Lazily unmounts every mount point at or below `dir`, deepest first.
 pub fn unmount_beneath(dir: &Path) {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+    let Ok(info) = fs::read("/proc/self/mountinfo") else {
         return;
     };
-    let mut points: Vec<PathBuf> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(nsbox_ns::mountinfo::unescape(p.as_bytes())))
+    let mut points: Vec<PathBuf> = nsbox_ns::mountinfo::entries(&info)
+        .filter_map(|(_, entry)| Some(entry.ok()?.mount_point()))
         .filter(|p| p.starts_with(dir))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));

@@ -52,7 +52,7 @@ impl Seccomp<'_> {
             },
         })?;
         if let (Some(fd), Some(socket)) = (listener, self.listener) {
-            crate::fdpass::send_fd(socket.as_fd(), fd.as_fd()).step(|| Step::Seccomp)?;
+            nsbox_ns::fdpass::send_fd(socket.as_fd(), fd.as_fd()).step(|| Step::Seccomp)?;
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ pub fn move_root(rootfs: &Path) -> Result<(), Failure> {
     // mountinfo names mount points by their real paths: the rootfs's own
     // mounts (proc among them) must be recognised behind a symlink.
     let real = std::fs::canonicalize(rootfs).step(step)?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").step(step)?;
+    let info = std::fs::read("/proc/self/mountinfo").step(step)?;
     for point in full_proc_and_sys(&info, &real) {
         let hide = || Step::Mask {
             path: point.display().to_string(),
@@ -73,18 +73,15 @@ pub fn move_root(rootfs: &Path) -> Result<(), Failure> {
 
 /// Mount points of whole (root `/`) proc and sysfs mounts outside
 /// `rootfs`, deepest last (the order of mountinfo).
-fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<std::path::PathBuf> {
-    mountinfo
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let f: Vec<&str> = left.split(' ').collect();
-            let fstype = right.split(' ').next()?;
-            let point =
-                std::path::PathBuf::from(nsbox_ns::mountinfo::unescape(f.get(4)?.as_bytes()));
-            let whole = *f.get(3)? == "/";
-            (whole && matches!(fstype, "proc" | "sysfs") && !point.starts_with(rootfs))
-                .then_some(point)
+fn full_proc_and_sys(mountinfo: &[u8], rootfs: &Path) -> Vec<std::path::PathBuf> {
+    nsbox_ns::mountinfo::entries(mountinfo)
+        .filter_map(|(_, entry)| {
+            let entry = entry.ok()?;
+            let point = entry.mount_point();
+            (entry.is_whole()
+                && matches!(entry.fs_type, b"proc" | b"sysfs")
+                && !point.starts_with(rootfs))
+            .then_some(point)
         })
         .collect()
 }
@@ -116,7 +113,7 @@ mod tests {
 27 22 0:5 / /b/rootfs2 rw - proc proc rw
 28 22 0:8 / /tmp rw - tmpfs tmpfs rw
 ";
-        let got = super::full_proc_and_sys(info, std::path::Path::new("/b/rootfs"));
+        let got = super::full_proc_and_sys(info.as_bytes(), std::path::Path::new("/b/rootfs"));
         let want: Vec<std::path::PathBuf> = ["/proc", "/sys", "/b/rootfs2"]
             .iter()
             .map(Into::into)

@@ -141,10 +141,9 @@ pub fn apply_root_propagation(propagation: Option<&str>) -> Result<(), Failure> 
 /// point in /proc/self/mountinfo that is a prefix of it.
 fn mount_point_of(path: &Path) -> Option<PathBuf> {
     let path = std::fs::canonicalize(path).ok()?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(nsbox_ns::mountinfo::unescape(p.as_bytes())))
+    let info = std::fs::read("/proc/self/mountinfo").ok()?;
+    nsbox_ns::mountinfo::entries(&info)
+        .filter_map(|(_, entry)| Some(entry.ok()?.mount_point()))
         .filter(|p| path.starts_with(p))
         .max_by_key(|p| p.components().count())
 }
