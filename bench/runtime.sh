@@ -22,10 +22,12 @@
 # outside the cgroup the machine put us in; what is left there is removed
 # on exit, in every hierarchy.
 #
-# crun on a hybrid host where hugetlb is a v1 hierarchy that is not mounted
-# (it is listed in /proc/self/cgroup but absent from the mount table) fails
-# to find it. The script then mounts it at /sys/fs/cgroup/hugetlb, and
-# leaves it mounted: unmounting a v1 hierarchy that still has child cgroups
+# crun on a hybrid host needs hugetlb as a mounted v1 hierarchy: it fails
+# to find it when hugetlb is a v1 hierarchy that is not mounted (listed in
+# /proc/self/cgroup, absent from the mount table), and refuses the host
+# ("cgroups in hybrid mode not supported") when hugetlb sits on the unified
+# hierarchy instead (unused there, the kernel lets a v1 mount take it). The
+# script then mounts it at /sys/fs/cgroup/hugetlb, and leaves it mounted: unmounting a v1 hierarchy that still has child cgroups
 # (another tool may have made some) does not destroy it but hides it, which
 # is how it got lost in the first place.
 #
@@ -42,11 +44,15 @@ build_nsbox
 RUNTIMES=(nsbox runc crun)
 
 # --- hugetlb for crun --------------------------------------------------------
-if grep -q '^[0-9]*:hugetlb:' /proc/self/cgroup &&
-   ! awk '$0 ~ / - cgroup / && $NF ~ /(^|,)hugetlb(,|$)/ {f=1} END {exit !f}' /proc/self/mountinfo; then
+hybrid() { grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/self/mounts; }
+hugetlb_v1() { awk '$0 ~ / - cgroup / && $NF ~ /(^|,)hugetlb(,|$)/ {f=1} END {exit !f}' /proc/self/mountinfo; }
+if hybrid && grep -qw hugetlb /proc/cgroups && ! hugetlb_v1; then
   mkdir -p /sys/fs/cgroup/hugetlb
-  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
-  echo "bench: mounted the hugetlb v1 hierarchy at /sys/fs/cgroup/hugetlb (left mounted)" >&2
+  if mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; then
+    echo "bench: mounted the hugetlb v1 hierarchy at /sys/fs/cgroup/hugetlb (left mounted)" >&2
+  else
+    echo "bench: hugetlb is not a mounted v1 hierarchy and cannot be made one: crun will fail here" >&2
+  fi
 fi
 
 # --- scratch: bundles, state dirs, PATH ----------------------------------------

@@ -330,8 +330,8 @@ fn unified_cgroup_freeze_and_thaw() {
     nsbox_cgroups::v2::freezer::freeze(&dir).unwrap();
     assert!(nsbox_cgroups::v2::freezer::is_frozen(&dir).unwrap());
     let pid = g.children[0].id();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let state = stat.rsplit(") ").next().unwrap().chars().next().unwrap();
+    let stat = nsbox_ns::procstat::Stat::read(pid).unwrap().unwrap();
+    let state = char::from(stat.state);
     assert!(matches!(state, 'S' | 'D' | 't' | 'T'), "state {state}");
     nsbox_cgroups::v2::freezer::thaw(&dir).unwrap();
     assert!(!nsbox_cgroups::v2::freezer::is_frozen(&dir).unwrap());

@@ -551,9 +551,10 @@ fn missing_and_exited_targets_are_one_line_errors() {
     let pid = zombie.id();
     zombie.kill().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !fs::read_to_string(format!("/proc/{pid}/stat"))
+    while !nsbox_ns::procstat::Stat::read(pid)
         .unwrap()
-        .contains(") Z ")
+        .unwrap()
+        .has_exited()
     {
         assert!(Instant::now() < deadline, "no zombie");
         std::thread::sleep(Duration::from_millis(10));

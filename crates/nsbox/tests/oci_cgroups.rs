@@ -244,9 +244,11 @@ fn fork_bomb_stops_at_pids_limit_and_container_still_deletes() {
     t.oci().nsbox(&["delete", "--force", &id]).success();
     for p in pids {
         // gone, or dead and waiting for the host's reaper
-        let stat = read(Path::new(&format!("/proc/{p}/stat")));
-        let state = stat.rsplit_once(") ").map(|(_, r)| &r[..1]);
-        assert!(matches!(state, None | Some("Z")), "{p} survived: {stat}");
+        let stat = nsbox_ns::procstat::Stat::read(p).unwrap();
+        assert!(
+            stat.as_ref().is_none_or(|s| s.has_exited()),
+            "{p} survived: {stat:?}"
+        );
     }
 }
 

@@ -5,10 +5,10 @@ mod oci_common;
 use oci_common::{base_config, wait_status, Oci};
 
 fn alive(pid: i64) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
+    nsbox_ns::procstat::Stat::read(pid as u32)
+        .ok()
+        .flatten()
+        .is_some_and(|s| !s.has_exited())
 }
 
 #[test]

@@ -254,11 +254,8 @@ fn init_reaps_and_passes_signals_on() {
 /// Whether a child of a child of `pid` has `comm` as its name.
 fn grandchild_named(pid: u32, comm: &str) -> bool {
     let stat = |p: &str| -> Option<(String, u32)> {
-        let text = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
-        let (head, tail) = text.rsplit_once(')')?;
-        let name = head.split_once('(')?.1.to_string();
-        let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
-        Some((name, ppid))
+        let s = nsbox_ns::procstat::Stat::read(p.parse().ok()?).ok()??;
+        Some((s.comm.to_string_lossy().into_owned(), s.ppid))
     };
     let procs: Vec<(u32, String, u32)> = std::fs::read_dir("/proc")
         .unwrap()

@@ -482,8 +482,8 @@ fn child_killed_by_signal_is_reported_as_such() {
 }
 
 fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(") ").next()?.chars().next()
+    let stat = nsbox_ns::procstat::Stat::read(pid).ok()??;
+    Some(char::from(stat.state))
 }
 
 #[test]

@@ -1,18 +1,17 @@
 //! After joining a PID namespace only children land in it, so nsbox forks:
 //! the child execs the program, the parent supervises it
 //! ([`crate::supervise`]) and returns its status. The child reports a failed
-//! exec over a close-on-exec pipe, so the parent can name the cause as its
-//! own error.
+//! exec as the [`Error`] itself over a close-on-exec [`crate::channel`]
+//! (as `unshare`'s child reports its steps), so the parent returns it as
+//! its own; end of file there means the exec succeeded.
 
-use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, WaitOptions};
 
+use crate::channel::{self, Channel};
 use crate::supervise::{self, Child, Reap, Signals};
 use crate::Error;
 
@@ -26,11 +25,10 @@ use crate::Error;
 /// exec, which a lock held by another thread at the fork would deadlock.
 pub(super) unsafe fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result<u8, Error> {
     let signals = Signals::block()?;
-    let (report_rd, report_wr) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::Supervise {
-            step: "create exec report pipe".into(),
-            source: e.into(),
-        })?;
+    let (report_rd, report_wr) = channel::pair::<Error>().map_err(|source| Error::Channel {
+        step: "create the exec report channel".into(),
+        source,
+    })?;
     // SAFETY: the caller is single-threaded (this function's contract), so
     // the child inherits no lock held by another thread and may allocate.
     let pid = unsafe { libc::fork() };
@@ -41,17 +39,14 @@ pub(super) unsafe fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result
     }
     if pid == 0 {
         drop(report_rd);
-        exec_child(cmd, &signals, report_wr);
+        exec_child(cmd, program, &signals, report_wr);
     }
     drop(report_wr);
     let child = Pid::from_raw(pid).expect("fork returned a positive pid");
-    if let Some(errno) = read_exec_report(report_rd) {
+    if let Ok(Some(failed)) = report_rd.recv() {
         // The child has exited (or is about to): reap it before reporting.
         let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-        return Err(Error::Exec {
-            program: program.display().to_string(),
-            source: std::io::Error::from_raw_os_error(errno),
-        });
+        return Err(failed);
     }
     let child = Child {
         pid: child,
@@ -60,25 +55,23 @@ pub(super) unsafe fn fork_exec_wait(cmd: &mut Command, program: &Path) -> Result
     Ok(supervise::wait(child, &signals, Reap::Child)?.code())
 }
 
-/// The child: restore the signal mask, exec, and on failure write the errno
-/// to the report pipe and exit as a shell would (127 not found, else 126).
-fn exec_child(cmd: &mut Command, signals: &Signals, report: OwnedFd) -> ! {
+/// The child: restore the signal mask, exec, and on failure send the error
+/// to the parent and exit as a shell would (127 not found, else 126).
+fn exec_child(cmd: &mut Command, program: &Path, signals: &Signals, report: Channel<Error>) -> ! {
     signals.restore();
-    let err = cmd.exec();
-    let errno = err.raw_os_error().unwrap_or(libc::EINVAL);
-    let _ = rustix::io::write(&report, &errno.to_ne_bytes());
-    let code = if errno == libc::ENOENT { 127 } else { 126 };
+    let source = cmd.exec();
+    let code = if source.raw_os_error() == Some(libc::ENOENT) {
+        127
+    } else {
+        126
+    };
+    let _ = report.send(&Error::Exec {
+        program: program.display().to_string(),
+        source,
+    });
     // SAFETY: _exit ends the forked child at once; it must not run the
     // parent's exit handlers or flush the parent's buffered output twice.
     unsafe { libc::_exit(code) }
-}
-
-/// EOF: the exec succeeded (the pipe closed on exec). Four bytes: its errno.
-fn read_exec_report(report: OwnedFd) -> Option<i32> {
-    let mut buf = Vec::with_capacity(4);
-    let _ = std::fs::File::from(report).read_to_end(&mut buf);
-    let bytes: [u8; 4] = buf.get(..4)?.try_into().ok()?;
-    Some(i32::from_ne_bytes(bytes))
 }
 
 #[cfg(test)]

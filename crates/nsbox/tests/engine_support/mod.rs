@@ -247,22 +247,18 @@ pub fn cgroup_parent(tag: &str) -> String {
 /// controllers and cgroup2), from /proc/self/cgroup and mountinfo.
 pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
     let own = fs::read_to_string("/proc/self/cgroup").unwrap();
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let info = fs::read("/proc/self/mountinfo").unwrap();
     let mut dirs = Vec::new();
-    for line in info.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("");
-        let opts = post.nth(1).unwrap_or("");
-        let fields: Vec<&str> = pre.split(' ').collect();
-        let (mount_root, point) = (fields[3], fields[4]);
+    for (_, entry) in nsbox_ns::mountinfo::entries(&info) {
+        let Ok(entry) = entry else { continue };
+        let fstype = String::from_utf8_lossy(entry.fs_type);
+        let opts = String::from_utf8_lossy(entry.super_options);
+        let mount_root = entry.root();
         // Which /proc/self/cgroup line belongs to this mount.
         let own_path = own.lines().find_map(|l| {
             let mut f = l.splitn(3, ':');
             let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
-            let matches = match fstype {
+            let matches = match &*fstype {
                 "cgroup2" => ctrls.is_empty(),
                 "cgroup" => {
                     !ctrls.is_empty() && ctrls.split(',').all(|c| opts.split(',').any(|o| o == c))
@@ -272,11 +268,10 @@ pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
             matches.then(|| path.to_string())
         });
         let Some(own_path) = own_path else { continue };
-        let Some(inside) = own_path.strip_prefix(mount_root) else {
+        let Ok(inside) = Path::new(&own_path).strip_prefix(&mount_root) else {
             continue;
         };
-        let base = PathBuf::from(nsbox_ns::mountinfo::unescape(point.as_bytes()))
-            .join(inside.trim_start_matches('/'));
+        let base = entry.mount_point().join(inside);
         dirs.push(base.join(rel));
     }
     dirs
