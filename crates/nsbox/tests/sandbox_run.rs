@@ -9,17 +9,17 @@ const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
 
 /// A private `--root`, checked empty (but for the seccomp cache) and
 /// absent from the mount table when the test ends.
-struct Friendly {
+struct Sandboxed {
     dir: TempDir,
     root: PathBuf,
 }
 
-impl Friendly {
-    fn new(tag: &str) -> Friendly {
+impl Sandboxed {
+    fn new(tag: &str) -> Sandboxed {
         nsbox_testutil::require_root();
         let dir = TempDir::new(tag);
         let root = dir.join("state");
-        Friendly { dir, root }
+        Sandboxed { dir, root }
     }
 
     fn run(&self, extra: &[&str], command: &[&str]) -> Output {
@@ -54,7 +54,7 @@ impl Friendly {
     }
 }
 
-impl Drop for Friendly {
+impl Drop for Sandboxed {
     fn drop(&mut self) {
         if !std::thread::panicking() {
             self.assert_clean();
@@ -64,7 +64,7 @@ impl Drop for Friendly {
 
 #[test]
 fn hostname_is_its_own() {
-    let f = Friendly::new("friendly-uts");
+    let f = Sandboxed::new("sandbox-uts");
     let host = rustix::system::uname()
         .nodename()
         .to_string_lossy()
@@ -77,13 +77,13 @@ fn hostname_is_its_own() {
 
 #[test]
 fn root_is_read_only_and_tmp_is_a_fresh_tmpfs() {
-    let f = Friendly::new("friendly-ro");
-    let out = f.sh("echo x > /etc/nsbox-friendly-test");
+    let f = Sandboxed::new("sandbox-ro");
+    let out = f.sh("echo x > /etc/nsbox-sandbox-test");
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("Read-only file system"), "{out:?}");
-    assert!(!Path::new("/etc/nsbox-friendly-test").exists());
+    assert!(!Path::new("/etc/nsbox-sandbox-test").exists());
     // Every mount beneath the host's root is read-only too.
-    let out = f.sh("touch /run/nsbox-friendly-test");
+    let out = f.sh("touch /run/nsbox-sandbox-test");
     assert_ne!(out.code, 0, "{out:?}");
     // /tmp: empty, writable, and the topmost mount there a tmpfs of its
     // own, whatever the host's /tmp is (its own tmpfs, under ours, shows
@@ -100,14 +100,14 @@ fn root_is_read_only_and_tmp_is_a_fresh_tmpfs() {
 
 #[test]
 fn sees_only_its_own_processes() {
-    let f = Friendly::new("friendly-pid");
+    let f = Sandboxed::new("sandbox-pid");
     let out = f.run(&[], &["ps", "-e", "-o", "pid="]).success();
     assert_eq!(out.stdout.trim(), "1", "{out:?}");
 }
 
 #[test]
 fn dev_has_only_the_default_devices() {
-    let f = Friendly::new("friendly-dev");
+    let f = Sandboxed::new("sandbox-dev");
     let out = f.run(&[], &["ls", "/dev"]).success();
     let names: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(
@@ -122,7 +122,7 @@ fn dev_has_only_the_default_devices() {
 
 #[test]
 fn mount_and_namespaces_are_refused() {
-    let f = Friendly::new("friendly-mount");
+    let f = Sandboxed::new("sandbox-mount");
     let out = f.sh("mkdir -p /tmp/m && mount -t tmpfs none /tmp/m");
     assert_ne!(out.code, 0, "{out:?}");
     // The default seccomp profile is in force (mode 2: filter).
@@ -136,7 +136,7 @@ fn mount_and_namespaces_are_refused() {
 
 #[test]
 fn exit_code_propagates() {
-    let f = Friendly::new("friendly-exit");
+    let f = Sandboxed::new("sandbox-exit");
     assert_eq!(f.sh("exit 42").code, 42);
     let out = f.run(&[], &["/no/such/program"]);
     assert_eq!(out.code, 1, "{out:?}");
@@ -146,7 +146,7 @@ fn exit_code_propagates() {
 
 #[test]
 fn rootfs_runs_another_root() {
-    let f = Friendly::new("friendly-rootfs");
+    let f = Sandboxed::new("sandbox-rootfs");
     let rootfs = f.dir.join("rootfs");
     busybox_rootfs(&rootfs).unwrap();
     let r = rootfs.to_str().unwrap();
@@ -166,7 +166,7 @@ fn rootfs_runs_another_root() {
 
 #[test]
 fn net_none_has_only_lo_up() {
-    let f = Friendly::new("friendly-net");
+    let f = Sandboxed::new("sandbox-net");
     let out = f
         .run(
             &["--net", "none"],
@@ -185,7 +185,7 @@ fn net_none_has_only_lo_up() {
 
 #[test]
 fn userns_maps_root_to_the_caller() {
-    let f = Friendly::new("friendly-userns");
+    let f = Sandboxed::new("sandbox-userns");
     let out = f
         .run(&["--userns"], &["cat", "/proc/self/uid_map"])
         .success();
@@ -194,8 +194,8 @@ fn userns_maps_root_to_the_caller() {
 }
 
 #[test]
-fn bundle_flags_and_friendly_flags_do_not_mix() {
-    let f = Friendly::new("friendly-usage");
+fn bundle_flags_and_sandbox_flags_do_not_mix() {
+    let f = Sandboxed::new("sandbox-usage");
     let out = f.run(&["--bundle", "/tmp"], &["true"]);
     assert_eq!(out.code, 2, "{out:?}");
     let out = run(
@@ -208,7 +208,7 @@ fn bundle_flags_and_friendly_flags_do_not_mix() {
 
 #[test]
 fn init_reaps_and_passes_signals_on() {
-    let f = Friendly::new("friendly-init");
+    let f = Sandboxed::new("sandbox-init");
     let out = f
         .run(&["--init"], &["ps", "-e", "-o", "pid=,ppid="])
         .success();
@@ -275,7 +275,7 @@ fn grandchild_named(pid: u32, comm: &str) -> bool {
 fn a_bundle_cannot_ask_for_the_host_root() {
     // An engine may pass annotations from an image or a pod: the ones that
     // bind the host's root are honoured only in bundles nsbox made.
-    let f = Friendly::new("friendly-reserved");
+    let f = Sandboxed::new("sandbox-reserved");
     let bundle = f.dir.join("bundle");
     busybox_rootfs(&bundle.join("rootfs")).unwrap();
     let root = f.root.to_str().unwrap();
@@ -313,7 +313,7 @@ fn a_bundle_cannot_ask_for_the_host_root() {
 #[test]
 fn unprivileged_caller_gets_a_user_namespace() {
     use std::os::unix::fs::{chown, PermissionsExt};
-    let f = Friendly::new("friendly-rootless");
+    let f = Sandboxed::new("sandbox-rootless");
     const UID: u32 = 1000;
     // Everything the unprivileged caller is given lies in the test's own
     // directory, open to it, not in the checkout (or a target dir) that a
@@ -357,7 +357,7 @@ fn cgroups_of(id: &str) -> Vec<String> {
 
 #[test]
 fn memory_limit_oom_kills_and_leaves_no_cgroup() {
-    let f = Friendly::new("friendly-mem");
+    let f = Sandboxed::new("sandbox-mem");
     let out = f.run(
         &["--memory", "32m"],
         &[
@@ -379,7 +379,7 @@ fn memory_limit_oom_kills_and_leaves_no_cgroup() {
 
 #[test]
 fn pids_limit_stops_a_fork_loop() {
-    let f = Friendly::new("friendly-pids");
+    let f = Sandboxed::new("sandbox-pids");
     let out = f.run(
         &["--pids-limit", "10"],
         &[
@@ -403,7 +403,7 @@ fn pids_limit_stops_a_fork_loop() {
 
 #[test]
 fn cpus_half_a_core() {
-    let f = Friendly::new("friendly-cpus");
+    let f = Sandboxed::new("sandbox-cpus");
     // The busy loop's own utime+stime (clock ticks) after 2 s of wall time.
     let script = "(while :; do :; done) & p=$!; sleep 2; \
                   cut -d' ' -f14,15 /proc/$p/stat; kill $p";
@@ -421,7 +421,7 @@ fn cpus_half_a_core() {
 
 #[test]
 fn cpuset_env_cwd_hostname_seen_inside() {
-    let f = Friendly::new("friendly-proc");
+    let f = Sandboxed::new("sandbox-proc");
     let out = f
         .run(
             &[
@@ -452,7 +452,7 @@ fn cpuset_env_cwd_hostname_seen_inside() {
 
 #[test]
 fn bad_flag_values_are_usage_errors() {
-    let f = Friendly::new("friendly-badflags");
+    let f = Sandboxed::new("sandbox-badflags");
     for args in [
         ["--memory", "lots"],
         ["--memory", "1k"],
@@ -489,7 +489,7 @@ fn bad_flag_values_are_usage_errors() {
 /// empty), the command starts in `/` and its /tmp stays empty.
 #[test]
 fn caller_cwd_under_tmp_falls_back_to_root() {
-    let f = Friendly::new("friendly-cwd");
+    let f = Sandboxed::new("sandbox-cwd");
     let out = std::process::Command::new(NSBOX)
         .args([
             "--root",
