@@ -31,7 +31,7 @@
 # (another tool may have made some) does not destroy it but hides it, which
 # is how it got lost in the first place.
 #
-# Run as root: bash bench/runtime.sh
+# Run as root: bash bench/runtime.sh   (BASELINE=/path/to/old/nsbox adds a row each)
 source "$(dirname "$0")/lib.sh"
 need hyperfine hyperfine
 need runc runc
@@ -42,6 +42,14 @@ need python3 python3
 build_nsbox
 
 RUNTIMES=(nsbox runc crun)
+# BASELINE=PATH (another nsbox binary, e.g. a release build of an older
+# commit) is timed too, as `nsbox-base` in every row: a before/after
+# comparison within one run, where the machine's drift between two runs
+# cannot pass for a change.
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "bench: BASELINE=$BASELINE is not an executable" >&2; exit 1; }
+  RUNTIMES=(nsbox nsbox-base runc crun)
+fi
 
 # --- hugetlb for crun --------------------------------------------------------
 hybrid() { grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/self/mounts; }
@@ -61,6 +69,7 @@ mkdir -p "$W/bin"
 ln -s "$NSBOX" "$W/bin/nsbox"
 ln -s "$(command -v runc)" "$W/bin/runc"
 ln -s "$(command -v crun)" "$W/bin/crun"
+[ -z "${BASELINE:-}" ] || ln -s "$(realpath "$BASELINE")" "$W/bin/nsbox-base"
 export PATH=$W/bin:$PATH
 
 # Our own cgroup: the deepest path in /proc/self/cgroup (on a hybrid host the
@@ -190,7 +199,9 @@ mapfile -t exec_cmds < <(cmds "%r --root %w/state-%r exec sleeper true")
 mapfile -t loop_cmds < <(cmds "loop.sh %r %w/state-%r %r-loop")
 mapfile -t cdl_cmds < <(cmds "cdl.sh %r %w/state-%r %r-cdl")
 # crun has no `events`: nsbox and runc only.
-events_cmds=("nsbox --root $W/state-nsbox events --stats sleeper" "runc --root $W/state-runc events --stats sleeper")
+events_cmds=("nsbox --root $W/state-nsbox events --stats sleeper")
+[ -z "${BASELINE:-}" ] || events_cmds+=("nsbox-base --root $W/state-nsbox-base events --stats sleeper")
+events_cmds+=("runc --root $W/state-runc events --stats sleeper")
 
 # check CMD...: each command once, untimed; a failure stops the bench with
 # what the command printed (hyperfine would only say "non-zero exit code").
@@ -234,4 +245,4 @@ for rt in "${RUNTIMES[@]}"; do
 done
 
 echo
-echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD))"
+echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD)${BASELINE:+, nsbox-base $BASELINE})"
