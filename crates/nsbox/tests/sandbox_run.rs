@@ -1,7 +1,9 @@
 //! `nsbox run -- CMD`: a command isolated without a bundle, checked from
 //! inside as a user would, and nothing left behind afterwards.
 
+use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use nsbox_testutil::{busybox_rootfs, run, Output, TempDir};
 
@@ -28,6 +30,24 @@ impl Sandboxed {
         args.push("--");
         args.extend_from_slice(command);
         run(NSBOX, &args)
+    }
+
+    /// `[prefix...] nsbox --root R run EXTRA... -- pwd`, started in `cwd`.
+    fn pwd(&self, prefix: &[&str], extra: &[&str], cwd: &Path) -> Output {
+        let mut argv: Vec<&str> = prefix.to_vec();
+        argv.extend([NSBOX, "--root", self.root.to_str().unwrap(), "run"]);
+        argv.extend_from_slice(extra);
+        argv.extend(["--", "pwd"]);
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     fn sh(&self, script: &str) -> Output {
@@ -220,7 +240,7 @@ fn init_reaps_and_passes_signals_on() {
     assert_eq!(rows, [vec!["1", "0"], vec!["2", "1"]], "{out:?}");
     // sleep has no SIGTERM handler: as PID 1 it would ignore the signal;
     // as init's child it dies of it, and nsbox says so.
-    let child = std::process::Command::new(NSBOX)
+    let child = Command::new(NSBOX)
         .args([
             "--root",
             f.root.to_str().unwrap(),
@@ -312,7 +332,6 @@ fn a_bundle_cannot_ask_for_the_host_root() {
 
 #[test]
 fn unprivileged_caller_gets_a_user_namespace() {
-    use std::os::unix::fs::{chown, PermissionsExt};
     let f = Sandboxed::new("sandbox-rootless");
     const UID: u32 = 1000;
     // Everything the unprivileged caller is given lies in the test's own
@@ -490,7 +509,7 @@ fn bad_flag_values_are_usage_errors() {
 #[test]
 fn caller_cwd_under_tmp_falls_back_to_root() {
     let f = Sandboxed::new("sandbox-cwd");
-    let out = std::process::Command::new(NSBOX)
+    let out = Command::new(NSBOX)
         .args([
             "--root",
             f.root.to_str().unwrap(),
@@ -506,4 +525,78 @@ fn caller_cwd_under_tmp_falls_back_to_root() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(stdout, "/\n0\n", "{out:?}");
+}
+
+// Where the command starts: the caller's working directory when the
+// command can enter it inside, else `/` (it does not exist there, or the
+// caller may not enter it), as `docker run` starts in `/`; an explicit
+// `-w DIR` that cannot be made still fails.
+
+/// A directory on the host's root outside /tmp (which the command gets
+/// fresh), so that it exists inside a run on the host's root.
+fn host_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sandbox_run-cwd-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn caller_cwd_is_kept_when_it_exists_inside() {
+    let b = Sandboxed::new("sandbox-cwd-kept");
+    let here = host_dir("kept");
+    let out = b.pwd(&[], &[], &here);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.trim_end(), here.to_str().unwrap(), "{out:?}");
+    std::fs::remove_dir(&here).unwrap();
+}
+
+#[test]
+fn cwd_missing_in_the_rootfs_starts_in_root() {
+    let b = Sandboxed::new("sandbox-cwd-rootfs");
+    let rootfs = b.dir.join("rootfs");
+    busybox_rootfs(&rootfs).unwrap();
+    let elsewhere = b.dir.join("not-in-the-rootfs");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = b.pwd(&[], &["--rootfs", rootfs.to_str().unwrap()], &elsewhere);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "/\n", "{out:?}");
+}
+
+/// An unprivileged caller in a directory it may not enter (a 0700
+/// directory of root's, as a checkout under /root): inside its user
+/// namespace the command could not enter it either, so it starts in `/`.
+#[test]
+fn cwd_the_caller_cannot_enter_starts_in_root() {
+    const NOBODY: u32 = 65534;
+    let b = Sandboxed::new("sandbox-cwd-locked");
+    std::fs::create_dir(&b.root).unwrap();
+    chown(&b.root, Some(NOBODY), Some(NOBODY)).unwrap();
+    let parent = host_dir("locked");
+    let locked = parent.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let id = NOBODY.to_string();
+    let setpriv = ["setpriv", "--reuid", &id, "--regid", &id, "--clear-groups"];
+    let out = b.pwd(&setpriv, &[], &locked);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "/\n", "{out:?}");
+    std::fs::remove_dir_all(&parent).unwrap();
+}
+
+/// `-w DIR` is not a wish: one that cannot be made (the host's root is
+/// read-only) fails, in one line naming it.
+#[test]
+fn explicit_workdir_that_cannot_be_made_fails() {
+    let b = Sandboxed::new("sandbox-cwd-explicit");
+    let missing = format!("/nonexistent-nsbox-{}", std::process::id());
+    let out = b.pwd(&[], &["-w", &missing], Path::new("/"));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.starts_with("nsbox: run pwd: "), "{out:?}");
+    assert!(out.stderr.contains(&missing), "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!Path::new(&missing).exists());
 }
