@@ -532,14 +532,11 @@ fn caller_cwd_under_tmp_falls_back_to_root() {
 // caller may not enter it), as `docker run` starts in `/`; an explicit
 // `-w DIR` that cannot be made still fails.
 
-/// A directory on the host's root outside /tmp (which the command gets
-/// fresh), so that it exists inside a run on the host's root.
-fn host_dir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sandbox_run-cwd-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+/// A directory on the host's root that the command sees inside: not
+/// under /tmp (the command gets a fresh one), wherever the checkout is.
+fn host_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new_in(Path::new("/var/tmp"), tag);
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
 
@@ -547,10 +544,13 @@ fn host_dir(tag: &str) -> PathBuf {
 fn caller_cwd_is_kept_when_it_exists_inside() {
     let b = Sandboxed::new("sandbox-cwd-kept");
     let here = host_dir("kept");
-    let out = b.pwd(&[], &[], &here);
+    let out = b.pwd(&[], &[], here.path());
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout.trim_end(), here.to_str().unwrap(), "{out:?}");
-    std::fs::remove_dir(&here).unwrap();
+    assert_eq!(
+        out.stdout.trim_end(),
+        here.path().to_str().unwrap(),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -583,7 +583,6 @@ fn cwd_the_caller_cannot_enter_starts_in_root() {
     let out = b.pwd(&setpriv, &[], &locked);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "/\n", "{out:?}");
-    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 /// `-w DIR` is not a wish: one that cannot be made (the host's root is

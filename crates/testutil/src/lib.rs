@@ -57,10 +57,15 @@ pub struct TempDir {
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
+        TempDir::new_in(&std::env::temp_dir(), tag)
+    }
+
+    /// A fresh directory under `base` instead of the temporary directory
+    /// (e.g. one a container on the host's root sees, which /tmp is not).
+    pub fn new_in(base: &Path, tag: &str) -> TempDir {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("nsbox-test-{tag}-{}-{n}", std::process::id()));
+        let path = base.join(format!("nsbox-test-{tag}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).expect("create test dir");
         TempDir { path }
