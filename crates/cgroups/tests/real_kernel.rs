@@ -284,8 +284,10 @@ fn memory_limit_below_usage_names_field_and_file() {
 
 #[test]
 fn freeze_stops_progress_and_thaw_resumes() {
-    let mut g = Guard::new("freeze", &Resources::default());
+    // Declared first, dropped last: the counting shell (killed with `g`)
+    // must be gone before its directory is removed.
     let t = nsbox_testutil::TempDir::new("cg-freeze");
+    let mut g = Guard::new("freeze", &Resources::default());
     let f = t.join("count");
     g.spawn(&format!(
         "i=0; while :; do i=$((i+1)); echo $i > {}.tmp; mv {0}.tmp {0}; done",
