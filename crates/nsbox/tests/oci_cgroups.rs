@@ -111,11 +111,11 @@ impl Drop for Cg {
 /// Every cgroup directory on this host, parents before children.
 fn cgroup_dirs() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    for line in mi.lines() {
-        let (pre, post) = line.split_once(" - ").unwrap();
-        if post.starts_with("cgroup ") || post.starts_with("cgroup2 ") {
-            walk(Path::new(pre.split(' ').nth(4).unwrap()), &mut out);
+    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
+    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
+        let entry = entry.unwrap();
+        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
+            walk(&entry.mount_point(), &mut out);
         }
     }
     out
@@ -250,6 +250,30 @@ fn fork_bomb_stops_at_pids_limit_and_container_still_deletes() {
             "{p} survived: {stat:?}"
         );
     }
+}
+
+/// What Docker sends for `docker run` without a limit flag: zeros (and
+/// `disableOOMKiller: false`) for what the user did not set. runc reads
+/// them as "not set", and so does nsbox: the container runs, and nothing
+/// is written for them (a weight of 0 is out of range for the kernel, and
+/// this host has no blkio weight file at all).
+#[test]
+fn an_engines_zero_values_set_no_limit() {
+    let t = Cg::new("cg-zeros");
+    t.config(
+        "echo ran",
+        json!({
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+            "blockIO": {"weight": 0, "leafWeight": 0},
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "disableOOMKiller": false},
+            "pids": {"limit": 0}
+        }),
+    );
+    let id = t.id("zeros");
+    let out = t.oci().run(&id);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "ran\n", "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
 }
 
 #[test]

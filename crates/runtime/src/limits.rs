@@ -1,6 +1,18 @@
 //! `linux.resources` (oci-spec types) → `nsbox_cgroups::Resources` (plain
 //! data, no OCI types below this crate), field by field; and the device
 //! rules every container gets, as runc and crun give them.
+//!
+//! Engines send zeros for what the user did not set (Docker: `cpu.shares`
+//! 0, `blockIO.weight` 0, `memory.disableOOMKiller` false), and runc reads
+//! them as absent: its config conversion turns a missing value and a zero
+//! into the same number and every cgroup writer skips zero. So here a zero
+//! (or an empty string, or `false` for a switch that only turns something
+//! on) becomes `None` before nsbox-cgroups sees it, where `Some` means
+//! "write this": nothing is written, no controller is needed for it, and a
+//! config of zeros counts as no limits at all. Values that are limits even
+//! at zero stay: hugepage limits, throttle rates, interface priorities,
+//! rdma counts, `cpu.burst` and `cpu.idle` (docs/resources.md has the
+//! table).
 
 use std::collections::BTreeMap;
 
@@ -44,31 +56,33 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
         ..Default::default()
     };
     if let Some(m) = r.memory() {
-        out.memory = Some(Memory {
-            limit: m.limit(),
-            reservation: m.reservation(),
-            swap: m.swap(),
-            kernel: m.kernel(),
-            kernel_tcp: m.kernel_tcp(),
+        out.memory = unless_empty(Memory {
+            limit: set(m.limit()),
+            reservation: set(m.reservation()),
+            swap: set(m.swap()),
+            kernel: set(m.kernel()),
+            kernel_tcp: set(m.kernel_tcp()),
             swappiness: m.swappiness(),
-            disable_oom_killer: m.disable_oom_killer(),
+            disable_oom_killer: set(m.disable_oom_killer()),
             use_hierarchy: m.use_hierarchy(),
         });
     }
     if let Some(c) = r.cpu() {
-        out.cpu = Some(Cpu {
-            shares: c.shares(),
-            quota: c.quota(),
+        out.cpu = unless_empty(Cpu {
+            shares: set(c.shares()),
+            quota: set(c.quota()),
             burst: c.burst(),
-            period: c.period(),
-            realtime_runtime: c.realtime_runtime(),
-            realtime_period: c.realtime_period(),
-            cpus: c.cpus().clone(),
-            mems: c.mems().clone(),
+            period: set(c.period()),
+            realtime_runtime: set(c.realtime_runtime()),
+            realtime_period: set(c.realtime_period()),
+            cpus: set(c.cpus().clone()),
+            mems: set(c.mems().clone()),
             idle: c.idle(),
         });
     }
-    if let Some(p) = r.pids() {
+    // oci-spec reads a missing `limit` as 0: either way, no limit to set
+    // (runc 1.1 leaves pids.max alone; a negative is "max").
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         out.pids = Some(Pids { limit: p.limit() });
     }
     if let Some(b) = r.block_io() {
@@ -82,9 +96,9 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
                 })
                 .collect()
         };
-        out.block_io = Some(BlockIo {
-            weight: b.weight(),
-            leaf_weight: b.leaf_weight(),
+        out.block_io = unless_empty(BlockIo {
+            weight: set(b.weight()),
+            leaf_weight: set(b.leaf_weight()),
             weight_device: b
                 .weight_device()
                 .iter()
@@ -92,9 +106,10 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
                 .map(|w| WeightDevice {
                     major: w.major(),
                     minor: w.minor(),
-                    weight: w.weight(),
-                    leaf_weight: w.leaf_weight(),
+                    weight: set(w.weight()),
+                    leaf_weight: set(w.leaf_weight()),
                 })
+                .filter(|w| w.weight.is_some() || w.leaf_weight.is_some())
                 .collect(),
             throttle_read_bps_device: throttle(b.throttle_read_bps_device()),
             throttle_write_bps_device: throttle(b.throttle_write_bps_device()),
@@ -114,8 +129,8 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
         });
     }
     if let Some(n) = r.network() {
-        out.network = Some(Network {
-            class_id: n.class_id(),
+        out.network = unless_empty(Network {
+            class_id: set(n.class_id()),
             priorities: n
                 .priorities()
                 .iter()
@@ -143,6 +158,17 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
             .collect::<BTreeMap<_, _>>();
     }
     Ok(out)
+}
+
+/// A value the config sets: `None` for a zero, an empty string or `false`,
+/// which engines send for "not set" (see the module's comment).
+fn set<T: Default + PartialEq>(value: Option<T>) -> Option<T> {
+    value.filter(|v| *v != T::default())
+}
+
+/// A controller's part with nothing set in it is no part at all.
+fn unless_empty<T: Default + PartialEq>(part: T) -> Option<T> {
+    (part != T::default()).then_some(part)
 }
 
 /// The config's rules, plus the standard devices and every `linux.devices`
@@ -237,6 +263,73 @@ mod tests {
 
     fn rules(json: &str) -> Vec<LinuxDeviceCgroup> {
         serde_json::from_str(json).unwrap()
+    }
+
+    fn resources(json: &str) -> Resources {
+        let r: LinuxResources = serde_json::from_str(json).unwrap();
+        from_oci(Some(&r), &[]).unwrap()
+    }
+
+    /// What Docker sends for `docker run` without a limit flag: nothing to
+    /// write, no controller needed (runc reads every zero as "not set").
+    #[test]
+    fn an_engines_zeros_are_no_limits() {
+        let r = resources(
+            r#"{"cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,
+                       "realtimePeriod":0,"cpus":"","mems":""},
+                "blockIO":{"weight":0,"leafWeight":0,
+                           "weightDevice":[{"major":8,"minor":0,"weight":0,"leafWeight":0}]},
+                "memory":{"limit":0,"reservation":0,"swap":0,"kernel":0,"kernelTCP":0,
+                          "disableOOMKiller":false},
+                "pids":{"limit":0},
+                "network":{"classID":0}}"#,
+        );
+        assert!(r.is_empty(), "{r:?}");
+    }
+
+    /// Each zero is dropped on its own; what is set beside it stays.
+    #[test]
+    fn zeros_beside_real_values() {
+        let r = resources(
+            r#"{"cpu":{"shares":0,"quota":50000,"period":100000},
+                "blockIO":{"weight":0,"weightDevice":[{"major":8,"minor":0,"weight":0,"leafWeight":300},
+                                                       {"major":8,"minor":16,"weight":0}]},
+                "memory":{"limit":67108864,"swap":0,"disableOOMKiller":true},
+                "pids":{"limit":64}}"#,
+        );
+        let cpu = r.cpu.unwrap();
+        assert_eq!(
+            (cpu.shares, cpu.quota, cpu.period),
+            (None, Some(50000), Some(100000))
+        );
+        let io = r.block_io.unwrap();
+        assert_eq!(io.weight, None);
+        assert_eq!(io.weight_device.len(), 1);
+        assert_eq!(
+            (io.weight_device[0].weight, io.weight_device[0].leaf_weight),
+            (None, Some(300))
+        );
+        let mem = r.memory.unwrap();
+        assert_eq!((mem.limit, mem.swap), (Some(64 << 20), None));
+        assert_eq!(mem.disable_oom_killer, Some(true));
+        assert_eq!(r.pids.unwrap().limit, 64);
+    }
+
+    /// Values that are limits even at zero are kept: a hugepage limit of
+    /// 0 forbids huge pages, a throttle rate of 0 removes a throttle.
+    #[test]
+    fn zeros_that_are_limits_stay() {
+        let r = resources(
+            r#"{"hugepageLimits":[{"pageSize":"2MB","limit":0}],
+                "blockIO":{"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":0}]},
+                "cpu":{"burst":0,"idle":0},
+                "pids":{"limit":-1}}"#,
+        );
+        assert_eq!(r.hugepage_limits[0].limit, 0);
+        assert_eq!(r.block_io.unwrap().throttle_read_bps_device[0].rate, 0);
+        let cpu = r.cpu.unwrap();
+        assert_eq!((cpu.burst, cpu.idle), (Some(0), Some(0)));
+        assert_eq!(r.pids.unwrap().limit, -1);
     }
 
     #[test]
