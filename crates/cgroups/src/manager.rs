@@ -68,6 +68,24 @@ impl Cgroup {
         }
     }
 
+    /// Takes out of `res` the v1-only fields (kernel memory, swappiness,
+    /// realtime CPU, leaf weights, net_cls/net_prio ...) that this cgroup
+    /// cannot hold because their controller is served by cgroup v2, and
+    /// names them (see [`v2::v1_only`]); the caller decides whether that
+    /// is a warning or an error. On a v1 host, and for controllers a
+    /// hybrid host mounts as v1, nothing is taken.
+    pub fn take_v1_only(&self, res: &mut Resources) -> Vec<&'static str> {
+        match self {
+            Cgroup::V1(_) => Vec::new(),
+            Cgroup::V2(_) => v2::v1_only::take(res, |_| true),
+            Cgroup::Hybrid { v1, .. } => v2::v1_only::take(res, |c| {
+                // net_cls has no v2 twin: without its v1 mount it is missing,
+                // not "v1-only" (apply says so)
+                c != "net_cls" && v1.dir(c).is_none()
+            }),
+        }
+    }
+
     /// Writes every limit in `res`. A value the host cannot apply is an
     /// error naming the field and file; nothing is skipped silently. On v2 a
     /// controller the cgroup lacks is first enabled in its ancestors (the

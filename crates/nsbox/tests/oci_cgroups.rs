@@ -673,49 +673,89 @@ fn events_reports_oom_and_the_end_without_waiting_for_the_interval() {
     assert!(t.children[0].wait().unwrap().success());
 }
 
-/// runtime-tools' linux_cgroups_memory sets `memory.kernel`: where the
-/// kernel takes the write and ignores it (v1 on Linux >= 6.1), create
-/// fails naming the field and the file, and leaves nothing; where it
-/// honours it (v1 before 6.1) the limit is in place; pure v2 has no such
-/// knob and refuses it by name.
+/// v1-only knobs (`swappiness`, `disableOOMKiller`): where the memory
+/// controller is v1 they are in force; where cgroup v2 serves it, which has
+/// no such files, the container still runs with its other limits and
+/// create names each left-out field in a warning (runc ignores them there
+/// silently, crun refuses the container).
 #[test]
-fn a_kernel_memory_limit_the_kernel_ignores_fails_create() {
+fn v1_only_memory_knobs_apply_on_v1_and_are_warnings_on_v2() {
+    let t = Cg::new("cg-v1only");
+    t.config(
+        "true",
+        json!({"memory": {"limit": 64 << 20, "swappiness": 10, "disableOOMKiller": true}}),
+    );
+    let id = t.id("v1only");
+    let said = t.oci().create_detached(&id);
+    let stats = t.stats(&id);
+    assert_eq!(stats["memory"]["usage"]["limit"], 64u64 << 20, "{stats}");
+    if mounted("memory") {
+        let dir = cgroup_dirs()
+            .into_iter()
+            .find(|d| d.ends_with(format!("nsbox-{id}")) && d.join("memory.swappiness").exists())
+            .expect("the container's v1 memory cgroup");
+        let swappiness = std::fs::read_to_string(dir.join("memory.swappiness")).unwrap();
+        assert_eq!(swappiness.trim(), "10");
+        let oom = std::fs::read_to_string(dir.join("memory.oom_control")).unwrap();
+        assert!(oom.contains("oom_kill_disable 1"), "{oom}");
+        assert!(!said.contains("warning"), "{said}");
+    } else {
+        for field in ["swappiness", "disableOOMKiller"] {
+            assert!(
+                said.contains(&format!(
+                    "nsbox: create {id}: warning: config.json: linux.resources.memory.{field}: \
+                     ignored: cgroup v2 has no such setting"
+                )),
+                "{said}"
+            );
+        }
+    }
+    t.oci().nsbox(&["start", &id]).success();
+}
+
+/// runtime-tools' linux_cgroups_memory sets `memory.kernel`, which the
+/// kernel deprecated (v1 only; Linux 6.1 and later take a write and ignore
+/// it): as under runc, the container runs with its other limits, kernel
+/// memory is left as it was, and create says so in one warning per field.
+#[test]
+fn a_kernel_memory_limit_is_a_warning_and_the_container_runs() {
     let t = Cg::new("cg-kmem");
     t.config(
         "true",
-        json!({"memory": {"limit": 64 << 20, "kernel": 32 << 20}}),
+        json!({"memory": {"limit": 64 << 20, "kernel": 32 << 20, "kernelTCP": 16 << 20}}),
     );
     let id = t.id("kmem");
-    let out = t.oci().create(&id);
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let mut v = release.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
-    let want = if !mounted("memory") {
-        "memory.kernel: not supported by cgroup v2".to_owned()
-    } else if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (6, 1) {
-        // the limit may be honoured
-        out.success();
-        assert_eq!(
-            t.stats(&id)["memory"]["kernel"]["limit"],
-            32u64 << 20,
-            "on {release}"
-        );
-        return;
-    } else {
-        "memory.kernel: wrote \"33554432\" to /sys/fs/cgroup/memory/".to_owned()
-    };
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.starts_with(&format!(
-            "nsbox: create {id}: apply linux.resources: {want}"
-        )),
-        "{out:?}"
-    );
-    if mounted("memory") {
+    let said = t.oci().create_detached(&id);
+    for field in ["kernel", "kernelTCP"] {
         assert!(
-            out.stderr
-                .contains("/memory.kmem.limit_in_bytes but the kernel ignored it"),
-            "{out:?}"
+            said.contains(&format!(
+                "nsbox: create {id}: warning: config.json: linux.resources.memory.{field}: \
+                 ignored: kernel memory limits are deprecated and not applied"
+            )),
+            "{said}"
         );
     }
-    assert!(!t.oci().state_dir(&id).exists());
+    let stats = t.stats(&id);
+    assert_eq!(stats["memory"]["usage"]["limit"], 64u64 << 20, "{stats}");
+    if mounted("memory") {
+        // v1: the kmem files keep the kernel's "unlimited"
+        let dir = cgroup_dirs()
+            .into_iter()
+            .find(|d| {
+                d.ends_with(format!("nsbox-{id}")) && d.join("memory.kmem.limit_in_bytes").exists()
+            })
+            .expect("the container's v1 memory cgroup");
+        for file in [
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
+        ] {
+            let v: u64 = std::fs::read_to_string(dir.join(file))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(v > 1 << 60, "{file} = {v}");
+        }
+    }
+    t.oci().nsbox(&["start", &id]).success();
 }

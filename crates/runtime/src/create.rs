@@ -93,9 +93,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         cgroup: None,
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
-    let placement = guard
-        .cgroup
-        .insert(placement::prepare(&opts.id, &bundle.spec)?);
+    let (placement, mut warnings) = placement::prepare(&opts.id, &bundle.spec)?;
+    let placement = guard.cgroup.insert(placement);
     let cgroup_sync = placement.join_at_sync();
     let mut ns_plan = ns_plan;
     // A new cgroup namespace takes the cgroups of the moment it is made as
@@ -173,7 +172,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         pid: init_pid,
         pidfd: init_pidfd,
         console,
-        warnings: not_applied(&bundle.spec),
+        warnings: {
+            warnings.extend(not_applied(&bundle.spec));
+            warnings
+        },
     })
 }
 
@@ -182,6 +184,10 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
 pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
     let mut out = crate::bundle::ignored_without_mount_ns(spec);
     if let Some(linux) = spec.linux() {
+        out.extend(crate::limits::ignored(
+            linux.resources().as_ref(),
+            "config.json",
+        ));
         if linux.intel_rdt().is_some() {
             out.push(Error::NotApplied {
                 field: "linux.intelRdt",

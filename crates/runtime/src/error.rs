@@ -226,6 +226,14 @@ pub enum Error {
     #[error("config.json: {field} is not applied yet (ignored)")]
     NotApplied { field: &'static str },
 
+    /// A config field nsbox leaves alone on purpose (as runc does), said.
+    #[error("{file}: {field}: ignored: {why}")]
+    Ignored {
+        file: &'static str,
+        field: String,
+        why: &'static str,
+    },
+
     /// A label for an LSM the host does not run, where ignoring it is safe.
     #[error("config.json: {field}: ignored: {lsm} is not enabled on this host")]
     LsmIgnored {

@@ -60,8 +60,9 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
             limit: set(m.limit()),
             reservation: set(m.reservation()),
             swap: set(m.swap()),
-            kernel: set(m.kernel()),
-            kernel_tcp: set(m.kernel_tcp()),
+            // Never written: see `ignored`.
+            kernel: None,
+            kernel_tcp: None,
             swappiness: m.swappiness(),
             disable_oom_killer: set(m.disable_oom_killer()),
             use_hierarchy: m.use_hierarchy(),
@@ -158,6 +159,50 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
             .collect::<BTreeMap<_, _>>();
     }
     Ok(out)
+}
+
+/// What `from_oci` leaves alone on purpose, as warnings: kernel memory
+/// limits. The kernel deprecated them (v1 only; since Linux 6.1 a write is
+/// taken and ignored, and v2 never had them), and runc 1.1 warns and never
+/// writes them, so an engine or a test suite that still sends them gets a
+/// container, not an error. `file` names where `res` came from.
+pub fn ignored(res: Option<&LinuxResources>, file: &'static str) -> Vec<Error> {
+    let Some(m) = res.and_then(|r| r.memory().as_ref()) else {
+        return Vec::new();
+    };
+    let why = "kernel memory limits are deprecated and not applied \
+               (Linux 6.1 and later ignore them; runc ignores them too)";
+    [
+        (m.kernel(), "linux.resources.memory.kernel"),
+        (m.kernel_tcp(), "linux.resources.memory.kernelTCP"),
+    ]
+    .into_iter()
+    .filter(|(v, _)| set(*v).is_some())
+    .map(|(_, field)| Error::Ignored {
+        file,
+        field: field.to_owned(),
+        why,
+    })
+    .collect()
+}
+
+/// The fields `cg` cannot hold because cgroup v2 serves their controller
+/// (nsbox_cgroups' `take_v1_only`), taken out of `res` and said as
+/// warnings: runc ignores them on v2 silently, crun refuses the container;
+/// nsbox runs it and says what it left out.
+pub fn take_v1_only(
+    cg: &nsbox_cgroups::Cgroup,
+    res: &mut Resources,
+    file: &'static str,
+) -> Vec<Error> {
+    cg.take_v1_only(res)
+        .into_iter()
+        .map(|f| Error::Ignored {
+            file,
+            field: format!("linux.resources.{f}"),
+            why: "cgroup v2 has no such setting (runc ignores it too)",
+        })
+        .collect()
 }
 
 /// A value the config sets: `None` for a zero, an empty string or `false`,
@@ -313,6 +358,36 @@ mod tests {
         assert_eq!((mem.limit, mem.swap), (Some(64 << 20), None));
         assert_eq!(mem.disable_oom_killer, Some(true));
         assert_eq!(r.pids.unwrap().limit, 64);
+    }
+
+    /// Kernel memory limits are never written; set, each is one warning
+    /// (runc: "Kernel memory settings are ignored and will be removed").
+    #[test]
+    fn kernel_memory_is_a_warning_not_a_limit() {
+        let json = r#"{"memory":{"limit":67108864,"kernel":33554432,"kernelTCP":-1}}"#;
+        let r: LinuxResources = serde_json::from_str(json).unwrap();
+        let m = from_oci(Some(&r), &[]).unwrap().memory.unwrap();
+        assert_eq!(
+            (m.limit, m.kernel, m.kernel_tcp),
+            (Some(64 << 20), None, None)
+        );
+        let said: Vec<String> = ignored(Some(&r), "config.json")
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[0].starts_with("config.json: linux.resources.memory.kernel: ignored: "),
+            "{said:?}"
+        );
+        assert!(
+            said[1].starts_with("config.json: linux.resources.memory.kernelTCP: ignored: "),
+            "{said:?}"
+        );
+        let zeros: LinuxResources =
+            serde_json::from_str(r#"{"memory":{"kernel":0,"kernelTCP":0}}"#).unwrap();
+        assert!(ignored(Some(&zeros), "config.json").is_empty());
+        assert!(ignored(None, "config.json").is_empty());
     }
 
     /// Values that are limits even at zero are kept: a hugepage limit of

@@ -131,10 +131,12 @@ fn is_systemd_form(path: &str) -> bool {
 /// module documentation. Unprivileged, where the cgroup cannot be made and
 /// the config asks for no limit (device rules aside: a rootless container
 /// can make no device node anyway), the container runs in the caller's
-/// cgroup with nothing recorded, as runc's rootless mode does.
-pub fn prepare(id: &str, spec: &Spec) -> Result<Placement, Error> {
+/// cgroup with nothing recorded, as runc's rootless mode does. Fields
+/// cgroup v2 has no file for come back as warnings
+/// ([`crate::limits::take_v1_only`]).
+pub fn prepare(id: &str, spec: &Spec) -> Result<(Placement, Vec<Error>), Error> {
     let linux = spec.linux().as_ref();
-    let res = crate::limits::from_oci(
+    let mut res = crate::limits::from_oci(
         linux.and_then(|l| l.resources().as_ref()),
         linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
     )?;
@@ -143,13 +145,14 @@ pub fn prepare(id: &str, spec: &Spec) -> Result<Placement, Error> {
         what: "find the cgroup hierarchies".into(),
         source,
     })?;
+    let warnings = crate::limits::take_v1_only(&cg, &mut res, "config.json");
     if let Err(source) = cg.create(&res) {
         let limits = nsbox_cgroups::Resources {
             devices: Vec::new(),
             ..res.clone()
         };
         if !rustix::process::geteuid().is_root() && limits.is_empty() && denied(&source) {
-            return Ok(Placement::default());
+            return Ok((Placement::default(), warnings));
         }
         return Err(Error::Cgroup {
             what: "create cgroup".into(),
@@ -171,7 +174,7 @@ pub fn prepare(id: &str, spec: &Spec) -> Result<Placement, Error> {
         what: "open cgroup for CLONE_INTO_CGROUP".into(),
         source,
     })?;
-    Ok(placement)
+    Ok((placement, warnings))
 }
 
 fn denied(e: &nsbox_cgroups::Error) -> bool {

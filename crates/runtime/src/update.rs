@@ -4,6 +4,11 @@
 //! fields they name. Applied with the same code as `create` (a value the
 //! host cannot take is an error naming the field and the file); the
 //! handle, which may now have enabled a controller, is saved again.
+//!
+//! Device rules are set at create only, as runc does: an engine's update
+//! JSON may carry the container's device rules (containerd's CRI sends the
+//! whole `resources`), and rewriting the device cgroup of a running
+//! container from them could take away a device it uses.
 
 use std::io::Read as _;
 use std::path::Path;
@@ -34,8 +39,9 @@ pub struct UpdateOptions {
     pub blkio_weight: Option<u16>,
 }
 
-/// Applies `opts` to the container `id`.
-pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<(), Error> {
+/// Applies `opts` to the container `id`; what it leaves alone on purpose
+/// comes back as warnings.
+pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<Vec<Error>, Error> {
     let dir = StateDir::open(root, id)?;
     let mut record = dir.read()?;
     if record.live_pid().is_none() {
@@ -46,7 +52,8 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<(), Error> 
         });
     }
     let mut cg = crate::placement::recorded(&record)?;
-    let res = resources(opts, record.oci.bundle())?;
+    let (mut res, mut warnings) = resources(opts)?;
+    warnings.extend(crate::limits::take_v1_only(&cg, &mut res, "--resources"));
     let result = cg.apply(&res).map_err(|source| Error::Cgroup {
         what: "update resources".into(),
         source,
@@ -57,23 +64,20 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<(), Error> 
         record.cgroup = Some(cg);
         dir.write(&record)?;
     }
-    result
+    result.map(|()| warnings)
 }
 
-/// The resources to apply: `--resources` JSON, then the flags on top.
-fn resources(opts: &UpdateOptions, bundle: &Path) -> Result<Resources, Error> {
-    let mut res = match &opts.resources {
+/// The resources to apply (`--resources` JSON, then the flags on top), and
+/// the warnings for what the JSON asks that is left alone.
+fn resources(opts: &UpdateOptions) -> Result<(Resources, Vec<Error>), Error> {
+    let (mut res, warnings) = match &opts.resources {
         Some(path) => {
             let oci = read_resources(path)?;
-            // Device rules get the same standard devices as at create; the
-            // bundle's linux.devices too, when the bundle is still there.
-            let devices = crate::bundle::load(bundle)
-                .ok()
-                .and_then(|b| b.spec.linux().as_ref()?.devices().clone())
-                .unwrap_or_default();
-            crate::limits::from_oci(Some(&oci), &devices)?
+            let mut res = crate::limits::from_oci(Some(&oci), &[])?;
+            res.devices.clear(); // set at create only (see the module's comment)
+            (res, crate::limits::ignored(Some(&oci), "--resources"))
         }
-        None => Resources::default(),
+        None => (Resources::default(), Vec::new()),
     };
     let bytes = |flag, v: &Option<String>| v.as_deref().map(|t| parse_bytes(flag, t)).transpose();
     let limit = bytes("--memory", &opts.memory)?;
@@ -104,7 +108,7 @@ fn resources(opts: &UpdateOptions, bundle: &Path) -> Result<Resources, Error> {
     if let Some(w) = opts.blkio_weight {
         res.block_io.get_or_insert_with(BlockIo::default).weight = Some(w);
     }
-    Ok(res)
+    Ok((res, warnings))
 }
 
 fn read_resources(path: &str) -> Result<LinuxResources, Error> {
@@ -188,13 +192,43 @@ mod tests {
             cpu_quota: Some(50000),
             ..Default::default()
         };
-        let r = resources(&opts, &t.join("none")).unwrap();
+        let (r, warnings) = resources(&opts).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
         let m = r.memory.unwrap();
         assert_eq!((m.limit, m.swap), (Some(4096), Some(2000)));
         assert_eq!(r.pids.unwrap().limit, 5);
         assert_eq!(r.cpu.unwrap().quota, Some(50000));
         std::fs::write(&file, r#"{"memory":{"limit":"x"}}"#).unwrap();
-        let e = resources(&opts, &t.join("none")).unwrap_err();
+        let e = resources(&opts).unwrap_err();
         assert!(e.to_string().contains("memory.limit"), "{e}");
+    }
+
+    /// containerd's CRI sends the whole `resources`, device rules and
+    /// deprecated kernel memory included: the rules stay as create set
+    /// them, kernel memory is a warning, the limits apply.
+    #[test]
+    fn device_rules_and_kernel_memory_are_left_alone() {
+        let t = nsbox_testutil::TempDir::new("rt-update-devices");
+        let file = t.join("r.json");
+        std::fs::write(
+            &file,
+            r#"{"devices":[{"allow":false,"access":"rwm"}],
+                "memory":{"limit":4096,"kernel":8192,"kernelTCP":0}}"#,
+        )
+        .unwrap();
+        let opts = UpdateOptions {
+            resources: Some(file.display().to_string()),
+            ..Default::default()
+        };
+        let (r, warnings) = resources(&opts).unwrap();
+        assert!(r.devices.is_empty(), "{:?}", r.devices);
+        let m = r.memory.unwrap();
+        assert_eq!((m.limit, m.kernel), (Some(4096), None));
+        let said: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("--resources: linux.resources.memory.kernel: ignored: kernel memory limits are deprecated"),
+            "{said:?}"
+        );
     }
 }

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::fs::write_field;
 use crate::resources::Resources;
 
+const SWAP: &str = "memory.swap.max";
+
 pub struct Memory;
 
 impl Controller for Memory {
@@ -41,10 +43,15 @@ impl Controller for Memory {
         if m.use_hierarchy == Some(false) {
             return Err(unsupported("memory.useHierarchy=false"));
         }
-        let swap = v2_swap(m.limit, m.swap)?;
+        let mut swap = v2_swap(m.limit, m.swap)?;
+        // Unlimited memory with swap left unset: lift swap too (as v1 lifts
+        // memsw, and as runc does), or an old swap limit would stay.
+        if m.limit.is_some_and(|l| l < 0) && m.swap.is_none() && dir.join(SWAP).exists() {
+            swap = Some("max".to_owned());
+        }
         // Swap before the limit: a failing swap write leaves the old limit.
         if let Some(s) = swap {
-            write_field("memory.swap", dir, "memory.swap.max", &s)?;
+            write_field("memory.swap", dir, SWAP, &s)?;
         }
         if let Some(l) = m.limit.filter(|l| *l != 0) {
             write_field("memory.limit", dir, "memory.max", &v2_bytes(l))?;
@@ -87,6 +94,30 @@ mod tests {
         assert_eq!(rd("memory.max"), "67108864");
         assert_eq!(rd("memory.swap.max"), "33554432");
         assert_eq!(rd("memory.low"), "max");
+    }
+
+    /// Back to unlimited with swap unset: swap.max goes to max too, as
+    /// v1's memsw does; with no swap accounting (no file) only memory.max.
+    #[test]
+    fn unlimited_lifts_swap_where_there_is_swap() {
+        let t = setup();
+        fs::write(t.join("memory.swap.max"), "1048576\n").unwrap();
+        let r = Resources {
+            memory: Some(M {
+                limit: Some(-1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Memory::apply(&r, t.path()).unwrap();
+        let rd = |f: &str| fs::read_to_string(t.join(f)).unwrap();
+        assert_eq!(
+            (rd("memory.max"), rd("memory.swap.max")),
+            ("max".into(), "max".into())
+        );
+        fs::remove_file(t.join("memory.swap.max")).unwrap();
+        Memory::apply(&r, t.path()).unwrap();
+        assert!(!t.join("memory.swap.max").exists());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod memory;
 pub mod pids;
 pub mod rdma;
 pub mod unified;
+pub mod v1_only;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};

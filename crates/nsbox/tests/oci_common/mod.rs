@@ -58,8 +58,9 @@ impl Oci {
 
     /// `nsbox --root ROOT ARGS...` for verbs that leave the container
     /// running: its stdio must not be our pipe (we would wait for the
-    /// container to close it), so both go to a file; panics on failure.
-    pub fn detached<S: AsRef<str>>(&self, args: &[S]) {
+    /// container to close it), so both go to a file; panics on failure,
+    /// returns what it printed.
+    pub fn detached<S: AsRef<str>>(&self, args: &[S]) -> String {
         let log = self.dir.join("detached.log");
         let file = std::fs::File::create(&log).unwrap();
         let status = std::process::Command::new(NSBOX)
@@ -73,12 +74,14 @@ impl Oci {
             .unwrap();
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(status.success(), "{status}: {text}");
+        text
     }
 
-    /// `create --bundle B ID` (stdio to a file, as for `detached`).
-    pub fn create_detached(&self, id: &str) {
+    /// `create --bundle B ID` (stdio to a file, as for `detached`); what
+    /// it printed.
+    pub fn create_detached(&self, id: &str) -> String {
         let bundle = self.bundle.display().to_string();
-        self.detached(&["create", "--bundle", &bundle, id]);
+        self.detached(&["create", "--bundle", &bundle, id])
     }
 
     /// `run --bundle B ID` and its output.
