@@ -60,9 +60,8 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
             limit: set(m.limit()),
             reservation: set(m.reservation()),
             swap: set(m.swap()),
-            // Never written: see `ignored`.
-            kernel: None,
-            kernel_tcp: None,
+            kernel: None, // never written: see `ignored`
+            kernel_tcp: set(m.kernel_tcp()),
             swappiness: m.swappiness(),
             disable_oom_killer: set(m.disable_oom_killer()),
             use_hierarchy: m.use_hierarchy(),
@@ -161,29 +160,26 @@ pub fn from_oci(res: Option<&LinuxResources>, devices: &[LinuxDevice]) -> Result
     Ok(out)
 }
 
-/// What `from_oci` leaves alone on purpose, as warnings: kernel memory
-/// limits. The kernel deprecated them (v1 only; since Linux 6.1 a write is
-/// taken and ignored, and v2 never had them), and runc 1.1 warns and never
-/// writes them, so an engine or a test suite that still sends them gets a
-/// container, not an error. `file` names where `res` came from.
+/// What `from_oci` leaves alone on purpose, as warnings: the kernel memory
+/// limit (`memory.kernel`). Linux deprecated it (v1 only; since 6.1 a write
+/// is taken and ignored, and v2 never had it), and runc 1.1 warns and never
+/// writes it, so an engine or a test suite that still sends it gets a
+/// container, not an error. (`kernelTCP` is still in force on v1 and is
+/// written; on v2 it is one of the v1-only fields, see [`take_v1_only`].)
+/// `file` names where `res` came from.
 pub fn ignored(res: Option<&LinuxResources>, file: &'static str) -> Vec<Error> {
-    let Some(m) = res.and_then(|r| r.memory().as_ref()) else {
-        return Vec::new();
-    };
-    let why = "kernel memory limits are deprecated and not applied \
-               (Linux 6.1 and later ignore them; runc ignores them too)";
-    [
-        (m.kernel(), "linux.resources.memory.kernel"),
-        (m.kernel_tcp(), "linux.resources.memory.kernelTCP"),
-    ]
-    .into_iter()
-    .filter(|(v, _)| set(*v).is_some())
-    .map(|(_, field)| Error::Ignored {
-        file,
-        field: field.to_owned(),
-        why,
-    })
-    .collect()
+    let kernel = res
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| set(m.kernel()));
+    kernel
+        .map(|_| Error::Ignored {
+            file,
+            field: "linux.resources.memory.kernel".to_owned(),
+            why: "kernel memory limits are deprecated and not applied \
+                  (Linux 6.1 and later ignore them; runc ignores them too)",
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The fields `cg` cannot hold because cgroup v2 serves their controller
@@ -360,8 +356,9 @@ mod tests {
         assert_eq!(r.pids.unwrap().limit, 64);
     }
 
-    /// Kernel memory limits are never written; set, each is one warning
+    /// The kernel memory limit is never written; set, it is one warning
     /// (runc: "Kernel memory settings are ignored and will be removed").
+    /// kernelTCP, still in force on v1, carries over.
     #[test]
     fn kernel_memory_is_a_warning_not_a_limit() {
         let json = r#"{"memory":{"limit":67108864,"kernel":33554432,"kernelTCP":-1}}"#;
@@ -369,20 +366,18 @@ mod tests {
         let m = from_oci(Some(&r), &[]).unwrap().memory.unwrap();
         assert_eq!(
             (m.limit, m.kernel, m.kernel_tcp),
-            (Some(64 << 20), None, None)
+            (Some(64 << 20), None, Some(-1))
         );
         let said: Vec<String> = ignored(Some(&r), "config.json")
             .iter()
             .map(|w| w.to_string())
             .collect();
-        assert_eq!(said.len(), 2, "{said:?}");
-        assert!(
-            said[0].starts_with("config.json: linux.resources.memory.kernel: ignored: "),
-            "{said:?}"
-        );
-        assert!(
-            said[1].starts_with("config.json: linux.resources.memory.kernelTCP: ignored: "),
-            "{said:?}"
+        assert_eq!(
+            said,
+            [
+                "config.json: linux.resources.memory.kernel: ignored: kernel memory limits are \
+              deprecated and not applied (Linux 6.1 and later ignore them; runc ignores them too)"
+            ]
         );
         let zeros: LinuxResources =
             serde_json::from_str(r#"{"memory":{"kernel":0,"kernelTCP":0}}"#).unwrap();

@@ -223,7 +223,7 @@ mod tests {
         let (r, warnings) = resources(&opts).unwrap();
         assert!(r.devices.is_empty(), "{:?}", r.devices);
         let m = r.memory.unwrap();
-        assert_eq!((m.limit, m.kernel), (Some(4096), None));
+        assert_eq!((m.limit, m.kernel, m.kernel_tcp), (Some(4096), None, None));
         let said: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
