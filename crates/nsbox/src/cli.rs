@@ -30,6 +30,9 @@ pub enum Command {
     /// Inspect namespaces: ls, tree, diff, limits.
     #[command(subcommand)]
     Ns(cmd::ns::NsCommand),
+    /// Named network namespaces, as `ip netns` keeps them: add, list, exec, pids, identify, delete.
+    #[command(subcommand)]
+    Netns(cmd::netns::NetnsCommand),
     /// OCI: create a container from a bundle; its process waits for `start`.
     Create(cmd::create::Args),
     /// OCI: start a created container's process.
@@ -70,6 +73,7 @@ impl Command {
             Command::Unshare(_) => "unshare",
             Command::Enter(_) => "enter",
             Command::Ns(ns) => ns.verb(),
+            Command::Netns(c) => c.verb(),
             Command::Create(a) => with_id("create", &a.id),
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
@@ -124,6 +128,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Unshare(args) => cmd::unshare::run(args),
         Command::Enter(args) => cmd::enter::run(args),
         Command::Ns(ns) => cmd::ns::run(ns),
+        Command::Netns(c) => cmd::netns::run(c),
         Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
         Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
         Command::State(args) => cmd::logged(|| cmd::state::run(args)),

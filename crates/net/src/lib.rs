@@ -1,0 +1,19 @@
+//! nsbox-net: the network side of nsbox.
+//!
+//! - [`netns`]: named network namespaces, kept as iproute2 keeps them (a
+//!   namespace bound on `/run/netns/NAME`, that directory a shared mount
+//!   point), so `ip netns` and nsbox see and enter each other's;
+//! - [`netns_exec`]: running a program in one, as `ip netns exec` does
+//!   (its own mount namespace, `/sys` for that network, `/etc/netns/NAME`);
+//! - [`rtnl`]: one rtnetlink request and its replies, over a plain socket
+//!   (`netlink-sys`, messages from `netlink-packet-route`);
+//! - [`nsid`]: the ids the kernel gives other namespaces as seen from this
+//!   one (`ip netns set`, the `(id: N)` of `ip netns list`).
+
+pub mod error;
+pub mod netns;
+pub mod netns_exec;
+pub mod nsid;
+pub mod rtnl;
+
+pub use error::Error;
