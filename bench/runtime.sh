@@ -17,6 +17,12 @@
 # Every runtime gets the same config apart from its cgroupsPath, its own
 # --root, and runs as root. Prints a markdown table (see bench/README.md).
 #
+# Seccomp: every bundle carries nsbox's default profile (the
+# `linux.seccomp` that `nsbox spec` writes, docs/seccomp.md), the same JSON
+# for nsbox, runc and crun, so create/start include compiling (or finding
+# in a cache: nsbox and crun keep one) and loading the filter, as a default
+# container pays. SECCOMP=0 leaves it out (runc spec's config as it is).
+#
 # Cgroups: each container's cgroupsPath is absolute, beneath this script's
 # own cgroup (the deepest path in /proc/self/cgroup), so nothing is placed
 # outside the cgroup the machine put us in; what is left there is removed
@@ -115,21 +121,34 @@ for applet in $(/bin/busybox --list-full); do
 done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 
+# The default seccomp profile, once, from nsbox spec (see the top).
+mkdir -p "$W/profile"
+"$NSBOX" spec --bundle "$W/profile"
+python3 - "$W/profile/config.json" "$W/seccomp.json" "${SECCOMP:-1}" <<'PY'
+import json, sys
+src, dst, on = sys.argv[1], sys.argv[2], sys.argv[3] != "0"
+json.dump(json.load(open(src))["linux"]["seccomp"] if on else None, open(dst, "w"))
+PY
+
 # bundle RT NAME ARGS...: $W/RT-NAME with runc spec's config, no terminal,
-# running ARGS in $rootfs, cgroupsPath $BENCH_CG/RT-NAME.
+# running ARGS in $rootfs, cgroupsPath $BENCH_CG/RT-NAME, nsbox's default
+# seccomp profile.
 bundle() {
   local rt=$1 name=$2; shift 2
   local b=$W/$rt-$name
   mkdir -p "$b"
   runc spec --bundle "$b"
-  python3 - "$b/config.json" "$rootfs" "$BENCH_CG/$rt-$name" "$@" <<'PY'
+  python3 - "$b/config.json" "$rootfs" "$BENCH_CG/$rt-$name" "$W/seccomp.json" "$@" <<'PY'
 import json, sys
-path, rootfs, cg, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+path, rootfs, cg, seccomp, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 c = json.load(open(path))
 c["process"]["terminal"] = False
 c["process"]["args"] = args
 c["root"] = {"path": rootfs, "readonly": True}
 c["linux"]["cgroupsPath"] = cg
+profile = json.load(open(seccomp))
+if profile is not None:
+    c["linux"]["seccomp"] = profile
 json.dump(c, open(path, "w"), indent=1)
 PY
 }
@@ -245,4 +264,4 @@ for rt in "${RUNTIMES[@]}"; do
 done
 
 echo
-echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD)${BASELINE:+, nsbox-base $BASELINE})"
+echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD)${BASELINE:+, nsbox-base $BASELINE}; seccomp: $([ "${SECCOMP:-1}" = 0 ] && echo none || echo "nsbox's default profile"))"

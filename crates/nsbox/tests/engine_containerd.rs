@@ -23,8 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 use engine_support::{
-    busybox_oci_archive, cgroup_parent, host_netns, on_pty, remove_cgroup, require_tool, run_timed,
-    scratch, wait_for, NSBOX,
+    busybox_oci_archive, cgroup_dirs, cgroup_parent, host_netns, on_pty, remove_cgroup,
+    require_tool, run_timed, scratch, wait_for, NSBOX,
 };
 use nsbox_testutil::{Output, TempDir};
 
@@ -389,4 +389,157 @@ fn ctr_tty_for_run_and_exec() {
     assert_eq!(out.code, 3, "{out:?} {}", c.log());
     assert!(text.contains("IS-A-TTY /dev/pts/"), "{text}");
     assert!(text.contains("answer 42\n"), "{text}");
+}
+
+#[test]
+fn ctr_run_read_only_root() {
+    let c = Containerd::new("ctr-ro");
+    let out = c.run(
+        &["--rm", "--read-only"],
+        "ro1",
+        &[
+            "sh",
+            "-c",
+            "echo x > /written 2>&1; echo rc=$?; touch /etc/x; echo ok > /tmp/x && cat /tmp/x",
+        ],
+    );
+    // /tmp is part of the image here (no tmpfs asked for): read-only too.
+    assert_eq!(out.code, 1, "{out:?} {}", c.log());
+    assert!(out.stdout.contains("rc=1\n"), "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!out.stdout.contains("ok"), "{out:?}");
+    assert!(c.tasks().is_empty());
+}
+
+/// The container's directory for `id` in the hierarchy holding `file`.
+fn cgroup_file(c: &Containerd, id: &str, files: &[&str]) -> PathBuf {
+    let rel = format!("{}/{id}", c.cgroup_parent);
+    cgroup_dirs(&rel)
+        .into_iter()
+        .flat_map(|d| files.iter().map(move |f| d.join(f)))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no {files:?} for cgroup {rel}"))
+}
+
+#[test]
+fn ctr_run_memory_limit_and_cpu_quota() {
+    let c = Containerd::new("ctr-limits");
+    let out = c.run(
+        &[
+            "--detach",
+            "--memory-limit",
+            "67108864",
+            "--cpu-quota",
+            "25000",
+            "--cpu-period",
+            "50000",
+        ],
+        "lim1",
+        &["sleep", "1000"],
+    );
+    assert_eq!(out.code, 0, "{out:?} {}", c.log());
+    // The values in the container's own cgroup (v1 files on a v1 or hybrid
+    // host, v2's otherwise).
+    let mem = cgroup_file(&c, "lim1", &["memory.limit_in_bytes", "memory.max"]);
+    assert_eq!(
+        fs::read_to_string(&mem).unwrap().trim(),
+        "67108864",
+        "{mem:?}"
+    );
+    let quota = cgroup_file(&c, "lim1", &["cpu.cfs_quota_us", "cpu.max"]);
+    let text = fs::read_to_string(&quota).unwrap();
+    if quota.ends_with("cpu.max") {
+        assert_eq!(text.trim(), "25000 50000", "{quota:?}");
+    } else {
+        assert_eq!(text.trim(), "25000", "{quota:?}");
+        let period = quota.with_file_name("cpu.cfs_period_us");
+        assert_eq!(fs::read_to_string(&period).unwrap().trim(), "50000");
+    }
+    // The container's process is in that cgroup.
+    let pid = &c.tasks()[0].1;
+    let procs = fs::read_to_string(mem.with_file_name("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|p| p == pid), "{pid} not in {procs}");
+    c.ctr(&["task", "kill", "--signal", "KILL", "lim1"])
+        .success();
+    wait_for(20, "the task to stop", || {
+        c.tasks()
+            .iter()
+            .any(|(id, _, st)| id == "lim1" && st == "STOPPED")
+            .then_some(())
+    });
+    c.ctr(&["task", "delete", "lim1"]).success();
+    c.ctr(&["container", "delete", "lim1"]).success();
+    assert!(!mem.parent().unwrap().exists(), "{mem:?} left behind");
+}
+
+/// A network namespace kept on a file (as `ip netns add` does), with lo
+/// up at an MTU no fresh namespace has; unmounted on drop.
+struct KeptNetns {
+    file: PathBuf,
+}
+
+impl KeptNetns {
+    const MTU: &'static str = "1234";
+
+    fn new(dir: &Path) -> KeptNetns {
+        let file = dir.join("netns");
+        fs::write(&file, "").unwrap();
+        let kept = KeptNetns { file };
+        let flag = format!("--net={}", kept.file.display());
+        let out = nsbox_testutil::run(
+            NSBOX,
+            [
+                "unshare",
+                &flag,
+                "ip",
+                "link",
+                "set",
+                "lo",
+                "mtu",
+                Self::MTU,
+                "up",
+            ],
+        );
+        assert_eq!(
+            out.code, 0,
+            "nsbox unshare --net=FILE ip link (iproute2): {out:?}"
+        );
+        kept
+    }
+
+    fn inode(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        format!("net:[{}]", fs::metadata(&self.file).unwrap().ino())
+    }
+}
+
+impl Drop for KeptNetns {
+    fn drop(&mut self) {
+        nsbox_testutil::unmount_beneath(&self.file);
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
+#[test]
+fn ctr_run_with_ns_joins_an_existing_network_namespace() {
+    let c = Containerd::new("ctr-withns");
+    let netns = KeptNetns::new(c.dir.path());
+    let with = format!("network:{}", netns.file.display());
+    let out = c.run(
+        &["--rm", "--with-ns", &with],
+        "ns1",
+        &[
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/net; cat /sys/class/net/lo/mtu; ls /sys/class/net",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?} {}", c.log());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [netns.inode().as_str(), KeptNetns::MTU, "lo"],
+        "{out:?}"
+    );
+    assert!(c.tasks().is_empty());
 }

@@ -159,9 +159,58 @@ fn exit_code_propagates() {
     let f = Sandboxed::new("sandbox-exit");
     assert_eq!(f.sh("exit 42").code, 42);
     let out = f.run(&[], &["/no/such/program"]);
-    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.code, 127, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+}
+
+/// A command that cannot be started exits as in a shell (and under Docker
+/// and podman): 127 when it does not exist, 126 when it is not executable,
+/// with one line naming it, with and without `--init`.
+#[test]
+fn missing_or_unexecutable_command_exits_127_or_126() {
+    let f = Sandboxed::new("sandbox-exec-codes");
+    let dir = host_dir("sandbox-exec-codes");
+    let plain = dir.join("plain");
+    std::fs::write(&plain, "echo hi\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Executable bits but no format the kernel knows (no #!): ENOEXEC
+    // from execve itself, after start.
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, [0u8, 1, 2, 3]).unwrap();
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (plain, garbage) = (plain.to_str().unwrap(), garbage.to_str().unwrap());
+    let dir_s = dir.path().to_str().unwrap();
+    let cases: [(&str, i32, String); 4] = [
+        (
+            "nosuch-cmd",
+            127,
+            r#"nsbox: run: exec "nosuch-cmd": No such file or directory"#.into(),
+        ),
+        (
+            plain,
+            126,
+            format!(r#"nsbox: run: exec "{plain}": Permission denied"#),
+        ),
+        (
+            dir_s,
+            126,
+            format!(r#"nsbox: run: exec "{dir_s}": Permission denied"#),
+        ),
+        (
+            garbage,
+            126,
+            format!(r#"nsbox: exec "{garbage}": Exec format error"#),
+        ),
+    ];
+    for init in [&[][..], &["--init"][..]] {
+        for (cmd, code, line) in &cases {
+            let out = f.run(init, &[cmd]);
+            assert_eq!(out.code, *code, "{init:?} {cmd}: {out:?}");
+            assert_eq!(out.stderr, format!("{line}\n"), "{init:?} {cmd}");
+            assert_eq!(out.stdout, "", "{out:?}");
+        }
+    }
 }
 
 #[test]

@@ -355,3 +355,18 @@ pub enum HookFailure {
     #[error("timeout {0} must be positive")]
     BadTimeout(i64),
 }
+
+impl Error {
+    /// Why the container's program could not be started, when that is what
+    /// failed (init's execve or the lookup before it): engines and shells
+    /// turn it into exit 127 (not found) or 126 (not executable).
+    pub fn exec_failure(&self) -> Option<&io::Error> {
+        match self {
+            Error::Init {
+                step: Step::Exec { .. },
+                source,
+            } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -159,6 +159,92 @@ pub fn profile(s: &LinuxSeccomp) -> Result<Profile, Error> {
     Ok(profile)
 }
 
+/// The inverse of [`profile`]: a plain profile in OCI's form, as `nsbox
+/// spec` and `nsbox run` write it (the default profile is data in
+/// `nsbox_seccomp`; the OCI types stop here).
+pub fn to_oci(p: &Profile) -> LinuxSeccomp {
+    use oci_spec::runtime::{LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSyscallBuilder};
+    let action = |a: Action| -> (LinuxSeccompAction, Option<u32>) {
+        use LinuxSeccompAction as A;
+        match a {
+            Action::KillProcess => (A::ScmpActKillProcess, None),
+            Action::KillThread => (A::ScmpActKillThread, None),
+            Action::Trap => (A::ScmpActTrap, None),
+            Action::Errno(e) => (A::ScmpActErrno, Some(e)),
+            Action::Trace(t) => (A::ScmpActTrace, Some(t)),
+            Action::Allow => (A::ScmpActAllow, None),
+            Action::Log => (A::ScmpActLog, None),
+            Action::Notify => (A::ScmpActNotify, None),
+        }
+    };
+    let op = |o: CompareOp| match o {
+        CompareOp::NotEqual => LinuxSeccompOperator::ScmpCmpNe,
+        CompareOp::Less => LinuxSeccompOperator::ScmpCmpLt,
+        CompareOp::LessOrEqual => LinuxSeccompOperator::ScmpCmpLe,
+        CompareOp::Equal => LinuxSeccompOperator::ScmpCmpEq,
+        CompareOp::GreaterOrEqual => LinuxSeccompOperator::ScmpCmpGe,
+        CompareOp::Greater => LinuxSeccompOperator::ScmpCmpGt,
+        CompareOp::MaskedEqual => LinuxSeccompOperator::ScmpCmpMaskedEq,
+    };
+    let syscalls = p
+        .rules
+        .iter()
+        .map(|r| {
+            let (a, errno) = action(r.action);
+            let args: Vec<_> = r
+                .args
+                .iter()
+                .map(|c| {
+                    LinuxSeccompArgBuilder::default()
+                        .index(c.index as usize)
+                        .value(c.value)
+                        .value_two(c.value_two)
+                        .op(op(c.op))
+                        .build()
+                        .expect("every field set")
+                })
+                .collect();
+            let mut b = LinuxSyscallBuilder::default()
+                .names(r.names.clone())
+                .action(a);
+            if let Some(e) = errno {
+                b = b.errno_ret(e);
+            }
+            if !args.is_empty() {
+                b = b.args(args);
+            }
+            b.build().expect("every field set")
+        })
+        .collect::<Vec<_>>();
+    let (default_action, default_errno) = action(p.default_action);
+    let archs = p
+        .architectures
+        .iter()
+        .filter_map(|a| serde_json::from_value(serde_json::Value::String(a.clone())).ok())
+        .collect::<Vec<oci_spec::runtime::Arch>>();
+    let mut b = LinuxSeccompBuilder::default()
+        .default_action(default_action)
+        .architectures(archs)
+        .syscalls(syscalls);
+    if let Some(e) = default_errno {
+        b = b.default_errno_ret(e);
+    }
+    b.build().expect("every field set")
+}
+
+/// nsbox's default profile (`nsbox_seccomp::default_profile`) in OCI's
+/// form for a process with `caps`: the lines its bounding set lifts are
+/// left out (OCI has no capability conditions, so the writer decides).
+pub fn default_for(caps: Option<&oci_spec::runtime::LinuxCapabilities>) -> LinuxSeccomp {
+    let names: Vec<String> = caps
+        .and_then(|c| c.bounding().as_ref())
+        .into_iter()
+        .flatten()
+        .map(oci_name)
+        .collect();
+    to_oci(&nsbox_seccomp::default_profile(&names))
+}
+
 /// The compiled filter of `spec`'s `linux.seccomp`, if any, through the
 /// cache under `root`. Compile errors name the field at fault.
 pub fn prepare(spec: &Spec, root: &Path) -> Result<Option<Compiled>, Error> {
@@ -348,6 +434,67 @@ mod tests {
         );
         let spec = crate::bundle::parse(&text)?;
         profile(spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap())
+    }
+
+    #[test]
+    fn default_profile_survives_the_trip_through_oci() {
+        for caps in [vec![], vec!["CAP_SYS_ADMIN".to_string()]] {
+            let p = nsbox_seccomp::default_profile(&caps);
+            assert_eq!(profile(&to_oci(&p)).unwrap(), p);
+        }
+        let every = Profile {
+            default_action: Action::Errno(38),
+            architectures: vec!["SCMP_ARCH_X86_64".into()],
+            flags: LoadFlags::default(),
+            rules: [
+                Action::KillProcess,
+                Action::KillThread,
+                Action::Trap,
+                Action::Trace(3),
+                Action::Allow,
+                Action::Log,
+            ]
+            .into_iter()
+            .map(|action| Rule {
+                names: vec!["x".into()],
+                action,
+                args: [
+                    CompareOp::NotEqual,
+                    CompareOp::Less,
+                    CompareOp::LessOrEqual,
+                    CompareOp::Equal,
+                    CompareOp::GreaterOrEqual,
+                    CompareOp::Greater,
+                    CompareOp::MaskedEqual,
+                ]
+                .into_iter()
+                .enumerate()
+                .map(|(i, op)| ArgCondition {
+                    index: i as u32 % 6,
+                    value: 7,
+                    value_two: 4,
+                    op,
+                })
+                .collect(),
+            })
+            .collect(),
+        };
+        assert_eq!(profile(&to_oci(&every)).unwrap(), every);
+    }
+
+    #[test]
+    fn default_for_reads_the_bounding_set() {
+        let spec = crate::spec::default_spec();
+        let caps = spec.process().as_ref().unwrap().capabilities().as_ref();
+        let p = profile(&default_for(caps)).unwrap();
+        assert!(p.rules[0].names.iter().any(|n| n == "mount"));
+        let mut admin = caps.unwrap().clone();
+        let mut b = admin.bounding().clone().unwrap();
+        b.insert(oci_spec::runtime::Capability::SysAdmin);
+        admin.set_bounding(Some(b));
+        let p = profile(&default_for(Some(&admin))).unwrap();
+        assert!(!p.rules[0].names.iter().any(|n| n == "mount"));
+        assert!(p.rules[0].names.iter().any(|n| n == "keyctl"));
     }
 
     #[test]

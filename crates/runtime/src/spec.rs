@@ -1,5 +1,7 @@
 //! `spec`: runc's default config.json (and its `--rootless` variant), built
-//! as oci-spec's [`Spec`] so that what we write is what we would read.
+//! as oci-spec's [`Spec`] so that what we write is what we would read, plus
+//! nsbox's default seccomp profile (runc's has none), chosen for the
+//! process's capabilities (see `seccomp::default_for`).
 
 use std::path::Path;
 
@@ -60,9 +62,18 @@ const DEFAULT: &str = r#"{
   }
 }"#;
 
-/// The default spec.
+/// The default spec, with the default seccomp profile for its capabilities.
 pub fn default_spec() -> Spec {
-    crate::bundle::parse(DEFAULT).expect("the built-in spec parses")
+    let mut spec = crate::bundle::parse(DEFAULT).expect("the built-in spec parses");
+    let seccomp = crate::seccomp::default_for(
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.capabilities().as_ref()),
+    );
+    if let Some(linux) = spec.linux_mut().as_mut() {
+        linux.set_seccomp(Some(seccomp));
+    }
+    spec
 }
 
 /// runc's `--rootless` changes: a user namespace mapping root to the
@@ -158,6 +169,10 @@ mod tests {
         assert_eq!(json["process"]["noNewPrivileges"], true);
         assert_eq!(json["linux"]["namespaces"].as_array().unwrap().len(), 5);
         assert_eq!(json["linux"]["maskedPaths"][2], "/proc/kcore");
+        let names = json["linux"]["seccomp"]["syscalls"][0]["names"].to_string();
+        for call in ["keyctl", "finit_module", "unshare", "kexec_load"] {
+            assert!(names.contains(call), "{call}: {names}");
+        }
     }
 
     #[test]
@@ -174,5 +189,6 @@ mod tests {
         assert_eq!(json["linux"]["uidMappings"][0]["hostID"], 1000);
         let pts = &json["mounts"][2]["options"];
         assert!(!pts.as_array().unwrap().iter().any(|o| o == "gid=5"));
+        assert!(json["linux"]["seccomp"]["syscalls"].is_array());
     }
 }

@@ -47,6 +47,30 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A command that could not be started: the exit code sh, Docker and
+    /// podman give (127 when it does not exist, nor in PATH; 126 when it
+    /// exists but cannot be executed) and the runtime's error, without the
+    /// generated container id (noise for the person's own command). Any
+    /// other error comes back as it was.
+    pub fn into_exec_failure(self) -> Result<(u8, nsbox_runtime::Error), Error> {
+        let code = match &self {
+            Error::Container { source, .. } => match source.exec_failure() {
+                Some(cause) => match rustix::io::Errno::from_io_error(cause) {
+                    Some(rustix::io::Errno::NOENT) => 127,
+                    _ => 126,
+                },
+                None => return Err(self),
+            },
+            _ => return Err(self),
+        };
+        match self {
+            Error::Container { source, .. } => Ok((code, *source)),
+            other => Err(other),
+        }
+    }
+}
+
 /// An oci-spec builder's result, its error as [`Error::BuildSpec`].
 pub(crate) fn build<T>(r: Result<T, oci_spec::OciSpecError>) -> Result<T, Error> {
     r.map_err(|source| Error::BuildSpec { source })

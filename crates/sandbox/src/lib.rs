@@ -9,7 +9,6 @@
 //! - [`options`]: the request ([`RunOptions`], [`Net`]);
 //! - [`limits`], [`flags`]: docker's resource and process flags, checked;
 //! - [`spec`]: the OCI spec built from the request;
-//! - [`seccomp_oci`]: nsbox-seccomp's profile in OCI's form;
 //! - [`bundle_dir`]: `ROOT/.bundles/ID`, written and removed;
 //! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
 
@@ -19,7 +18,6 @@ pub mod flags;
 pub mod limits;
 pub mod options;
 pub mod run;
-pub mod seccomp_oci;
 pub mod spec;
 
 pub use error::Error;

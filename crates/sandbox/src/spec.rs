@@ -4,17 +4,18 @@
 //! root bound read-only (recursively: every mount beneath it too, asked of
 //! init by [`HOST_ROOT_ANNOTATION`]) or `--rootfs DIR`, a fresh /proc and
 //! /sys, /dev with only the default devices, /tmp as a tmpfs, a hostname of
-//! its own, Docker's default capabilities, no_new_privs and nsbox-seccomp's
-//! `default_profile()`.
+//! its own, Docker's default capabilities, no_new_privs and nsbox's default
+//! seccomp profile for those capabilities (`nsbox_runtime::seccomp::default_for`,
+//! the one `nsbox spec` writes).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use nsbox_runtime::extensions::{CWD_FALLBACK_ANNOTATION, HOST_ROOT_ANNOTATION, INIT_ANNOTATION};
 use oci_spec::runtime::{
-    Capability, Linux, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxIdMappingBuilder,
-    LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, Process, ProcessBuilder,
-    RootBuilder, Spec, SpecBuilder, UserBuilder,
+    Capability, Linux, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder,
+    LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, Process,
+    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use crate::error::{build, Error};
@@ -71,10 +72,10 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
     )
 }
 
-/// Root with Docker's default capabilities and no_new_privs.
-fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
+/// Docker's default capabilities: bounding, effective and permitted.
+fn capabilities() -> Result<LinuxCapabilities, Error> {
     let caps: oci_spec::runtime::Capabilities = DEFAULT_CAPS.into_iter().collect();
-    let capabilities = build(
+    build(
         LinuxCapabilitiesBuilder::default()
             .bounding(caps.clone())
             .effective(caps.clone())
@@ -83,7 +84,11 @@ fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
             .inheritable(oci_spec::runtime::Capabilities::new())
             .ambient(oci_spec::runtime::Capabilities::new())
             .build(),
-    )?;
+    )
+}
+
+/// Root with Docker's default capabilities and no_new_privs.
+fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
     build(
         ProcessBuilder::default()
             .terminal(opts.tty)
@@ -91,7 +96,7 @@ fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
             .args(opts.command.clone())
             .env(opts.env.clone())
             .cwd(workdir.path.clone())
-            .capabilities(capabilities)
+            .capabilities(capabilities()?)
             .no_new_privileges(true)
             .build(),
     )
@@ -135,9 +140,7 @@ fn linux(opts: &RunOptions) -> Result<Linux, Error> {
                 .and_then(|l| l.readonly_paths().clone())
                 .unwrap_or_default(),
         )
-        .seccomp(crate::seccomp_oci::from_profile(
-            &nsbox_seccomp::default_profile(),
-        )?);
+        .seccomp(nsbox_runtime::seccomp::default_for(Some(&capabilities()?)));
     if opts.userns {
         let uid = rustix::process::geteuid().as_raw();
         let gid = rustix::process::getegid().as_raw();
@@ -309,7 +312,17 @@ mod tests {
         assert!(kinds.contains(&LinuxNamespaceType::Pid));
         // The default profile survives the trip through OCI's form.
         let back = nsbox_runtime::seccomp::profile(linux.seccomp().as_ref().unwrap()).unwrap();
-        assert_eq!(back, nsbox_seccomp::default_profile());
+        let caps: Vec<String> = DEFAULT_CAPS
+            .iter()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(back, nsbox_seccomp::default_profile(&caps));
         assert!(linux
             .masked_paths()
             .iter()

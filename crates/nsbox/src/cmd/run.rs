@@ -173,7 +173,17 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
             "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let outcome = nsbox_sandbox::run(&args.sandbox.options(args.command))?;
+    let outcome = match nsbox_sandbox::run(&args.sandbox.options(args.command)) {
+        Ok(outcome) => outcome,
+        // A command that could not be started: 127 or 126, as a shell.
+        Err(e) => match e.into_exec_failure() {
+            Ok((code, cause)) => {
+                crate::report::error("run", &cause.into());
+                return Ok(code);
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
     super::warn("run", outcome.warnings);
     Ok(outcome.code)
 }

@@ -117,7 +117,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     process::cloexec_from(3 + ctx.preserve_fds);
     let err = process::exec(&program, args, env);
     eprintln!("nsbox: exec {:?}: {}", args[0], super::strip_os(&err));
-    exit(127)
+    exit(process::exec_failed_status(&err))
 }
 
 /// setns into a PID or time namespace changes only what children get.

@@ -173,7 +173,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     // Nobody listens on the channel any more: the program's stderr is the
     // only place left to say why it did not start.
     eprintln!("nsbox: exec {:?}: {}", args[0], strip_os(&err));
-    exit(127)
+    exit(process::exec_failed_status(&err))
 }
 
 pub(crate) fn strip_os(e: &io::Error) -> String {

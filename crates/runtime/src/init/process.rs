@@ -226,6 +226,17 @@ pub fn exec(program: &Path, args: &[String], env: &[String]) -> io::Error {
     io::Error::last_os_error()
 }
 
+/// The exit status of an execve that failed after start (nobody listens
+/// for a step error any more), as sh gives it: 127 when the program is
+/// gone, 126 when it is there but cannot be run (ENOEXEC, EACCES, ...).
+pub fn exec_failed_status(err: &io::Error) -> i32 {
+    if err.raw_os_error() == Some(libc::ENOENT) {
+        127
+    } else {
+        126
+    }
+}
+
 /// Signals: Rust's runtime ignores SIGPIPE, and ignored dispositions
 /// survive exec; the container's program must start with defaults.
 pub fn reset_signals() {
