@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
 
 use super::{decode, field};
 use crate::Error;
@@ -116,6 +116,7 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         if m.destination().as_os_str().is_empty() {
             return Err(field(&format!("mounts[{i}].destination"), "is empty"));
         }
+        mount_extensions(i, m, new(LinuxNamespaceType::User))?;
     }
     if let Some(p) = linux.rootfs_propagation() {
         if decode::propagation_flag(p).is_none() {
@@ -131,6 +132,60 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
                 &format!("linux.devices[{i}].path"),
                 format!("{:?} is not under /dev", d.path()),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// runc's and crun's mount extensions on `mounts[i]`: each on the kind of
+/// mount it is for; idmapped mounts with both maps, valid, or a new user
+/// namespace whose maps they take (`new_userns`).
+fn mount_extensions(i: usize, m: &Mount, new_userns: bool) -> Result<(), Error> {
+    let options = m.options().as_deref().unwrap_or(&[]);
+    let ext = decode::MountExtensions::of(options);
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = typ == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
+    let at = |what: &str| format!("mounts[{i}].{what}");
+    if ext.tmpcopyup && typ != "tmpfs" {
+        return Err(field(&at("options"), "tmpcopyup is for tmpfs mounts"));
+    }
+    if ext.copy_symlink && !bind {
+        return Err(field(&at("options"), "copy-symlink is for bind mounts"));
+    }
+    let has = |maps: &Option<Vec<LinuxIdMapping>>| maps.as_ref().is_some_and(|m| !m.is_empty());
+    let (uid, gid) = (has(m.uid_mappings()), has(m.gid_mappings()));
+    if ext.idmap.is_none() && !uid && !gid {
+        return Ok(());
+    }
+    if !bind {
+        return Err(field(&at("options"), "idmapped mounts are bind mounts"));
+    }
+    match (uid, gid) {
+        (true, false) => return Err(field(&at("gidMappings"), "required with uidMappings")),
+        (false, true) => return Err(field(&at("uidMappings"), "required with gidMappings")),
+        (false, false) if !new_userns => {
+            return Err(field(
+                &at("uidMappings"),
+                "required for idmap/ridmap without a new user namespace (whose maps it would take)",
+            ))
+        }
+        _ => {}
+    }
+    for (name, maps) in [
+        ("uidMappings", m.uid_mappings()),
+        ("gidMappings", m.gid_mappings()),
+    ] {
+        let ranges: Vec<nsbox_ns::IdRange> = maps
+            .iter()
+            .flatten()
+            .map(|r| nsbox_ns::IdRange {
+                inside: r.container_id(),
+                outside: r.host_id(),
+                count: r.size(),
+            })
+            .collect();
+        if !ranges.is_empty() {
+            nsbox_ns::idmap::validate(&ranges).map_err(|e| field(&at(name), e.to_string()))?;
         }
     }
     Ok(())
