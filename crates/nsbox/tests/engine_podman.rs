@@ -421,8 +421,7 @@ fn read_only_root_with_writable_tmpfs_dirs() {
          grep ' / ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
     );
     assert_eq!(
-        out.stdout,
-        "touch: /etc/x: Read-only file system\ntmp-writable\ntmpfs\ntmpfs\ntmpfs\nro\n",
+        out.stdout, "touch: /etc/x: Read-only file system\ntmp-writable\ntmpfs\ntmpfs\ntmpfs\nro\n",
         "{out:?}"
     );
     // --read-only-tmpfs=false: nothing writable at all.
@@ -451,7 +450,10 @@ fn tmpfs_with_options() {
     let mount = lines.next().unwrap_or_default();
     assert!(mount.starts_with("tmpfs "), "{out:?}");
     for want in ["size=1024k", "mode=1770"] {
-        assert!(mount.split([' ', ',']).any(|o| o == want), "{want}: {out:?}");
+        assert!(
+            mount.split([' ', ',']).any(|o| o == want),
+            "{want}: {out:?}"
+        );
     }
     assert_eq!(lines.collect::<Vec<_>>(), ["1770", "x"], "{out:?}");
 }
@@ -549,4 +551,79 @@ fn ulimit_nofile_is_the_containers() {
         "ulimit -Sn; ulimit -Hn; ulimit -Su",
     );
     assert_eq!(out.stdout, "512\n768\n2048\n", "{out:?}");
+}
+
+/// `/etc/subuid` and `/etc/subgid` with a range for user `containers`
+/// (what `--userns=auto` allocates from) added when missing; the files are
+/// put back as they were (or removed, if they did not exist) on drop.
+struct SubIds {
+    saved: Vec<(PathBuf, Option<String>)>,
+}
+
+impl SubIds {
+    /// Ids given to `containers`: far above any real user's.
+    const RANGE: &'static str = "containers:2000000000:200000\n";
+
+    fn for_containers() -> SubIds {
+        let mut saved = Vec::new();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let path = PathBuf::from(file);
+            let before = fs::read_to_string(&path).ok();
+            let text = before.clone().unwrap_or_default();
+            if !text.lines().any(|l| l.starts_with("containers:")) {
+                let mut new = text.clone();
+                if !new.is_empty() && !new.ends_with('\n') {
+                    new.push('\n');
+                }
+                new.push_str(Self::RANGE);
+                fs::write(&path, new).unwrap();
+            }
+            saved.push((path, before));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (path, before) in &self.saved {
+            let _ = match before {
+                Some(text) => fs::write(path, text),
+                None => fs::remove_file(path),
+            };
+        }
+    }
+}
+
+#[test]
+fn userns_auto_with_an_idmapped_volume() {
+    let _subids = SubIds::for_containers();
+    let p = Podman::new("podman-userns");
+    let vol = p.dir.join("volume");
+    fs::create_dir_all(&vol).unwrap();
+    fs::write(vol.join("from-host"), "host\n").unwrap();
+    let mount = format!("{}:/data:idmap", vol.display());
+    let out = run_sh(
+        &p,
+        &["--userns=auto:size=65536", "-v", &mount],
+        "cat /proc/self/uid_map; stat -c %u:%g /data/from-host; \
+         echo inside > /data/from-container && echo written",
+    );
+    let mut lines = out.stdout.lines();
+    // A user namespace of its own, root mapped to a range from /etc/subuid.
+    let map: Vec<u64> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(map.len(), 3, "{out:?}");
+    assert_eq!(map[0], 0, "{out:?}");
+    assert!(map[1] >= 2_000_000_000, "mapped from /etc/subuid: {out:?}");
+    // Through the idmapped volume the host's root is the container's, and
+    // what the container's root writes is root's on the host.
+    assert_eq!(lines.collect::<Vec<_>>(), ["0:0", "written"], "{out:?}");
+    let meta = fs::metadata(vol.join("from-container")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
 }
