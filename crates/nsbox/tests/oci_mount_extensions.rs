@@ -227,6 +227,75 @@ fn idmap_without_own_maps_takes_the_containers_user_namespace() {
 }
 
 #[test]
+fn idmap_without_own_maps_takes_a_joined_user_namespace() {
+    let oci = Oci::new("oci-idmap-joined");
+    let src = idmap_source(&oci);
+    chown(&src, 0, 0);
+    let mut owner = base_config(&["sleep", "1000"]);
+    owner["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    owner["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    owner["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    oci.write_config(&owner);
+    let first = oci.id("idmap-owner");
+    let bundle = oci.bundle.display().to_string();
+    oci.detached(&["run", "-d", "--bundle", &bundle, &first]);
+    let pid = oci.state(&first)["pid"].as_i64().unwrap();
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        "stat -c '%n %u:%g' /tmp/data/root-owned; touch /tmp/data/by-joiner",
+    ]);
+    c["linux"]["namespaces"] = json!([
+        {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+        {"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "ipc"}
+    ]);
+    // sysfs needs a network namespace of the user namespace's own.
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| m["type"] != "sysfs");
+    mounts.push(json!({"destination": "/tmp/data", "type": "bind",
+                       "source": src.display().to_string(), "options": ["bind", "idmap"]}));
+    oci.write_config(&c);
+    let out = oci.run(&oci.id("idmap-joiner")).success();
+    assert_eq!(out.stdout, "/tmp/data/root-owned 0:0\n", "{out:?}");
+    let m = std::fs::metadata(src.join("by-joiner")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (0, 0));
+}
+
+#[test]
+fn tmpcopyup_in_a_user_namespace_keeps_what_it_can_give() {
+    // The rootfs is the host's root's: inside the container's user
+    // namespace its files show as the overflow id (65534), which a map of
+    // 1000 ids cannot give; the copies are then the container root's, and
+    // the container runs.
+    let oci = Oci::new("oci-tmpcopyup-userns");
+    let run = oci.bundle.join("rootfs/run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("image-file"), "from the image\n").unwrap();
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        "cat /run/image-file; stat -c %u /run/image-file",
+    ]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 1000}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 1000}]);
+    push_mount(
+        &mut c,
+        json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+               "options": ["tmpcopyup"]}),
+    );
+    oci.write_config(&c);
+    let out = oci.run(&oci.id("tmpcopyup-userns")).success();
+    assert_eq!(out.stdout, "from the image\n0\n", "{out:?}");
+}
+
+#[test]
 fn ridmap_covers_mounts_beneath_idmap_does_not() {
     let oci = Oci::new("oci-ridmap");
     let src = idmap_source(&oci);
@@ -296,7 +365,7 @@ fn bad_idmaps_fail_in_one_line_and_leave_nothing() {
         (
             json!({"destination": "/d", "type": "bind", "source": src_s,
                    "options": ["bind", "idmap"]}),
-            "config.json: mounts[6].uidMappings: required for idmap/ridmap without a new \
+            "config.json: mounts[6].uidMappings: required for idmap/ridmap without a \
              user namespace (whose maps it would take)"
                 .into(),
         ),

@@ -4,7 +4,8 @@
 //! mapping gives N (as in a user namespace's maps: `containerID` is the id
 //! on disk, `hostID` the id seen), and files created through the mount are
 //! stored with the inverse. Without mappings of its own, a mount takes the
-//! container's `linux.uidMappings`/`gidMappings` (as runc and crun do).
+//! container's user namespace: the one it joins by path, or the maps of its
+//! new one (as runc and crun do).
 //!
 //! Only the host's side can idmap a host file system (the kernel wants
 //! `CAP_SYS_ADMIN` over it), so create makes each tree here, before the
@@ -18,7 +19,7 @@ use std::path::Path;
 
 use nsbox_ns::mountattr::{idmapped_tree, IdmapDepth};
 use nsbox_ns::{IdMaps, IdRange};
-use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
 
 use crate::bundle::decode::{IdmapWord, MountExtensions};
 use crate::Error;
@@ -37,21 +38,35 @@ fn has(maps: &Option<Vec<LinuxIdMapping>>) -> bool {
     maps.as_ref().is_some_and(|m| !m.is_empty())
 }
 
-/// The maps mount `m` uses: its own, else the container's (validated: one
-/// or the other exists).
-pub fn maps_of(m: &Mount, spec: &Spec) -> IdMaps {
-    let linux = spec.linux().as_ref();
+/// The user namespace whose maps mount `m` uses: one made for its own
+/// maps; else the container's: the one it joins by path, or one made with
+/// the maps of the new one (validated: one of these exists).
+fn userns_for(m: &Mount, spec: &Spec) -> Result<OwnedFd, nsbox_ns::Error> {
+    let linux = spec.linux().as_ref().expect("validated: linux");
     let (uid, gid) = if has(m.uid_mappings()) {
         (m.uid_mappings(), m.gid_mappings())
     } else {
-        let linux = linux.expect("validated: linux");
+        let joined = linux
+            .namespaces()
+            .iter()
+            .flatten()
+            .find(|n| n.typ() == LinuxNamespaceType::User)
+            .and_then(|n| n.path().as_ref());
+        if let Some(path) = joined {
+            return std::fs::File::open(path)
+                .map(OwnedFd::from)
+                .map_err(|source| nsbox_ns::Error::Open {
+                    path: path.clone(),
+                    source,
+                });
+        }
         (linux.uid_mappings(), linux.gid_mappings())
     };
-    IdMaps {
+    nsbox_ns::mapped_userns::userns_with_maps(&IdMaps {
         uid: ranges(uid),
         gid: ranges(gid),
         setgroups: None,
-    }
+    })
 }
 
 fn ranges(maps: &Option<Vec<LinuxIdMapping>>) -> Vec<IdRange> {
@@ -69,7 +84,8 @@ fn ranges(maps: &Option<Vec<LinuxIdMapping>>) -> Vec<IdRange> {
 /// for the others), made on the host's side for init to attach.
 pub fn prepare(spec: &Spec, bundle_dir: &Path) -> Result<Vec<Option<OwnedFd>>, Error> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    if !mounts.iter().any(asked) {
+    // Without a mount namespace no mount is made (see bundle).
+    if !mounts.iter().any(asked) || !crate::bundle::has_mount_ns(spec) {
         return Ok(Vec::new());
     }
     let mut trees = Vec::with_capacity(mounts.len());
@@ -79,13 +95,11 @@ pub fn prepare(spec: &Spec, bundle_dir: &Path) -> Result<Vec<Option<OwnedFd>>, E
             continue;
         }
         let source = crate::init::mounts::source_path(bundle_dir, m);
-        let userns = nsbox_ns::mapped_userns::userns_with_maps(&maps_of(m, spec)).map_err(|e| {
-            Error::IdmapUserns {
-                index,
-                from: source.clone(),
-                dest: m.destination().clone(),
-                source: Box::new(e),
-            }
+        let userns = userns_for(m, spec).map_err(|e| Error::IdmapUserns {
+            index,
+            from: source.clone(),
+            dest: m.destination().clone(),
+            source: Box::new(e),
         })?;
         let tree =
             idmapped_tree(&source, userns.as_fd(), depth(m)).map_err(|e| Error::IdmapMount {

@@ -116,7 +116,7 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         if m.destination().as_os_str().is_empty() {
             return Err(field(&format!("mounts[{i}].destination"), "is empty"));
         }
-        mount_extensions(i, m, new(LinuxNamespaceType::User))?;
+        mount_extensions(i, m, listed(LinuxNamespaceType::User))?;
     }
     if let Some(p) = linux.rootfs_propagation() {
         if decode::propagation_flag(p).is_none() {
@@ -138,9 +138,9 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
 }
 
 /// runc's and crun's mount extensions on `mounts[i]`: each on the kind of
-/// mount it is for; idmapped mounts with both maps, valid, or a new user
-/// namespace whose maps they take (`new_userns`).
-fn mount_extensions(i: usize, m: &Mount, new_userns: bool) -> Result<(), Error> {
+/// mount it is for; idmapped mounts with both maps, valid, or a user
+/// namespace (new or joined) whose maps they take (`userns`).
+fn mount_extensions(i: usize, m: &Mount, userns: bool) -> Result<(), Error> {
     let options = m.options().as_deref().unwrap_or(&[]);
     let ext = decode::MountExtensions::of(options);
     let typ = m.typ().as_deref().unwrap_or("");
@@ -163,10 +163,10 @@ fn mount_extensions(i: usize, m: &Mount, new_userns: bool) -> Result<(), Error> 
     match (uid, gid) {
         (true, false) => return Err(field(&at("gidMappings"), "required with uidMappings")),
         (false, true) => return Err(field(&at("uidMappings"), "required with gidMappings")),
-        (false, false) if !new_userns => {
+        (false, false) if !userns => {
             return Err(field(
                 &at("uidMappings"),
-                "required for idmap/ridmap without a new user namespace (whose maps it would take)",
+                "required for idmap/ridmap without a user namespace (whose maps it would take)",
             ))
         }
         _ => {}

@@ -140,7 +140,7 @@ fn copy_entry(
             let mut to = std::fs::File::from(to);
             io::copy(&mut from, &mut to)?;
             // After the chown, which clears set-id bits.
-            rustix::fs::fchown(&to, Some(uid(&st)), Some(gid(&st)))?;
+            unmapped_is_ours(rustix::fs::fchown(&to, Some(uid(&st)), Some(gid(&st))))?;
             rustix::fs::fchmod(&to, perm)?;
             rustix::fs::futimens(&to, &times(&st))?;
             return Ok(());
@@ -172,9 +172,25 @@ fn attributes(dir: BorrowedFd<'_>, name: &CStr, st: &Stat, link: bool) -> io::Re
     } else {
         AtFlags::empty()
     };
-    rustix::fs::chownat(dir, name, Some(uid(st)), Some(gid(st)), flags)?;
+    unmapped_is_ours(rustix::fs::chownat(
+        dir,
+        name,
+        Some(uid(st)),
+        Some(gid(st)),
+        flags,
+    ))?;
     rustix::fs::utimensat(dir, name, &times(st), flags)?;
     Ok(())
+}
+
+/// In a user namespace a rootfs file owned by an id outside its maps shows
+/// as the overflow id, which cannot be given (EINVAL): the copy then stays
+/// the copier's (the container's root), rather than failing the container.
+fn unmapped_is_ours(done: rustix::io::Result<()>) -> rustix::io::Result<()> {
+    match done {
+        Err(rustix::io::Errno::INVAL) => Ok(()),
+        other => other,
+    }
 }
 
 fn uid(st: &Stat) -> rustix::fs::Uid {
