@@ -408,6 +408,67 @@ mod tests {
     }
 
     #[test]
+    fn mount_extensions_on_their_kind_of_mount() {
+        let maps = r#"[{"containerID": 0, "hostID": 1000, "size": 1}]"#;
+        let cases = [
+            (
+                r#"{"destination": "/t", "type": "tmpfs", "options": ["tmpcopyup"]}"#.to_string(),
+                None,
+            ),
+            (
+                r#"{"destination": "/t", "type": "proc", "options": ["tmpcopyup"]}"#.into(),
+                Some("mounts[0].options: tmpcopyup is for tmpfs mounts"),
+            ),
+            (
+                r#"{"destination": "/t", "type": "tmpfs", "options": ["copy-symlink"]}"#.into(),
+                Some("mounts[0].options: copy-symlink is for bind mounts"),
+            ),
+            (
+                format!(
+                    r#"{{"destination": "/t", "source": "/s", "options": ["rbind", "ridmap"],
+                         "uidMappings": {maps}, "gidMappings": {maps}}}"#
+                ),
+                None,
+            ),
+            (
+                format!(r#"{{"destination": "/t", "type": "bind", "gidMappings": {maps}}}"#),
+                Some("mounts[0].uidMappings: required with gidMappings"),
+            ),
+            (
+                r#"{"destination": "/t", "type": "bind", "options": ["idmap"]}"#.into(),
+                Some("mounts[0].uidMappings: required for idmap/ridmap without a user namespace"),
+            ),
+        ];
+        for (mount, want) in cases {
+            let text = MINIMAL.replace(
+                r#""ociVersion""#,
+                &format!(r#""mounts": [{mount}], "ociVersion""#),
+            );
+            let got = validate(&parse(&text).unwrap());
+            match want {
+                None => assert!(got.is_ok(), "{mount}: {got:?}"),
+                Some(want) => {
+                    let err = got.unwrap_err().to_string();
+                    assert!(err.contains(want), "{mount}: {err}");
+                }
+            }
+        }
+        // With a user namespace, idmap takes its maps.
+        let text = MINIMAL
+            .replace(
+                r#""ociVersion""#,
+                r#""mounts": [{"destination": "/t", "type": "bind", "options": ["idmap"]}], "ociVersion""#,
+            )
+            .replace(
+                r#"{"type": "mount"}]"#,
+                &format!(
+                    r#"{{"type": "mount"}}, {{"type": "user"}}], "uidMappings": {maps}, "gidMappings": {maps}"#
+                ),
+            );
+        validate(&parse(&text).unwrap()).unwrap();
+    }
+
+    #[test]
     fn minimal_config_is_valid() {
         let spec = parse(MINIMAL).unwrap();
         validate(&spec).unwrap();

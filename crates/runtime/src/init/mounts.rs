@@ -419,4 +419,16 @@ mod tests {
         assert!(o.flags.is_empty());
         assert_eq!(o.data, "newinstance,ptmxmode=0666");
     }
+
+    #[test]
+    fn extensions_never_reach_mount_data() {
+        let o = opts(&["nosuid", "tmpcopyup", "size=1m", "copy-symlink", "ridmap"]);
+        assert_eq!(o.data, "size=1m");
+        assert!(o.ext.tmpcopyup && o.ext.copy_symlink);
+        assert_eq!(o.ext.idmap, Some(crate::bundle::decode::IdmapWord::Ridmap));
+        assert_eq!(
+            opts(&["idmap"]).ext.idmap,
+            Some(crate::bundle::decode::IdmapWord::Idmap)
+        );
+    }
 }
