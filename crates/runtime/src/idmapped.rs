@@ -15,7 +15,7 @@
 //! order (`init::mounts::mount_one`).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nsbox_ns::mountattr::{idmapped_tree, IdmapDepth};
 use nsbox_ns::{IdMaps, IdRange};
@@ -38,35 +38,52 @@ fn has(maps: &Option<Vec<LinuxIdMapping>>) -> bool {
     maps.as_ref().is_some_and(|m| !m.is_empty())
 }
 
-/// The user namespace whose maps mount `m` uses: one made for its own
-/// maps; else the container's: the one it joins by path, or one made with
-/// the maps of the new one (validated: one of these exists).
-fn userns_for(m: &Mount, spec: &Spec) -> Result<OwnedFd, nsbox_ns::Error> {
+/// Where the user namespace whose maps a mount uses comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum Carrier {
+    /// The container joins it by path.
+    Joined(PathBuf),
+    /// One made for these uid and gid maps.
+    Maps(Vec<IdRange>, Vec<IdRange>),
+}
+
+/// Mount `m`'s maps: its own; else the container's: the user namespace it
+/// joins by path, or the maps of its new one (validated: one exists).
+fn carrier_of(m: &Mount, spec: &Spec) -> Carrier {
+    if has(m.uid_mappings()) {
+        return Carrier::Maps(ranges(m.uid_mappings()), ranges(m.gid_mappings()));
+    }
     let linux = spec.linux().as_ref().expect("validated: linux");
-    let (uid, gid) = if has(m.uid_mappings()) {
-        (m.uid_mappings(), m.gid_mappings())
-    } else {
-        let joined = linux
-            .namespaces()
-            .iter()
-            .flatten()
-            .find(|n| n.typ() == LinuxNamespaceType::User)
-            .and_then(|n| n.path().as_ref());
-        if let Some(path) = joined {
-            return std::fs::File::open(path)
-                .map(OwnedFd::from)
-                .map_err(|source| nsbox_ns::Error::Open {
-                    path: path.clone(),
-                    source,
-                });
+    let joined = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .find(|n| n.typ() == LinuxNamespaceType::User)
+        .and_then(|n| n.path().clone());
+    match joined {
+        Some(path) => Carrier::Joined(path),
+        None => Carrier::Maps(ranges(linux.uid_mappings()), ranges(linux.gid_mappings())),
+    }
+}
+
+impl Carrier {
+    fn open(&self) -> Result<OwnedFd, nsbox_ns::Error> {
+        match self {
+            Carrier::Joined(path) => {
+                std::fs::File::open(path)
+                    .map(OwnedFd::from)
+                    .map_err(|source| nsbox_ns::Error::Open {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+            Carrier::Maps(uid, gid) => nsbox_ns::mapped_userns::userns_with_maps(&IdMaps {
+                uid: uid.clone(),
+                gid: gid.clone(),
+                setgroups: None,
+            }),
         }
-        (linux.uid_mappings(), linux.gid_mappings())
-    };
-    nsbox_ns::mapped_userns::userns_with_maps(&IdMaps {
-        uid: ranges(uid),
-        gid: ranges(gid),
-        setgroups: None,
-    })
+    }
 }
 
 fn ranges(maps: &Option<Vec<LinuxIdMapping>>) -> Vec<IdRange> {
@@ -89,18 +106,29 @@ pub fn prepare(spec: &Spec, bundle_dir: &Path) -> Result<Vec<Option<OwnedFd>>, E
         return Ok(Vec::new());
     }
     let mut trees = Vec::with_capacity(mounts.len());
+    // One user namespace per distinct maps, however many mounts use them.
+    let mut carriers: Vec<(Carrier, OwnedFd)> = Vec::new();
     for (index, m) in mounts.iter().enumerate() {
         if !asked(m) {
             trees.push(None);
             continue;
         }
         let source = crate::init::mounts::source_path(bundle_dir, m);
-        let userns = userns_for(m, spec).map_err(|e| Error::IdmapUserns {
-            index,
-            from: source.clone(),
-            dest: m.destination().clone(),
-            source: Box::new(e),
-        })?;
+        let carrier = carrier_of(m, spec);
+        let at = match carriers.iter().position(|(c, _)| *c == carrier) {
+            Some(at) => at,
+            None => {
+                let fd = carrier.open().map_err(|e| Error::IdmapUserns {
+                    index,
+                    from: source.clone(),
+                    dest: m.destination().clone(),
+                    source: Box::new(e),
+                })?;
+                carriers.push((carrier, fd));
+                carriers.len() - 1
+            }
+        };
+        let userns = &carriers[at].1;
         let tree =
             idmapped_tree(&source, userns.as_fd(), depth(m)).map_err(|e| Error::IdmapMount {
                 index,
