@@ -6,6 +6,8 @@
 //! - [`inspect`]: which namespace a pid or a file refers to ([`NsId`]);
 //! - [`ioctl`]: `ioctl_ns(2)` queries (owner, parent, type, owner uid);
 //! - [`idmap`]: uid/gid maps, written directly or through newuidmap;
+//! - [`mountattr`]: `mount_setattr(2)`, idmapped copies of mount trees;
+//! - [`mapped_userns`]: a user namespace that only carries id maps;
 //! - [`setns`]: joining namespaces by file or pidfd ([`NsFile`]);
 //! - [`clone`]: clone3 with namespace flags, pidfd, into a cgroup;
 //! - [`limits`]: `/proc/sys/user/max_*_namespaces` and ENOSPC explained;
@@ -35,6 +37,8 @@ pub mod kind;
 pub mod clone;
 pub mod idmap;
 pub mod limits;
+pub mod mapped_userns;
+pub mod mountattr;
 pub mod setns;
 pub mod signal;
 pub mod timens;

@@ -395,3 +395,235 @@ fn runtime_errors_reach_the_user() {
     );
     assert!(p.all_ids().is_empty(), "--rm removed the failed container");
 }
+
+// --- podman's flags that reach the runtime's config ---
+
+/// One `podman run --rm FLAGS... IMAGE sh -c SCRIPT`, which must succeed.
+fn run_sh(p: &Podman, flags: &[&str], script: &str) -> Output {
+    let mut args = vec!["--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
+    let out = p.run(&args);
+    assert_eq!(out.code, 0, "podman run {flags:?}: {out:?}");
+    out
+}
+
+#[test]
+fn read_only_root_with_writable_tmpfs_dirs() {
+    // --read-only: podman asks for tmpfs with tmpcopyup on /tmp, /var/tmp
+    // and /run (--read-only-tmpfs, on by default), the root read-only.
+    let p = Podman::new("podman-ro");
+    let out = run_sh(
+        &p,
+        &["--read-only"],
+        "touch /etc/x 2>&1; touch /tmp/t /var/tmp/t /run/t && echo tmp-writable; \
+         for d in /tmp /var/tmp /run; do grep \" $d \" /proc/mounts | cut -d' ' -f3; done; \
+         grep ' / ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
+    );
+    assert_eq!(
+        out.stdout, "touch: /etc/x: Read-only file system\ntmp-writable\ntmpfs\ntmpfs\ntmpfs\nro\n",
+        "{out:?}"
+    );
+    // --read-only-tmpfs=false: nothing writable at all.
+    let out = run_sh(
+        &p,
+        &["--read-only", "--read-only-tmpfs=false"],
+        "touch /tmp/t 2>&1; grep -c ' /tmp ' /proc/mounts; true",
+    );
+    assert_eq!(
+        out.stdout, "touch: /tmp/t: Read-only file system\n0\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn tmpfs_with_options() {
+    // mode=1770, not tmpfs's default 1777, which /proc/mounts omits.
+    let p = Podman::new("podman-tmpfs");
+    let out = run_sh(
+        &p,
+        &["--tmpfs", "/scratch:size=1m,mode=1770"],
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f3,4; stat -c %a /scratch; \
+         echo x > /scratch/f && cat /scratch/f",
+    );
+    let mut lines = out.stdout.lines();
+    let mount = lines.next().unwrap_or_default();
+    assert!(mount.starts_with("tmpfs "), "{out:?}");
+    for want in ["size=1024k", "mode=1770"] {
+        assert!(
+            mount.split([' ', ',']).any(|o| o == want),
+            "{want}: {out:?}"
+        );
+    }
+    assert_eq!(lines.collect::<Vec<_>>(), ["1770", "x"], "{out:?}");
+}
+
+#[test]
+fn seccomp_profile_denies_its_syscall() {
+    let p = Podman::new("podman-seccomp");
+    let profile = p.dir.join("deny-mkdir.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = run_sh(
+        &p,
+        &["--security-opt", &opt],
+        "mkdir /tmp/denied 2>&1; echo rc=$?; touch /tmp/allowed && echo touch-ok",
+    );
+    assert_eq!(
+        out.stdout,
+        "mkdir: can't create directory '/tmp/denied': Operation not permitted\nrc=1\ntouch-ok\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn device_is_bound_under_its_new_name() {
+    let p = Podman::new("podman-device");
+    let out = run_sh(
+        &p,
+        &["--device", "/dev/null:/dev/mydev"],
+        "stat -c '%F %t:%T' /dev/mydev; echo gone > /dev/mydev && head -c 3 /dev/mydev | wc -c",
+    );
+    assert_eq!(out.stdout, "character special file 1:3\n0\n", "{out:?}");
+}
+
+/// Whether capability `bit` is in the hexadecimal mask of a `Cap*:` line.
+fn has_cap(status_line: &str, bit: u32) -> bool {
+    let hex = status_line.split_whitespace().last().unwrap_or("0");
+    u64::from_str_radix(hex, 16).unwrap() & (1 << bit) != 0
+}
+
+#[test]
+fn cap_add_shows_in_the_effective_set() {
+    const CAP_NET_ADMIN: u32 = 12;
+    let p = Podman::new("podman-cap");
+    let script = "grep CapEff /proc/self/status";
+    let plain = run_sh(&p, &[], script);
+    assert!(!has_cap(&plain.stdout, CAP_NET_ADMIN), "{plain:?}");
+    let added = run_sh(&p, &["--cap-add", "NET_ADMIN"], script);
+    assert!(has_cap(&added.stdout, CAP_NET_ADMIN), "{added:?}");
+    // And it works: only with NET_ADMIN may the container take lo down.
+    let script = "ip link set lo down 2>&1; echo rc=$?";
+    let out = run_sh(&p, &[], script);
+    assert_eq!(
+        out.stdout, "ip: SIOCSIFFLAGS: Operation not permitted\nrc=2\n",
+        "{out:?}"
+    );
+    let out = run_sh(&p, &["--cap-add", "NET_ADMIN"], script);
+    assert_eq!(out.stdout, "rc=0\n", "{out:?}");
+}
+
+#[test]
+fn sysctls_are_set_in_the_containers_namespaces() {
+    let p = Podman::new("podman-sysctl");
+    let host_msgmax = fs::read_to_string("/proc/sys/kernel/msgmax").unwrap();
+    let out = run_sh(
+        &p,
+        &[
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--sysctl",
+            "kernel.msgmax=4321",
+        ],
+        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax",
+    );
+    assert_eq!(out.stdout, "1\n4321\n", "{out:?}");
+    // The host's values did not move.
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/msgmax").unwrap(),
+        host_msgmax
+    );
+}
+
+#[test]
+fn ulimit_nofile_is_the_containers() {
+    let p = Podman::new("podman-ulimit");
+    let out = run_sh(
+        &p,
+        // With any --ulimit podman drops default_ulimits and asks for its
+        // own nproc, beyond our hard limit: given here too.
+        &["--ulimit", "nofile=512:768", "--ulimit", "nproc=2048:4096"],
+        "ulimit -Sn; ulimit -Hn; ulimit -Su",
+    );
+    assert_eq!(out.stdout, "512\n768\n2048\n", "{out:?}");
+}
+
+/// `/etc/subuid` and `/etc/subgid` with a range for user `containers`
+/// (what `--userns=auto` allocates from) added when missing; the files are
+/// put back as they were (or removed, if they did not exist) on drop.
+struct SubIds {
+    saved: Vec<(PathBuf, Option<String>)>,
+}
+
+impl SubIds {
+    /// Ids given to `containers`: far above any real user's.
+    const RANGE: &'static str = "containers:2000000000:200000\n";
+
+    fn for_containers() -> SubIds {
+        let mut saved = Vec::new();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let path = PathBuf::from(file);
+            let before = fs::read_to_string(&path).ok();
+            let text = before.clone().unwrap_or_default();
+            if !text.lines().any(|l| l.starts_with("containers:")) {
+                let mut new = text.clone();
+                if !new.is_empty() && !new.ends_with('\n') {
+                    new.push('\n');
+                }
+                new.push_str(Self::RANGE);
+                fs::write(&path, new).unwrap();
+            }
+            saved.push((path, before));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (path, before) in &self.saved {
+            let _ = match before {
+                Some(text) => fs::write(path, text),
+                None => fs::remove_file(path),
+            };
+        }
+    }
+}
+
+#[test]
+fn userns_auto_with_an_idmapped_volume() {
+    let _subids = SubIds::for_containers();
+    let p = Podman::new("podman-userns");
+    let vol = p.dir.join("volume");
+    fs::create_dir_all(&vol).unwrap();
+    fs::write(vol.join("from-host"), "host\n").unwrap();
+    let mount = format!("{}:/data:idmap", vol.display());
+    let out = run_sh(
+        &p,
+        &["--userns=auto:size=65536", "-v", &mount],
+        "cat /proc/self/uid_map; stat -c %u:%g /data/from-host; \
+         echo inside > /data/from-container && echo written",
+    );
+    let mut lines = out.stdout.lines();
+    // A user namespace of its own, root mapped to a range from /etc/subuid.
+    let map: Vec<u64> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(map.len(), 3, "{out:?}");
+    assert_eq!(map[0], 0, "{out:?}");
+    assert!(map[1] >= 2_000_000_000, "mapped from /etc/subuid: {out:?}");
+    // Through the idmapped volume the host's root is the container's, and
+    // what the container's root writes is root's on the host.
+    assert_eq!(lines.collect::<Vec<_>>(), ["0:0", "written"], "{out:?}");
+    let meta = fs::metadata(vol.join("from-container")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+}

@@ -102,6 +102,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     // sync 1, not at the clone.
     let cgroupns_after_sync = cgroup_sync && late_cgroupns(&mut ns_plan.shape);
     let (parent, child) = protocol::channel_pair()?;
+    // On the host's side: init could not idmap a host file system.
+    let idmapped = crate::idmapped::prepare(&bundle.spec, &bundle.dir)?;
     let clone = CloneOptions {
         flags: ns_plan.shape.clone_flags,
         pidfd: true,
@@ -135,6 +137,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
                 cgroupns_after_sync,
                 new_keyring: !opts.no_new_keyring,
                 no_pivot: opts.no_pivot,
+                idmapped: &idmapped,
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -144,7 +147,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
     let shape = ns_plan.shape;
     // The child has its copies; ours would keep the fifo's reader alive and
     // hide the child's death from the channel.
-    drop((child, fifo, console, ns_plan, listener_child));
+    drop((child, fifo, console, ns_plan, listener_child, idmapped));
     let (init_pid, init_pidfd) = sync(&parent, &bundle, opts, shape, (pid, pidfd), &mut guard)?;
     if let (Some(c), Some(ours)) = (&filter, &listener_ours) {
         let state = hooks::state_for(

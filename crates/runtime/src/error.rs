@@ -333,6 +333,34 @@ pub enum Error {
         source: io::Error,
     },
 
+    // --- idmapped mounts (idmapped.rs) ---
+    #[error(
+        "mounts[{index}]: idmapped mount of {} on {}: user namespace for its id maps",
+        from.display(),
+        dest.display()
+    )]
+    IdmapUserns {
+        index: usize,
+        from: PathBuf,
+        dest: PathBuf,
+        #[source]
+        source: Box<nsbox_ns::Error>,
+    },
+
+    #[error(
+        "mounts[{index}]: idmapped mount of {} on {}{hint}",
+        from.display(),
+        dest.display()
+    )]
+    IdmapMount {
+        index: usize,
+        from: PathBuf,
+        dest: PathBuf,
+        hint: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
     // --- no mount namespace ---
     /// A config field that only a mount namespace of the container's own
     /// could apply (a warning: the host's mount table is left alone).

@@ -13,11 +13,13 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "async",
     "atime",
     "bind",
+    "copy-symlink",
     "defaults",
     "dev",
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "lazytime",
     "loud",
     "mand",
@@ -35,6 +37,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "rbind",
     "relatime",
     "remount",
+    "ridmap",
     "ro",
     "rprivate",
     "rshared",
@@ -47,6 +50,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "strictatime",
     "suid",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -66,7 +70,7 @@ pub fn features() -> Features {
     capabilities.sort();
     linux.set_capabilities(Some(capabilities));
     // cgroups through nsbox-cgroups (cgroupfs: v1, v2 and hybrid hosts, rdma
-    // included; no systemd driver). Idmapped mounts are not wired in yet.
+    // included; no systemd driver).
     let mut cgroup = Cgroup::default();
     cgroup.set_v1(Some(true));
     cgroup.set_v2(Some(true));
@@ -86,7 +90,8 @@ pub fn features() -> Features {
     rdt.set_enabled(Some(false));
     linux.set_intel_rdt(Some(rdt));
     let mut idmap = IDMap::default();
-    idmap.set_enabled(Some(false));
+    // Probed: a kernel with mount_setattr's MOUNT_ATTR_IDMAP (5.12+).
+    idmap.set_enabled(Some(nsbox_ns::mountattr::idmap_supported()));
     let mut ext = MountExtensions::default();
     ext.set_idmap(Some(idmap));
     linux.set_mount_extensions(Some(ext));
@@ -136,6 +141,17 @@ mod tests {
             .unwrap()
             .iter()
             .any(|o| o == "rbind"));
+        for word in ["tmpcopyup", "copy-symlink", "idmap", "ridmap"] {
+            assert!(
+                json["mountOptions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|o| o == word),
+                "{word}"
+            );
+        }
+        assert_eq!(json["linux"]["mountExtensions"]["idmap"]["enabled"], true);
         assert!(json["linux"]["capabilities"]
             .as_array()
             .unwrap()

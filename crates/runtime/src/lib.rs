@@ -29,6 +29,7 @@ pub mod extensions;
 pub mod features;
 pub mod fifo;
 pub mod hooks;
+pub mod idmapped;
 pub mod init;
 pub mod kill;
 pub mod limits;

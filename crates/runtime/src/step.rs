@@ -127,6 +127,11 @@ pub enum Step {
     MoveRoot {
         path: String,
     },
+    // --- mount extensions ---
+    /// `tmpcopyup`: copying the rootfs's content into the tmpfs.
+    CopyUp {
+        path: String,
+    },
 }
 
 impl fmt::Display for Step {
@@ -182,6 +187,7 @@ impl fmt::Display for Step {
             }
             Step::SessionKeyring { name } => write!(f, "join session keyring {name:?}"),
             Step::MoveRoot { path } => write!(f, "move rootfs {path} onto / (--no-pivot)"),
+            Step::CopyUp { path } => write!(f, "copy {path} into its tmpfs (tmpcopyup)"),
         }
     }
 }

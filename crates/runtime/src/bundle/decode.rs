@@ -63,6 +63,52 @@ pub fn propagation_flag(word: &str) -> Option<MountPropagationFlags> {
     })
 }
 
+/// runc's and crun's mount extensions: words of `mounts[].options` that
+/// are not mount(2)'s and never reach it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MountExtensions {
+    /// `tmpcopyup` (tmpfs): the tmpfs starts with a copy of what the
+    /// rootfs held at its destination.
+    pub tmpcopyup: bool,
+    /// `copy-symlink` (crun; bind): a source that is a symlink is created
+    /// as that symlink at the destination instead of being bound.
+    pub copy_symlink: bool,
+    /// `idmap` or `ridmap` (bind): an idmapped mount.
+    pub idmap: Option<IdmapWord>,
+}
+
+/// Which idmap word a mount carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdmapWord {
+    /// `idmap`: the mount itself is idmapped.
+    Idmap,
+    /// `ridmap`: it and every mount beneath it (with `rbind`).
+    Ridmap,
+}
+
+impl MountExtensions {
+    /// Takes `word` when it is an extension; false for any other word.
+    pub fn take(&mut self, word: &str) -> bool {
+        match word {
+            "tmpcopyup" => self.tmpcopyup = true,
+            "copy-symlink" => self.copy_symlink = true,
+            "idmap" => self.idmap = Some(IdmapWord::Idmap),
+            "ridmap" => self.idmap = Some(IdmapWord::Ridmap),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The extensions among `options`.
+    pub fn of(options: &[String]) -> MountExtensions {
+        let mut ext = MountExtensions::default();
+        for word in options {
+            ext.take(word);
+        }
+        ext
+    }
+}
+
 /// The clocks a time namespace can offset, as the config names them.
 pub const CLOCKS: [&str; 2] = ["monotonic", "boottime"];
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
 
 use super::{decode, field};
 use crate::Error;
@@ -116,6 +116,7 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         if m.destination().as_os_str().is_empty() {
             return Err(field(&format!("mounts[{i}].destination"), "is empty"));
         }
+        mount_extensions(i, m, listed(LinuxNamespaceType::User))?;
     }
     if let Some(p) = linux.rootfs_propagation() {
         if decode::propagation_flag(p).is_none() {
@@ -131,6 +132,60 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
                 &format!("linux.devices[{i}].path"),
                 format!("{:?} is not under /dev", d.path()),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// runc's and crun's mount extensions on `mounts[i]`: each on the kind of
+/// mount it is for; idmapped mounts with both maps, valid, or a user
+/// namespace (new or joined) whose maps they take (`userns`).
+fn mount_extensions(i: usize, m: &Mount, userns: bool) -> Result<(), Error> {
+    let options = m.options().as_deref().unwrap_or(&[]);
+    let ext = decode::MountExtensions::of(options);
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = typ == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
+    let at = |what: &str| format!("mounts[{i}].{what}");
+    if ext.tmpcopyup && typ != "tmpfs" {
+        return Err(field(&at("options"), "tmpcopyup is for tmpfs mounts"));
+    }
+    if ext.copy_symlink && !bind {
+        return Err(field(&at("options"), "copy-symlink is for bind mounts"));
+    }
+    let has = |maps: &Option<Vec<LinuxIdMapping>>| maps.as_ref().is_some_and(|m| !m.is_empty());
+    let (uid, gid) = (has(m.uid_mappings()), has(m.gid_mappings()));
+    if ext.idmap.is_none() && !uid && !gid {
+        return Ok(());
+    }
+    if !bind {
+        return Err(field(&at("options"), "idmapped mounts are bind mounts"));
+    }
+    match (uid, gid) {
+        (true, false) => return Err(field(&at("gidMappings"), "required with uidMappings")),
+        (false, true) => return Err(field(&at("uidMappings"), "required with gidMappings")),
+        (false, false) if !userns => {
+            return Err(field(
+                &at("uidMappings"),
+                "required for idmap/ridmap without a user namespace (whose maps it would take)",
+            ))
+        }
+        _ => {}
+    }
+    for (name, maps) in [
+        ("uidMappings", m.uid_mappings()),
+        ("gidMappings", m.gid_mappings()),
+    ] {
+        let ranges: Vec<nsbox_ns::IdRange> = maps
+            .iter()
+            .flatten()
+            .map(|r| nsbox_ns::IdRange {
+                inside: r.container_id(),
+                outside: r.host_id(),
+                count: r.size(),
+            })
+            .collect();
+        if !ranges.is_empty() {
+            nsbox_ns::idmap::validate(&ranges).map_err(|e| field(&at(name), e.to_string()))?;
         }
     }
     Ok(())
@@ -350,6 +405,67 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("linux.timeOffsets.monotonic.nanosecs"), "{e}");
+    }
+
+    #[test]
+    fn mount_extensions_on_their_kind_of_mount() {
+        let maps = r#"[{"containerID": 0, "hostID": 1000, "size": 1}]"#;
+        let cases = [
+            (
+                r#"{"destination": "/t", "type": "tmpfs", "options": ["tmpcopyup"]}"#.to_string(),
+                None,
+            ),
+            (
+                r#"{"destination": "/t", "type": "proc", "options": ["tmpcopyup"]}"#.into(),
+                Some("mounts[0].options: tmpcopyup is for tmpfs mounts"),
+            ),
+            (
+                r#"{"destination": "/t", "type": "tmpfs", "options": ["copy-symlink"]}"#.into(),
+                Some("mounts[0].options: copy-symlink is for bind mounts"),
+            ),
+            (
+                format!(
+                    r#"{{"destination": "/t", "source": "/s", "options": ["rbind", "ridmap"],
+                         "uidMappings": {maps}, "gidMappings": {maps}}}"#
+                ),
+                None,
+            ),
+            (
+                format!(r#"{{"destination": "/t", "type": "bind", "gidMappings": {maps}}}"#),
+                Some("mounts[0].uidMappings: required with gidMappings"),
+            ),
+            (
+                r#"{"destination": "/t", "type": "bind", "options": ["idmap"]}"#.into(),
+                Some("mounts[0].uidMappings: required for idmap/ridmap without a user namespace"),
+            ),
+        ];
+        for (mount, want) in cases {
+            let text = MINIMAL.replace(
+                r#""ociVersion""#,
+                &format!(r#""mounts": [{mount}], "ociVersion""#),
+            );
+            let got = validate(&parse(&text).unwrap());
+            match want {
+                None => assert!(got.is_ok(), "{mount}: {got:?}"),
+                Some(want) => {
+                    let err = got.unwrap_err().to_string();
+                    assert!(err.contains(want), "{mount}: {err}");
+                }
+            }
+        }
+        // With a user namespace, idmap takes its maps.
+        let text = MINIMAL
+            .replace(
+                r#""ociVersion""#,
+                r#""mounts": [{"destination": "/t", "type": "bind", "options": ["idmap"]}], "ociVersion""#,
+            )
+            .replace(
+                r#"{"type": "mount"}]"#,
+                &format!(
+                    r#"{{"type": "mount"}}, {{"type": "user"}}], "uidMappings": {maps}, "gidMappings": {maps}"#
+                ),
+            );
+        validate(&parse(&text).unwrap()).unwrap();
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod cgroup_mount;
 pub mod confine;
+pub mod copyup;
 pub mod devices;
 pub mod enter_root;
 pub mod exec;
@@ -62,6 +63,9 @@ pub(crate) struct Context<'a> {
     pub new_keyring: bool,
     /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// Per `mounts[i]`: the detached idmapped tree create made (on the
+    /// host's side, which may idmap), to attach instead of a bind.
+    pub idmapped: &'a [Option<OwnedFd>],
 }
 
 /// Init's entry point after the clone (of a single-threaded nsbox, see
@@ -201,15 +205,18 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
         .iter()
         .flatten()
         .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Cgroup);
-    for m in spec.mounts().iter().flatten() {
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let idmapped = ctx.idmapped.get(i).and_then(Option::as_ref);
+        let idmapped = idmapped.map(std::os::fd::AsFd::as_fd);
         match label {
             Some(label) => mounts::mount_one(
                 &root,
                 &ctx.bundle.dir,
                 &confine::with_mount_label(m, label),
                 cgroupns,
+                idmapped,
             )?,
-            None => mounts::mount_one(&root, &ctx.bundle.dir, m, cgroupns)?,
+            None => mounts::mount_one(&root, &ctx.bundle.dir, m, cgroupns, idmapped)?,
         }
     }
     create_cwd_in(&root, spec)?;

@@ -2,13 +2,15 @@
 //! propagation, the rootfs bound onto itself, then each `mounts[i]` with
 //! its destination created and resolved inside the rootfs.
 
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Mount;
-use rustix::mount::{MountFlags, MountPropagationFlags};
+use rustix::mount::{MountFlags, MountPropagationFlags, MoveMountFlags};
 
+use super::copyup;
 use super::paths::{fd_path, Leaf, Root};
-use crate::bundle::decode::propagation_flag;
+use crate::bundle::decode::{propagation_flag, MountExtensions};
 use crate::step::{Failure, Step, StepResult};
 
 /// A mount's options split the way mount(2) wants them.
@@ -21,6 +23,8 @@ pub struct Options {
     pub propagation: Vec<(String, MountPropagationFlags)>,
     /// Everything else, for the file system (`size=`, `mode=`, `newinstance`...).
     pub data: String,
+    /// `tmpcopyup`, `copy-symlink`, `idmap`, `ridmap`: never for mount(2).
+    pub ext: MountExtensions,
 }
 
 pub fn parse_options(options: &[String]) -> Options {
@@ -30,6 +34,7 @@ pub fn parse_options(options: &[String]) -> Options {
         recursive: false,
         propagation: Vec::new(),
         data: String::new(),
+        ext: MountExtensions::default(),
     };
     let mut data: Vec<&str> = Vec::new();
     for opt in options {
@@ -71,6 +76,9 @@ pub fn parse_options(options: &[String]) -> Options {
                 continue;
             }
             word => {
+                if o.ext.take(word) {
+                    continue;
+                }
                 if let Some(p) = propagation_flag(word) {
                     o.propagation.push((word.to_string(), p));
                 } else {
@@ -151,23 +159,29 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
 /// Mounts one `mounts[i]` entry under the rootfs.
 /// `cgroupns`: the container has a cgroup namespace (new or joined), which
 /// decides what a `cgroup` mount shows on a v1 or hybrid host.
-pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Result<(), Failure> {
+/// `idmapped`: the detached idmapped tree create made for this entry (the
+/// runtime's idmapped module), attached here instead of a bind.
+pub fn mount_one(
+    root: &Root,
+    bundle: &Path,
+    m: &Mount,
+    cgroupns: bool,
+    idmapped: Option<BorrowedFd<'_>>,
+) -> Result<(), Failure> {
     let dest = m.destination();
     let dest_s = dest.display().to_string();
     let options = parse_options(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().clone().unwrap_or_default();
     let bind = options.bind || typ == "bind";
-    let source: PathBuf = m.source().clone().unwrap_or_default();
-    let source = if bind && source.is_relative() {
-        bundle.join(source)
-    } else {
-        source
-    };
+    let source = source_path(bundle, m);
     let mount_step = || Step::Mount {
         typ: if bind { "bind".into() } else { typ.clone() },
         source: source.display().to_string(),
         dest: dest_s.clone(),
     };
+    if bind && options.ext.copy_symlink && source.is_symlink() {
+        return copy_symlink(root, &source, dest, &dest_s);
+    }
     let leaf = if bind && !source.is_dir() {
         Leaf::File
     } else {
@@ -178,7 +192,16 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Resul
     })?;
     let target = fd_path(&target_fd);
     if bind {
-        if options.recursive {
+        if let Some(tree) = idmapped {
+            rustix::mount::move_mount(
+                tree,
+                c"",
+                &target_fd,
+                c"",
+                MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+            )
+            .step(mount_step)?;
+        } else if options.recursive {
             rustix::mount::mount_bind_recursive(&source, &target).step(mount_step)?;
         } else {
             rustix::mount::mount_bind(&source, &target).step(mount_step)?;
@@ -218,15 +241,44 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Resul
         } else {
             source.clone()
         };
+        // What the rootfs holds there, opened before the tmpfs hides it.
+        let copy_from = if options.ext.tmpcopyup {
+            Some(
+                copyup::open_source(target_fd.as_fd()).step(|| Step::CopyUp {
+                    path: dest_s.clone(),
+                })?,
+            )
+        } else {
+            None
+        };
+        // Read-only comes after the copy: the tmpfs is filled first.
+        let (flags, late_ro) = match copy_from {
+            Some(_) if options.flags.contains(MountFlags::RDONLY) => {
+                (options.flags - MountFlags::RDONLY, true)
+            }
+            _ => (options.flags, false),
+        };
         let data = std::ffi::CString::new(options.data.clone()).unwrap_or_default();
-        rustix::mount::mount(
-            &src,
-            &target,
-            typ.as_str(),
-            options.flags,
-            Some(data.as_c_str()),
-        )
-        .step(mount_step)?;
+        rustix::mount::mount(&src, &target, typ.as_str(), flags, Some(data.as_c_str()))
+            .step(mount_step)?;
+        if let Some(from) = copy_from {
+            let fd = remounted(root, dest, leaf, &dest_s)?;
+            let keep_mode = options.data.split(',').any(|o| o.starts_with("mode="));
+            copyup::copy_tree(from.as_fd(), &fd, keep_mode).map_err(|f| Failure {
+                step: Step::CopyUp {
+                    path: copyup::failed_path(&dest_s, &f),
+                },
+                errno: f.source.raw_os_error().unwrap_or(libc::EIO),
+            })?;
+            if late_ro {
+                rustix::mount::mount_remount(fd_path(&fd), options.flags, "").step(|| {
+                    Step::Remount {
+                        dest: dest_s.clone(),
+                        options: "ro".into(),
+                    }
+                })?;
+            }
+        }
     }
     if options.propagation.is_empty() {
         return Ok(());
@@ -241,6 +293,44 @@ pub fn mount_one(root: &Root, bundle: &Path, m: &Mount, cgroupns: bool) -> Resul
         })?;
     }
     Ok(())
+}
+
+/// A bind source as mount(2) takes it: relative ones are relative to the
+/// bundle directory.
+pub fn source_path(bundle: &Path, m: &Mount) -> PathBuf {
+    let source: PathBuf = m.source().clone().unwrap_or_default();
+    let bind = m.typ().as_deref() == Some("bind")
+        || m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind");
+    if bind && source.is_relative() {
+        bundle.join(source)
+    } else {
+        source
+    }
+}
+
+/// `copy-symlink`: the destination becomes a symlink with the source
+/// link's target (an existing link with that target is left as it is).
+fn copy_symlink(root: &Root, source: &Path, dest: &Path, dest_s: &str) -> Result<(), Failure> {
+    let target = std::fs::read_link(source).step(|| Step::Resolve {
+        path: source.display().to_string(),
+    })?;
+    let step = || Step::Symlink {
+        path: dest_s.to_string(),
+        target: target.display().to_string(),
+    };
+    let (dir, name) = root.parent_dir(dest).step(step)?;
+    match rustix::fs::symlinkat(target.as_path(), &dir, &name) {
+        Err(rustix::io::Errno::EXIST)
+            if rustix::fs::readlinkat(&dir, &name, Vec::new())
+                .is_ok_and(|t| t.as_bytes() == target.as_os_str().as_encoded_bytes()) =>
+        {
+            Ok(())
+        }
+        other => other.step(step),
+    }
 }
 
 /// The destination opened again after mounting on it: the descriptor
@@ -261,18 +351,9 @@ fn is_cgroup2_host() -> bool {
     rustix::fs::statfs("/sys/fs/cgroup").is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
 }
 
-/// `struct mount_attr` of mount_setattr(2).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
 /// Sets ro/nosuid/nodev/noexec from `flags` on the mount at `path` and
 /// every mount beneath it, in one call: `mount_setattr(AT_RECURSIVE)`
-/// (Linux 5.12; rustix has no wrapper).
+/// (Linux 5.12).
 pub fn set_recursive(path: &Path, flags: MountFlags) -> std::io::Result<()> {
     let mut set = 0;
     for (flag, attr) in [
@@ -285,31 +366,11 @@ pub fn set_recursive(path: &Path, flags: MountFlags) -> std::io::Result<()> {
             set |= attr;
         }
     }
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
+    let attr = nsbox_ns::mountattr::MountAttr {
+        set,
+        ..Default::default()
     };
-    // SAFETY: `c` is a NUL-terminated path and `attr` a fully initialised
-    // mount_attr, both alive for the call; the size passed is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
-            std::ptr::addr_of!(attr),
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    nsbox_ns::mountattr::mount_setattr(rustix::fs::CWD, path, libc::AT_RECURSIVE as u32, &attr)
 }
 
 /// The flags of the mount at `path` that a remount must repeat: in a user
@@ -357,5 +418,17 @@ mod tests {
         let o = opts(&["ro", "rw", "newinstance", "ptmxmode=0666"]);
         assert!(o.flags.is_empty());
         assert_eq!(o.data, "newinstance,ptmxmode=0666");
+    }
+
+    #[test]
+    fn extensions_never_reach_mount_data() {
+        let o = opts(&["nosuid", "tmpcopyup", "size=1m", "copy-symlink", "ridmap"]);
+        assert_eq!(o.data, "size=1m");
+        assert!(o.ext.tmpcopyup && o.ext.copy_symlink);
+        assert_eq!(o.ext.idmap, Some(crate::bundle::decode::IdmapWord::Ridmap));
+        assert_eq!(
+            opts(&["idmap"]).ext.idmap,
+            Some(crate::bundle::decode::IdmapWord::Idmap)
+        );
     }
 }
