@@ -33,6 +33,10 @@ pub enum Command {
     /// Named network namespaces, as `ip netns` keeps them: add, list, exec, pids, identify, delete.
     #[command(subcommand)]
     Netns(cmd::netns::NetnsCommand),
+    /// Stop named containers (`run -d --name`): SIGTERM, SIGKILL after -t seconds.
+    Stop(cmd::stop::Args),
+    /// Remove named containers (state and bundle); -f kills a running one first.
+    Rm(cmd::rm::Args),
     /// OCI: create a container from a bundle; its process waits for `start`.
     Create(cmd::create::Args),
     /// OCI: start a created container's process.
@@ -74,6 +78,8 @@ impl Command {
             Command::Enter(_) => "enter",
             Command::Ns(ns) => ns.verb(),
             Command::Netns(c) => c.verb(),
+            Command::Stop(_) => "stop",
+            Command::Rm(_) => "rm",
             Command::Create(a) => with_id("create", &a.id),
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
@@ -129,6 +135,8 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Enter(args) => cmd::enter::run(args),
         Command::Ns(ns) => cmd::ns::run(ns),
         Command::Netns(c) => cmd::netns::run(c),
+        Command::Stop(args) => cmd::stop::run(args),
+        Command::Rm(args) => cmd::rm::run(args),
         Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
         Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
         Command::State(args) => cmd::logged(|| cmd::state::run(args)),

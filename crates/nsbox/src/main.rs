@@ -6,6 +6,7 @@ mod cmd;
 mod global;
 mod report;
 mod table;
+mod target;
 
 use std::process::ExitCode;
 

@@ -2,28 +2,64 @@
 //! for a run on the host's root, the empty `rootfs/` that init binds the
 //! host's root onto (inside the container's mount namespace, so the host's
 //! mount table never changes). Only bundles in this directory may carry
-//! nsbox's reserved annotations (`nsbox_runtime::extensions`). The bundle
-//! is removed, with `.bundles` when that is left empty, on every way out.
+//! nsbox's reserved annotations (`nsbox_runtime::extensions`). The
+//! directory is made exclusively (a name in use is refused, never
+//! overwritten) and removed, with `.bundles` when that is left empty, on
+//! every way out, unless [`BundleDir::keep`] leaves it to a detached
+//! container (`nsbox rm` removes it then).
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
 use crate::Error;
 
-/// `ROOT/.bundles/ID`, removed when dropped.
+/// `ROOT/.bundles/ID`, removed when dropped (unless kept).
 #[derive(Debug)]
 pub struct BundleDir {
     path: PathBuf,
 }
 
 impl BundleDir {
-    /// The bundle directory of container `id` under the state root; made
-    /// by [`BundleDir::write`].
-    pub fn new(root: &Path, id: &str) -> BundleDir {
-        BundleDir {
-            path: root.join(nsbox_runtime::extensions::BUNDLES).join(id),
+    /// Makes the bundle directory of container `id` under the state root
+    /// (mode 0700), failing with [`Error::NameTaken`] when it exists.
+    pub fn create(root: &Path, id: &str) -> Result<BundleDir, Error> {
+        let path = BundleDir::path_of(root, id);
+        let bundles = path.parent().expect("under .bundles").to_path_buf();
+        let made = |p: &Path, r| {
+            std::fs::DirBuilder::new()
+                .recursive(r)
+                .mode(0o700)
+                .create(p)
+        };
+        made(&bundles, true).map_err(|source| Error::CreateBundle {
+            path: bundles.clone(),
+            source,
+        })?;
+        match made(&path, false) {
+            Ok(()) => Ok(BundleDir { path }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::NameTaken {
+                name: id.to_owned(),
+            }),
+            Err(source) => Err(Error::CreateBundle { path, source }),
         }
+    }
+
+    /// Where the bundle directory of container `id` is (or would be).
+    pub fn path_of(root: &Path, id: &str) -> PathBuf {
+        root.join(nsbox_runtime::extensions::BUNDLES).join(id)
+    }
+
+    /// The bundle directory of container `id` if it exists, to remove.
+    pub fn existing(root: &Path, id: &str) -> Option<BundleDir> {
+        let path = BundleDir::path_of(root, id);
+        path.is_dir().then_some(BundleDir { path })
+    }
+
+    /// Leaves the directory in place (a detached container's).
+    pub fn keep(self) {
+        std::mem::forget(self);
     }
 
     pub fn path(&self) -> &Path {
@@ -35,8 +71,8 @@ impl BundleDir {
         self.path.join("rootfs")
     }
 
-    /// Makes the directory (and the host root's mount point when the spec
-    /// roots there) and writes `spec` as config.json.
+    /// Makes the host root's mount point when the spec roots there, and
+    /// writes `spec` as config.json.
     pub fn write(&self, spec: &Spec) -> Result<(), Error> {
         let mkdir = |p: &Path| {
             std::fs::DirBuilder::new()
@@ -47,7 +83,6 @@ impl BundleDir {
                     source,
                 })
         };
-        mkdir(&self.path)?;
         let mount_point = self.host_root_mount_point();
         if spec.root().as_ref().map(|r| r.path()) == Some(&mount_point) {
             mkdir(&mount_point)?;
@@ -80,7 +115,11 @@ mod tests {
         let root = std::env::temp_dir().join(format!("nsbox-bundle-dir-{}", std::process::id()));
         let spec = oci_spec::runtime::Spec::default();
         {
-            let dir = BundleDir::new(&root, "x");
+            let dir = BundleDir::create(&root, "x").unwrap();
+            assert!(matches!(
+                BundleDir::create(&root, "x"),
+                Err(Error::NameTaken { .. })
+            ));
             assert_eq!(dir.path(), root.join(".bundles/x"));
             dir.write(&spec).unwrap();
             assert!(dir.path().join("config.json").is_file());
@@ -89,7 +128,7 @@ mod tests {
         assert!(!root.join(".bundles").exists());
         // Rooted at the mount point: that is made too.
         {
-            let dir = BundleDir::new(&root, "y");
+            let dir = BundleDir::create(&root, "y").unwrap();
             let mut spec = spec.clone();
             let mut r = spec.root().clone().unwrap();
             r.set_path(dir.host_root_mount_point());

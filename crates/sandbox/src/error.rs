@@ -37,6 +37,34 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `--name`: not a name nsbox can use as a container id.
+    #[error("invalid container name {name:?}: {why}")]
+    BadName { name: String, why: &'static str },
+
+    /// `--name`: a container (or its leftover bundle) has the name.
+    #[error("the name {name:?} is taken (nsbox rm {name} frees it)")]
+    NameTaken { name: String },
+
+    #[error("no container named {name:?}")]
+    NoSuchContainer { name: String },
+
+    #[error("container {name:?} is not running")]
+    NotRunning { name: String },
+
+    #[error("container {name:?} is running (stop it first, or rm -f)")]
+    StillRunning { name: String },
+
+    #[error("container {name:?} did not stop after SIGKILL")]
+    WontStop { name: String },
+
+    /// `-d`: the container's output file.
+    #[error("open {path} for the container's output")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     /// The runtime's create, start, wait or delete of the container
     /// (boxed: the runtime's error is large and this path is cold).
     #[error("container {id}")]

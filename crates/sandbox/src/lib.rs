@@ -9,17 +9,22 @@
 //! - [`options`]: the request ([`RunOptions`], [`Net`]);
 //! - [`limits`], [`flags`]: docker's resource and process flags, checked;
 //! - [`spec`]: the OCI spec built from the request;
-//! - [`bundle_dir`]: `ROOT/.bundles/ID`, written and removed;
+//! - [`bundle_dir`]: `ROOT/.bundles/ID`, made exclusively, written and removed;
+//! - [`named`]: named containers: find, stop, remove;
+//! - [`detach`]: a detached container's stdio (`output.log`);
 //! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
 
 pub mod bundle_dir;
+pub mod detach;
 pub mod error;
 pub mod flags;
 pub mod limits;
+pub mod named;
 pub mod options;
 pub mod run;
 pub mod spec;
 
 pub use error::Error;
+pub use named::{remove, stop, Stopped};
 pub use options::{Net, RunOptions};
 pub use run::run;

@@ -5,13 +5,49 @@ use std::path::PathBuf;
 use crate::limits::Limits;
 
 /// `--net`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Net {
     /// The host's network (the default).
     #[default]
     Host,
     /// A new network namespace with only `lo`, up.
     None,
+    /// `container:NAME`: the network namespace of the running container
+    /// NAME, and only that one (Docker's `--net=container:NAME`).
+    Container(String),
+    /// `ns:PATH`: a network namespace file (`/run/netns/X`,
+    /// `/proc/PID/ns/net`).
+    Path(PathBuf),
+}
+
+impl Net {
+    /// `--net`'s words: `host`, `none`, `container:NAME`, `ns:PATH` (a
+    /// relative PATH is taken from the caller's directory).
+    pub fn parse(text: &str) -> Result<Net, String> {
+        match text {
+            "host" => Ok(Net::Host),
+            "none" => Ok(Net::None),
+            _ => {
+                if let Some(name) = text.strip_prefix("container:") {
+                    if name.is_empty() {
+                        return Err("container: needs a container name".into());
+                    }
+                    Ok(Net::Container(name.to_owned()))
+                } else if let Some(path) = text.strip_prefix("ns:") {
+                    if path.is_empty() {
+                        return Err("ns: needs a namespace file".into());
+                    }
+                    std::path::absolute(path)
+                        .map(Net::Path)
+                        .map_err(|e| format!("ns:{path}: {e}"))
+                } else {
+                    Err(format!(
+                        "unknown network {text:?} (host, none, container:NAME or ns:PATH)"
+                    ))
+                }
+            }
+        }
+    }
 }
 
 /// What `nsbox run -- CMD` was asked for.
@@ -44,6 +80,12 @@ pub struct RunOptions {
     pub init: bool,
     /// `--memory`, `--cpus`, `--pids-limit`, `--cpuset-cpus`.
     pub limits: Limits,
-    /// `--hostname` (else the generated id).
+    /// `--hostname` (else the container's name or generated id).
     pub hostname: Option<String>,
+    /// `--name`: the container's name (its id), so that other commands
+    /// can find it (`stop`, `rm`, `--net container:NAME`, `enter -t`).
+    pub name: Option<String>,
+    /// `-d`: leave it running; its output goes to `output.log` in its
+    /// bundle directory, and `nsbox rm` removes it.
+    pub detach: bool,
 }

@@ -1,7 +1,8 @@
 //! `nsbox run -- CMD`: the request written as a bundle and run through the
 //! runtime's create/start/wait, as an engine runs any bundle; the state
 //! directory (by the runtime's delete) and the bundle (a drop guard) are
-//! gone when [`run`] returns, whatever the outcome.
+//! gone when [`run`] returns, whatever the outcome, except for a detached
+//! container (`-d`) once it started: it keeps both until `nsbox rm`.
 
 use std::path::PathBuf;
 
@@ -9,13 +10,27 @@ use nsbox_runtime::run::Outcome;
 use nsbox_runtime::CreateOptions;
 
 use crate::bundle_dir::BundleDir;
-use crate::options::RunOptions;
+use crate::options::{Net, RunOptions};
+use crate::spec::NetNs;
 use crate::Error;
 
-/// Runs the command and waits for it; the outcome carries its exit code.
+/// Runs the command and waits for it (unless detached); the outcome
+/// carries its exit code.
 pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
-    let id = generate_id();
-    let bundle = BundleDir::new(&opts.root, &id); // removed on every way out
+    let id = match &opts.name {
+        Some(name) => {
+            crate::named::check_name(name)?;
+            name.clone()
+        }
+        None => generate_id(),
+    };
+    let net = match &opts.net {
+        Net::Host => NetNs::Host,
+        Net::None => NetNs::New,
+        Net::Path(p) => joined(p.clone()),
+        Net::Container(name) => joined(crate::named::net_of(&opts.root, name)?),
+    };
+    let bundle = BundleDir::create(&opts.root, &id)?; // removed on every way out unless kept
     let rootfs = match &opts.rootfs {
         Some(dir) => checked_rootfs(dir)?,
         None => bundle.host_root_mount_point(),
@@ -23,7 +38,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
     // Without root, new namespaces need a user namespace: implied.
     let mut opts = opts.clone();
     opts.userns |= !rustix::process::geteuid().is_root();
-    let spec = crate::spec::spec(&opts, &id, &rootfs)?;
+    let spec = crate::spec::spec(&opts, &net, &id, &rootfs)?;
     bundle.write(&spec)?;
     let create = CreateOptions {
         root: opts.root.clone(),
@@ -35,10 +50,32 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         no_new_keyring: false,
         no_pivot: false,
     };
-    nsbox_runtime::run::run(&create, false).map_err(|source| Error::Container {
+    let output = opts
+        .detach
+        .then(|| crate::detach::Redirected::to_log(&bundle.path().join("output.log")))
+        .transpose()?;
+    let outcome = nsbox_runtime::run::run(&create, opts.detach);
+    drop(output); // our own stdio back before anything is said
+    let outcome = outcome.map_err(|source| Error::Container {
         id,
         source: Box::new(source),
-    })
+    })?;
+    if opts.detach {
+        bundle.keep();
+    }
+    Ok(outcome)
+}
+
+/// Joining a network namespace file; the host's own (a container that
+/// shares the host's network, say) is the host's network, whose /sys is
+/// bound rather than mounted anew (see `spec`). A path that is not a
+/// namespace is left for the runtime to refuse by name.
+fn joined(path: PathBuf) -> NetNs {
+    let ours = nsbox_ns::ns_of_pid(std::process::id(), nsbox_ns::NsKind::Net);
+    match (nsbox_ns::ns_of_path(&path), ours) {
+        (Ok(theirs), Ok(ours)) if theirs == ours => NetNs::Host,
+        _ => NetNs::Join(path),
+    }
 }
 
 /// A container id (and hostname) unique on this host: pid and time.

@@ -19,7 +19,7 @@ use oci_spec::runtime::{
 };
 
 use crate::error::{build, Error};
-use crate::options::{Net, RunOptions};
+use crate::options::RunOptions;
 
 /// Docker's (containerd's) default capability set.
 const DEFAULT_CAPS: [Capability; 14] = [
@@ -50,9 +50,20 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
     )
 }
 
-/// The spec of a run whose root file system is `rootfs` and whose
-/// container id is `id`.
-pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
+/// The container's network namespace, `--net` resolved (`container:NAME`
+/// becomes the namespace file of NAME's init: [`crate::named::net_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetNs {
+    Host,
+    /// A new one, with only `lo`.
+    New,
+    /// The namespace at this path.
+    Join(PathBuf),
+}
+
+/// The spec of a run whose root file system is `rootfs`, whose network
+/// namespace is `net` and whose container id is `id`.
+pub fn spec(opts: &RunOptions, net: &NetNs, id: &str, rootfs: &Path) -> Result<Spec, Error> {
     let workdir = workdir(opts);
     build(
         SpecBuilder::default()
@@ -65,8 +76,8 @@ pub fn spec(opts: &RunOptions, id: &str, rootfs: &Path) -> Result<Spec, Error> {
             )?)
             .process(process(opts, &workdir)?)
             .hostname(opts.hostname.as_deref().unwrap_or(id))
-            .mounts(mounts(opts)?)
-            .linux(linux(opts)?)
+            .mounts(mounts(opts, net)?)
+            .linux(linux(opts, net)?)
             .annotations(annotations(opts, &workdir))
             .build(),
     )
@@ -104,23 +115,31 @@ fn process(opts: &RunOptions, workdir: &Workdir) -> Result<Process, Error> {
 
 /// The namespaces, runc's masked and read-only paths (plus the state
 /// root), nsbox-seccomp's default profile, the id maps and the limits.
-fn linux(opts: &RunOptions) -> Result<Linux, Error> {
+fn linux(opts: &RunOptions, net: &NetNs) -> Result<Linux, Error> {
     let mut kinds = vec![
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Cgroup,
+        (LinuxNamespaceType::Mount, None),
+        (LinuxNamespaceType::Pid, None),
+        (LinuxNamespaceType::Ipc, None),
+        (LinuxNamespaceType::Uts, None),
+        (LinuxNamespaceType::Cgroup, None),
     ];
-    if opts.net == Net::None {
-        kinds.push(LinuxNamespaceType::Network);
+    match net {
+        NetNs::Host => {}
+        NetNs::New => kinds.push((LinuxNamespaceType::Network, None)),
+        NetNs::Join(path) => kinds.push((LinuxNamespaceType::Network, Some(path.clone()))),
     }
     if opts.userns {
-        kinds.push(LinuxNamespaceType::User);
+        kinds.push((LinuxNamespaceType::User, None));
     }
     let namespaces = kinds
         .into_iter()
-        .map(|k| build(LinuxNamespaceBuilder::default().typ(k).build()))
+        .map(|(k, path)| {
+            let mut b = LinuxNamespaceBuilder::default().typ(k);
+            if let Some(p) = path {
+                b = b.path(p);
+            }
+            build(b.build())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let defaults = nsbox_runtime::spec::default_spec();
     let default_linux = defaults.linux().as_ref();
@@ -164,7 +183,7 @@ fn linux(opts: &RunOptions) -> Result<Linux, Error> {
 }
 
 /// Fresh /proc, /dev (with devpts, shm, mqueue), /sys and /tmp.
-fn mounts(opts: &RunOptions) -> Result<Vec<Mount>, Error> {
+fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
     let devpts: &[&str] = if opts.userns {
         // gid 5 (tty) is not mapped in a user namespace of one id.
         &[
@@ -210,7 +229,7 @@ fn mounts(opts: &RunOptions) -> Result<Vec<Mount>, Error> {
     // a new mount would be the host's (read-write) superblock, which cannot
     // be mounted read-only (EBUSY), and in a user namespace not at all; the
     // host's /sys is bound read-only instead.
-    if opts.net == Net::Host {
+    if *net == NetNs::Host {
         mounts.push(mount(
             "/sys",
             "bind",
@@ -293,6 +312,7 @@ mod tests {
         };
         let spec = spec(
             &opts,
+            &NetNs::Host,
             "nsbox-x",
             Path::new("/run/nsbox/.bundles/nsbox-x/rootfs"),
         )
@@ -355,6 +375,7 @@ mod tests {
                 caller_cwd: caller,
                 ..Default::default()
             },
+            &NetNs::Host,
             "x",
             Path::new("/r"),
         )

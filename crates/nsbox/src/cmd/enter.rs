@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use nsbox_ns::enter::{Credential, DirSource, EnterOptions, NsSource};
 use nsbox_ns::{Error, NsKind};
 
+use crate::target::Target;
+
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Run a program in the namespaces of a process or of namespace files (nsenter)",
@@ -16,12 +18,13 @@ util-linux nsenter does. Namespaces are joined user first, mount last; a PID nam
 makes nsbox fork so that the program is inside it (unless -F). With -t and no namespace \
 option, every namespace of the target that differs from ours is entered (as -a). \
 The program defaults to $SHELL, or /bin/sh when $SHELL does not exist after -r.",
-    override_usage = "nsbox enter [-t PID] [-a] [-m -u -i -n -p -U -C -T[=FILE]] [OPTIONS] [PROGRAM [ARG]...]"
+    override_usage = "nsbox enter [-t PID|NAME] [-a] [-m -u -i -n -p -U -C -T[=FILE]] [OPTIONS] [PROGRAM [ARG]...]"
 )]
 pub struct Args {
-    /// Target process to take namespaces (and -r/-w directories) from
-    #[arg(short = 't', long = "target", value_name = "PID")]
-    target: Option<u32>,
+    /// Target process to take namespaces (and -r/-w directories) from: a
+    /// pid, or the name of a running container (`run -d --name`)
+    #[arg(short = 't', long = "target", value_name = "PID|NAME", value_parser = Target::parse)]
+    target: Option<Target>,
 
     /// Enter every namespace of the target that differs from ours
     #[arg(short = 'a', long = "all")]
@@ -138,8 +141,9 @@ impl Args {
             .collect()
     }
 
-    /// Checks what clap cannot express; `Err` is a usage message.
-    fn to_options(&self) -> Result<EnterOptions, String> {
+    /// Checks what clap cannot express; `Err` is a usage message. `target`
+    /// is `-t` resolved to a pid.
+    fn to_options(&self, target: Option<u32>) -> Result<EnterOptions, String> {
         let namespaces = self.namespaces();
         if self.target.is_none() {
             if let Some((kind, _)) = namespaces
@@ -176,7 +180,7 @@ impl Args {
             })
         };
         Ok(EnterOptions {
-            target: self.target,
+            target,
             // -t alone means every namespace of the target.
             all: self.all || namespaces.is_empty(),
             namespaces,
@@ -194,7 +198,8 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let opts = match args.to_options() {
+    let target = args.target.as_ref().map(Target::pid).transpose()?;
+    let opts = match args.to_options(target) {
         Ok(opts) => opts,
         Err(usage) => {
             crate::report::usage(&format!("enter: {usage}"));
@@ -230,7 +235,13 @@ mod tests {
         let cli =
             Cli::try_parse_from([&["nsbox", "enter"], args].concat()).map_err(|e| e.to_string())?;
         match cli.command {
-            Command::Enter(args) => args.to_options(),
+            Command::Enter(args) => {
+                let pid = args.target.as_ref().map(|t| match t {
+                    Target::Pid(pid) => *pid,
+                    Target::Name(n) => panic!("a name ({n}) in a parse test"),
+                });
+                args.to_options(pid)
+            }
             other => panic!("parsed as {other:?}"),
         }
     }

@@ -13,10 +13,12 @@ pub mod ns;
 pub mod pause;
 pub mod ps;
 pub mod resume;
+pub mod rm;
 pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod stop;
 pub mod unshare;
 pub mod update;
 

@@ -12,10 +12,11 @@ use super::create::ContainerFlags;
 #[derive(clap::Args, Debug)]
 #[group(skip)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [--rootfs DIR] [--net none|host] [--userns] [--init] [--memory SIZE] [--cpus N]\n                 [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]... [-w DIR] [--hostname NAME]\n                 -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|container:NAME|ns:PATH] [--userns] [--init]\n                 [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]... [-w DIR]\n                 [--hostname NAME] -- <CMD> [ARGS]..."
 )]
 pub struct Args {
-    /// Do not wait: leave the container running.
+    /// Do not wait: leave the container running (with `-- CMD`: its output
+    /// goes to ROOT/.bundles/NAME/output.log; `nsbox stop`, `nsbox rm`).
     #[arg(short, long)]
     pub detach: bool,
     /// The bundle directory (holding config.json).
@@ -41,9 +42,16 @@ pub struct SandboxFlags {
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
     /// With `-- CMD`: `host` shares the host's network (the default),
-    /// `none` gives a network namespace with only lo.
-    #[arg(long, value_enum, value_name = "none|host")]
-    pub net: Option<NetArg>,
+    /// `none` gives a network namespace with only lo, `container:NAME`
+    /// joins the network namespace of the running container NAME (and
+    /// only that one), `ns:PATH` the namespace at PATH (`/run/netns/X`).
+    #[arg(long, value_name = "MODE", value_parser = Net::parse)]
+    pub net: Option<Net>,
+    /// With `-- CMD`: the container's name (and hostname, unless
+    /// --hostname): `stop`, `rm`, `--net container:NAME` and `enter -t NAME`
+    /// find it by that name while it runs.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// With `-- CMD`: a user namespace too, its root mapped to the caller
     /// (implied when not run as root).
     #[arg(long)]
@@ -77,18 +85,13 @@ pub struct SandboxFlags {
     pub hostname: Option<String>,
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-pub enum NetArg {
-    None,
-    Host,
-}
-
 impl SandboxFlags {
     /// The first of these flags that is set, for "needs a command".
     fn first_set(&self) -> Option<&'static str> {
         [
             (self.rootfs.is_some(), "--rootfs"),
             (self.net.is_some(), "--net"),
+            (self.name.is_some(), "--name"),
             (self.userns, "--userns"),
             (self.init, "--init"),
             (self.memory.is_some(), "--memory"),
@@ -105,15 +108,18 @@ impl SandboxFlags {
 
     /// The sandbox's request for `command`, from the caller's environment,
     /// working directory and terminal.
-    fn options(self, command: Vec<String>) -> RunOptions {
+    fn options(self, command: Vec<String>, detach: bool) -> RunOptions {
         RunOptions {
             root: crate::global::global().root.clone(),
             command,
             rootfs: self.rootfs,
-            net: match self.net {
-                Some(NetArg::None) => Net::None,
-                Some(NetArg::Host) | None => Net::Host,
+            net: self.net.unwrap_or_default(),
+            // detached without a name: a generated one, printed
+            name: match (self.name, detach) {
+                (None, true) => Some(nsbox_sandbox::run::generate_id()),
+                (name, _) => name,
             },
+            detach,
             userns: self.userns,
             init: self.init,
             tty: rustix::termios::isatty(rustix::stdio::stdin()),
@@ -163,7 +169,6 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
     let bundle_flag = [
         (args.id.is_some(), "a container id"),
         (args.bundle.is_some(), "--bundle"),
-        (args.detach, "--detach"),
     ]
     .into_iter()
     .find_map(|(set, flag)| set.then_some(flag))
@@ -173,7 +178,8 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
             "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let outcome = match nsbox_sandbox::run(&args.sandbox.options(args.command)) {
+    let opts = args.sandbox.options(args.command, args.detach);
+    let outcome = match nsbox_sandbox::run(&opts) {
         Ok(outcome) => outcome,
         // A command that could not be started: 127 or 126, as a shell.
         Err(e) => match e.into_exec_failure() {
@@ -185,6 +191,9 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
         },
     };
     super::warn("run", outcome.warnings);
+    if let (true, Some(name)) = (opts.detach, &opts.name) {
+        println!("{name}");
+    }
     Ok(outcome.code)
 }
 

@@ -1,5 +1,5 @@
 //! `nsbox ns diff PID1 PID2`: which namespaces, root directory and cgroup two
-//! processes share.
+//! processes share; a running container's name stands for its init.
 
 use anyhow::Context;
 use nsbox_ns::diff::{self, Aspect, DirId, NsDiff};
@@ -7,11 +7,15 @@ use serde_json::{json, Value};
 
 use super::OutputFlags;
 use crate::table::{Cell, Column, Table};
+use crate::target::Target;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    pub pid1: u32,
-    pub pid2: u32,
+    /// A pid, or the name of a running container.
+    #[arg(value_name = "PID1|NAME1", value_parser = Target::parse)]
+    pub pid1: Target,
+    #[arg(value_name = "PID2|NAME2", value_parser = Target::parse)]
+    pub pid2: Target,
     /// Print nothing; exit 1 when anything differs (like diff -q / cmp -s).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -20,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let d = diff::diff(args.pid1, args.pid2)?;
+    let d = diff::diff(args.pid1.pid()?, args.pid2.pid()?)?;
     if args.quiet {
         return Ok(if d.all_same() { 0 } else { 1 });
     }

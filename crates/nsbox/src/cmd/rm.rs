@@ -1,0 +1,30 @@
+//! `nsbox rm [-f] NAME...`: what `docker rm` does to a named container:
+//! its state and bundle go; a running one is refused unless `-f`.
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Kill it first if it is still running.
+    #[arg(short, long)]
+    pub force: bool,
+    /// The containers' names.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let root = &crate::global::global().root;
+    let mut failed = false;
+    for name in &args.names {
+        match nsbox_sandbox::remove(root, name, args.force) {
+            Ok(warnings) => {
+                super::warn(&format!("rm {name}"), warnings);
+                println!("{name}");
+            }
+            Err(e) => {
+                crate::report::error(&format!("rm {name}"), &e.into());
+                failed = true;
+            }
+        }
+    }
+    Ok(u8::from(failed))
+}
