@@ -8,8 +8,8 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-use nsbox_ns::{CloneOptions, Forked, IdMaps, IdRange, SetGroups};
-use oci_spec::runtime::{ContainerState, LinuxIdMapping, State};
+use nsbox_ns::{CloneOptions, Forked, IdMaps, SetGroups};
+use oci_spec::runtime::{ContainerState, State};
 
 use crate::bundle::{self, Bundle};
 use crate::protocol::{self, Channel, Msg, Phase};
@@ -298,16 +298,7 @@ fn sync(
 /// `linux.uidMappings`/`gidMappings` as nsbox-ns id maps.
 fn id_maps(bundle: &Bundle) -> IdMaps {
     let linux = bundle.spec.linux().as_ref().expect("validated: linux");
-    let ranges = |m: &Option<Vec<LinuxIdMapping>>| -> Vec<IdRange> {
-        m.iter()
-            .flatten()
-            .map(|m| IdRange {
-                inside: m.container_id(),
-                outside: m.host_id(),
-                count: m.size(),
-            })
-            .collect()
-    };
+    let ranges = crate::idmapped::ranges;
     let gid = ranges(linux.gid_mappings());
     // Unprivileged, a process may map only its own gid, and only after
     // giving up setgroups (user_namespaces(7)); what runc --rootless does.

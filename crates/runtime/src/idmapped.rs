@@ -86,7 +86,9 @@ impl Carrier {
     }
 }
 
-fn ranges(maps: &Option<Vec<LinuxIdMapping>>) -> Vec<IdRange> {
+/// OCI id mappings as nsbox-ns ranges (also the container's own maps,
+/// `create`'s `id_maps`).
+pub(crate) fn ranges(maps: &Option<Vec<LinuxIdMapping>>) -> Vec<IdRange> {
     maps.iter()
         .flatten()
         .map(|m| IdRange {

@@ -65,3 +65,27 @@ pub fn warn(verb: &str, warnings: Vec<nsbox_runtime::Error>) {
         }
     }
 }
+
+/// Runs `act` for each container name (`stop`, `rm`): prints the name when
+/// it succeeds, the error (`nsbox: VERB NAME: ...`) when not, and goes on;
+/// exit 1 when any failed, as docker does.
+pub fn each_name(
+    verb: &str,
+    names: &[String],
+    mut act: impl FnMut(&str) -> Result<Vec<nsbox_runtime::Error>, nsbox_sandbox::Error>,
+) -> u8 {
+    let mut failed = false;
+    for name in names {
+        match act(name) {
+            Ok(warnings) => {
+                warn(&format!("{verb} {name}"), warnings);
+                println!("{name}");
+            }
+            Err(e) => {
+                crate::report::error(&format!("{verb} {name}"), &e.into());
+                failed = true;
+            }
+        }
+    }
+    u8::from(failed)
+}

@@ -13,18 +13,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let root = &crate::global::global().root;
-    let mut failed = false;
-    for name in &args.names {
-        match nsbox_sandbox::remove(root, name, args.force) {
-            Ok(warnings) => {
-                super::warn(&format!("rm {name}"), warnings);
-                println!("{name}");
-            }
-            Err(e) => {
-                crate::report::error(&format!("rm {name}"), &e.into());
-                failed = true;
-            }
-        }
-    }
-    Ok(u8::from(failed))
+    Ok(super::each_name("rm", &args.names, |name| {
+        nsbox_sandbox::remove(root, name, args.force)
+    }))
 }

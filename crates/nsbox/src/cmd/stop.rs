@@ -21,15 +21,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let root = &crate::global::global().root;
-    let mut failed = false;
-    for name in &args.names {
-        match nsbox_sandbox::stop(root, name, Duration::from_secs(args.time)) {
-            Ok(_) => println!("{name}"),
-            Err(e) => {
-                crate::report::error(&format!("stop {name}"), &e.into());
-                failed = true;
-            }
-        }
-    }
-    Ok(u8::from(failed))
+    let grace = Duration::from_secs(args.time);
+    Ok(super::each_name("stop", &args.names, |name| {
+        nsbox_sandbox::stop(root, name, grace).map(|_| Vec::new())
+    }))
 }
