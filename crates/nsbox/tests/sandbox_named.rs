@@ -322,3 +322,31 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     bundles.sort();
     assert_eq!(bundles, want);
 }
+
+/// With `--userns` too: the joined network namespace is owned by the
+/// host's user namespace, where the container's root may not mount a
+/// sysfs; as under runc, the host's /sys is bound read-only instead, and
+/// the container runs on the named one's network.
+#[test]
+fn a_user_namespaced_container_joins_a_named_containers_network() {
+    let mut t = Named::new("named-userns");
+    let web = format!("uweb-{}", std::process::id());
+    t.start(&web, &["--net", "none"], &["sleep", "60"])
+        .success();
+    let pid = t.pid(&web);
+    let out = t
+        .nsbox(&[
+            "run",
+            "--userns",
+            "--net",
+            &format!("container:{web}"),
+            "--",
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/net; touch /sys/x 2>&1; true",
+        ])
+        .success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(Path::new(lines[0]), ns(pid, "net"), "{out:?}");
+    assert!(lines[1].ends_with("Read-only file system"), "{out:?}");
+}

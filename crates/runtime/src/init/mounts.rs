@@ -259,8 +259,21 @@ pub fn mount_one(
             _ => (options.flags, false),
         };
         let data = std::ffi::CString::new(options.data.clone()).unwrap_or_default();
-        rustix::mount::mount(&src, &target, typ.as_str(), flags, Some(data.as_c_str()))
-            .step(mount_step)?;
+        match rustix::mount::mount(&src, &target, typ.as_str(), flags, Some(data.as_c_str())) {
+            // A sysfs belongs to a network namespace: from a user namespace
+            // that does not own the one the container joined, the kernel
+            // refuses it. As runc does, the host's /sys is bound instead
+            // (recursively), with the entry's flags.
+            Err(rustix::io::Errno::PERM) if typ == "sysfs" => {
+                rustix::mount::mount_bind_recursive("/sys", &target).step(mount_step)?;
+                let fd = remounted(root, dest, leaf, &dest_s)?;
+                set_recursive(&fd_path(&fd), flags).step(|| Step::Remount {
+                    dest: dest_s.clone(),
+                    options: m.options().clone().unwrap_or_default().join(","),
+                })?;
+            }
+            mounted => mounted.step(mount_step)?,
+        }
         if let Some(from) = copy_from {
             let fd = remounted(root, dest, leaf, &dest_s)?;
             let keep_mode = options.data.split(',').any(|o| o.starts_with("mode="));
