@@ -70,11 +70,23 @@ impl Dir {
             remove_children(&self.path)?;
         }
         while let Some(d) = self.created.last() {
+            // An outer directory made for this cgroup may hold another's by
+            // now (containers under one parent, as Docker's cgroup-parent):
+            // it stays, and so does everything above it.
+            if d != &self.path && has_subdirs(d) {
+                self.created.clear();
+                break;
+            }
             rmdir_retry(d)?;
             self.created.pop();
         }
         Ok(())
     }
+}
+
+fn has_subdirs(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .is_ok_and(|mut rd| rd.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
 }
 
 /// Removes every sub-cgroup beneath `dir` (not `dir` itself), deepest first.
@@ -138,6 +150,23 @@ mod tests {
         assert!(d.created.is_empty());
         assert!(!t.join("own/a").exists());
         assert!(t.join("own").exists());
+    }
+
+    #[test]
+    fn a_parent_another_cgroup_still_uses_stays() {
+        let t = nsbox_testutil::TempDir::new("cg-tree-shared");
+        std::fs::create_dir(t.join("own")).unwrap();
+        let mut first = Dir::new(vec![], t.join("own/parent/first"));
+        first.create().unwrap();
+        assert_eq!(first.created.len(), 2, "it made the parent");
+        let mut second = Dir::new(vec![], t.join("own/parent/second"));
+        second.create().unwrap();
+        first.remove().unwrap();
+        assert!(!t.join("own/parent/first").exists());
+        assert!(t.join("own/parent/second").exists(), "{:?}", first.created);
+        assert!(first.created.is_empty());
+        second.remove().unwrap();
+        assert!(t.join("own/parent").exists(), "second did not make it");
     }
 
     #[test]
