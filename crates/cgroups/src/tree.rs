@@ -1,7 +1,8 @@
 //! The directories of one cgroup in one hierarchy: made with `mkdir -p`
 //! while recording which ones it made, so that removal takes away exactly
 //! those (deepest first, retrying while the kernel still reports EBUSY) and
-//! never a cgroup someone else created.
+//! never a cgroup someone else created, nor a parent another cgroup now
+//! uses.
 
 use std::io;
 use std::path::{Path, PathBuf};
