@@ -102,8 +102,13 @@ struct Dockerd {
     dir: TempDir,
     docker: PathBuf,
     daemon: Child,
+    /// The daemon's mount and network namespaces: their names
+    /// (`mnt:[INODE]`) and open files that pin them, so that no namespace
+    /// made later (another test's container) gets the same inode while we
+    /// look for processes by it.
     mnt_ns: String,
     net_ns: String,
+    ns_pins: Vec<fs::File>,
     cgroup_parent: String,
     host: HostView,
     storage: &'static str,
@@ -193,6 +198,7 @@ exec "$1" --config-file "$2"
             docker,
             mnt_ns: String::new(),
             net_ns: String::new(),
+            ns_pins: Vec::new(),
             daemon,
             cgroup_parent,
             host,
@@ -207,13 +213,27 @@ exec "$1" --config-file "$2"
                 panic!("dockerd exited ({st}): {}", d.log());
             }
             // Its namespaces, once unshare has made them.
-            let mnt = fs::read_link(format!("/proc/{pid}/ns/mnt")).ok()?;
-            if mnt == self_mnt {
-                return None;
+            if d.ns_pins.is_empty() {
+                let mnt = fs::read_link(format!("/proc/{pid}/ns/mnt")).ok()?;
+                if mnt == self_mnt {
+                    return None;
+                }
+                let pins = ["mnt", "net"].map(|k| fs::File::open(format!("/proc/{pid}/ns/{k}")));
+                let [Ok(m), Ok(n)] = pins else { return None };
+                // Named after pinning: the names are now the pinned ones'.
+                d.mnt_ns = fs::read_link(format!("/proc/{pid}/ns/mnt"))
+                    .ok()?
+                    .display()
+                    .to_string();
+                d.net_ns = fs::read_link(format!("/proc/{pid}/ns/net"))
+                    .ok()?
+                    .display()
+                    .to_string();
+                if d.mnt_ns != mnt.display().to_string() {
+                    return None;
+                }
+                d.ns_pins = vec![m, n];
             }
-            let net = fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
-            d.mnt_ns = mnt.display().to_string();
-            d.net_ns = net.display().to_string();
             (d.dir.join("docker.sock").exists() && d.try_docker(&["version"], 10).code == 0)
                 .then_some(())
         });
@@ -330,7 +350,7 @@ exec "$1" --config-file "$2"
     /// shims, docker-proxy) or its cgroups (containers).
     fn processes(&self) -> Vec<i32> {
         let mut pids = cgroup_pids(&self.cgroup_parent);
-        if !self.mnt_ns.is_empty() {
+        if !self.ns_pins.is_empty() {
             pids.extend(pids_in_ns("mnt", &self.mnt_ns));
             pids.extend(pids_in_ns("net", &self.net_ns));
         }
@@ -341,10 +361,11 @@ exec "$1" --config-file "$2"
     }
 
     /// Stops everything this daemon started; safe to call twice. Returns
-    /// the container cgroups nsbox had not removed after `docker rm -f`.
-    fn tear_down(&mut self) -> Vec<PathBuf> {
+    /// the container cgroups nsbox had not removed after `docker rm -f`,
+    /// and the processes that outlived 20 s of SIGKILL.
+    fn tear_down(&mut self) -> (Vec<PathBuf>, Vec<i32>) {
         if self.torn_down {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         self.torn_down = true;
         let running = matches!(self.daemon.try_wait(), Ok(None));
@@ -373,29 +394,33 @@ exec "$1" --config-file "$2"
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        let procs = loop {
             thaw_cgroup(&self.cgroup_parent);
             let pids = self.processes();
             if pids.is_empty() || Instant::now() > deadline {
-                break;
+                break pids;
             }
             kill_all(&pids);
             std::thread::sleep(Duration::from_millis(100));
-        }
+        };
         remove_cgroup(&self.cgroup_parent);
-        left
+        // Unpinned, the namespaces die (and their mounts with the mount
+        // namespace); their names may then come back for others'.
+        self.ns_pins.clear();
+        self.mnt_ns.clear();
+        self.net_ns.clear();
+        (left, procs)
     }
 
     /// Tears the daemon down and asserts that nothing of it is left: no
     /// process, no container cgroup, no mount, no link or iptables rule in
     /// the host's network namespace, nothing in /run or /etc/docker.
     fn finish(mut self) {
-        let left = self.tear_down();
+        let (left, procs) = self.tear_down();
         assert!(
             left.is_empty(),
             "container cgroups left after docker rm -f: {left:?}"
         );
-        let procs = self.processes();
         assert!(procs.is_empty(), "processes left: {procs:?}");
         let gone: Vec<PathBuf> = cgroup_dirs(&self.cgroup_parent)
             .into_iter()
