@@ -42,6 +42,19 @@ impl Dir {
     /// `mkdir -p`, recording each directory made. An existing leaf is reused
     /// (it may be a cgroup the caller prepared) but then not removed later.
     pub fn create(&mut self) -> Result<()> {
+        // A parent found existing may be removed before the child is made
+        // (the last cgroup under it deleted, and with it the parent its
+        // creator made): walk again.
+        for _ in 0..3 {
+            match self.create_missing() {
+                Err(Error::Mkdir { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                done => return done,
+            }
+        }
+        self.create_missing()
+    }
+
+    fn create_missing(&mut self) -> Result<()> {
         let mut missing = Vec::new();
         let mut p = self.path.as_path();
         while !p.exists() {
