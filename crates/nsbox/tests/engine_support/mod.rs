@@ -1,5 +1,5 @@
-//! Shared by the engine_* tests: real container engines (podman, containerd)
-//! driving the built nsbox as their OCI runtime, offline.
+//! Shared by the engine_* tests: real container engines (podman, containerd,
+//! dockerd: [`docker`]) driving the built nsbox as their OCI runtime, offline.
 //!
 //! Images come from a busybox root file system (`nsbox_testutil::
 //! busybox_rootfs`): a plain tarball for `podman import`, and an OCI image
@@ -12,6 +12,8 @@
 //! every hierarchy (docs/ARCHITECTURE.md, "Placement"); [`remove_cgroup`]
 //! takes away whatever is left of it.
 #![allow(dead_code)]
+
+pub mod docker;
 
 use std::fs;
 use std::io::Write;
