@@ -1,7 +1,8 @@
 //! The directories of one cgroup in one hierarchy: made with `mkdir -p`
 //! while recording which ones it made, so that removal takes away exactly
 //! those (deepest first, retrying while the kernel still reports EBUSY) and
-//! never a cgroup someone else created.
+//! never a cgroup someone else created, nor a parent another cgroup now
+//! uses.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,19 @@ impl Dir {
     /// `mkdir -p`, recording each directory made. An existing leaf is reused
     /// (it may be a cgroup the caller prepared) but then not removed later.
     pub fn create(&mut self) -> Result<()> {
+        // A parent found existing may be removed before the child is made
+        // (the last cgroup under it deleted, and with it the parent its
+        // creator made): walk again.
+        for _ in 0..3 {
+            match self.create_missing() {
+                Err(Error::Mkdir { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                done => return done,
+            }
+        }
+        self.create_missing()
+    }
+
+    fn create_missing(&mut self) -> Result<()> {
         let mut missing = Vec::new();
         let mut p = self.path.as_path();
         while !p.exists() {
@@ -70,11 +84,23 @@ impl Dir {
             remove_children(&self.path)?;
         }
         while let Some(d) = self.created.last() {
+            // An outer directory made for this cgroup may hold another's by
+            // now (containers under one parent, as Docker's cgroup-parent):
+            // it stays, and so does everything above it.
+            if d != &self.path && has_subdirs(d) {
+                self.created.clear();
+                break;
+            }
             rmdir_retry(d)?;
             self.created.pop();
         }
         Ok(())
     }
+}
+
+fn has_subdirs(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .is_ok_and(|mut rd| rd.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
 }
 
 /// Removes every sub-cgroup beneath `dir` (not `dir` itself), deepest first.
@@ -138,6 +164,23 @@ mod tests {
         assert!(d.created.is_empty());
         assert!(!t.join("own/a").exists());
         assert!(t.join("own").exists());
+    }
+
+    #[test]
+    fn a_parent_another_cgroup_still_uses_stays() {
+        let t = nsbox_testutil::TempDir::new("cg-tree-shared");
+        std::fs::create_dir(t.join("own")).unwrap();
+        let mut first = Dir::new(vec![], t.join("own/parent/first"));
+        first.create().unwrap();
+        assert_eq!(first.created.len(), 2, "it made the parent");
+        let mut second = Dir::new(vec![], t.join("own/parent/second"));
+        second.create().unwrap();
+        first.remove().unwrap();
+        assert!(!t.join("own/parent/first").exists());
+        assert!(t.join("own/parent/second").exists(), "{:?}", first.created);
+        assert!(first.created.is_empty());
+        second.remove().unwrap();
+        assert!(t.join("own/parent").exists(), "second did not make it");
     }
 
     #[test]

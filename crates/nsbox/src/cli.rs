@@ -11,7 +11,9 @@ use crate::global::Global;
 #[derive(Parser, Debug)]
 #[command(
     name = "nsbox",
-    version,
+    // "nsbox version X", as runc and crun print it: dockerd parses the line
+    // (`docker info`'s runtime version; else a warning every 20 s).
+    version = concat!("version ", env!("CARGO_PKG_VERSION")),
     about = "Linux namespaces, cgroups and containers in one program"
 )]
 pub struct Cli {

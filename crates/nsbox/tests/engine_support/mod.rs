@@ -1,5 +1,5 @@
-//! Shared by the engine_* tests: real container engines (podman, containerd)
-//! driving the built nsbox as their OCI runtime, offline.
+//! Shared by the engine_* tests: real container engines (podman, containerd,
+//! dockerd: [`docker`]) driving the built nsbox as their OCI runtime, offline.
 //!
 //! Images come from a busybox root file system (`nsbox_testutil::
 //! busybox_rootfs`): a plain tarball for `podman import`, and an OCI image
@@ -12,6 +12,8 @@
 //! every hierarchy (docs/ARCHITECTURE.md, "Placement"); [`remove_cgroup`]
 //! takes away whatever is left of it.
 #![allow(dead_code)]
+
+pub mod docker;
 
 use std::fs;
 use std::io::Write;
@@ -331,4 +333,72 @@ pub fn host_netns() -> String {
 pub fn scratch(tag: &str) -> TempDir {
     nsbox_testutil::require_root();
     TempDir::new(tag)
+}
+
+/// Pids of the processes whose namespace of `kind` (`mnt`, `net`, ...) is
+/// `ns` (as `readlink /proc/PID/ns/KIND` prints it).
+pub fn pids_in_ns(kind: &str, ns: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(link) = fs::read_link(e.path().join("ns").join(kind)) else {
+            continue;
+        };
+        if link.as_os_str() == ns {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Pids in cgroup `rel` (see [`cgroup_parent`]) and beneath it, in every
+/// hierarchy.
+pub fn cgroup_pids(rel: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for top in cgroup_dirs(rel) {
+        let mut all = Vec::new();
+        collect_dirs(&top, &mut all);
+        for d in all {
+            let procs = fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// Thaws whatever is frozen beneath cgroup `rel` (a paused container's
+/// processes only die of SIGKILL once thawed), in the v1 freezer and in
+/// cgroup2.
+pub fn thaw_cgroup(rel: &str) {
+    for top in cgroup_dirs(rel) {
+        let mut all = Vec::new();
+        collect_dirs(&top, &mut all);
+        for d in all {
+            let _ = fs::write(d.join("freezer.state"), "THAWED");
+            let _ = fs::write(d.join("cgroup.freeze"), "0");
+        }
+    }
+}
+
+/// SIGKILLs `pids` (processes this test started, found a moment ago).
+pub fn kill_all(pids: &[i32]) {
+    for &pid in pids {
+        // SAFETY: kill(2) with a valid signal; the pid names a process the
+        // test's own engine started (found in its namespace or cgroup).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Whether `pid` still exists (a zombie counts as gone).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s.rsplit_once(')').map(|(_, r)| r.trim_start());
+            !matches!(state.and_then(|r| r.chars().next()), Some('Z') | Some('X'))
+        })
+        .unwrap_or(false)
 }
