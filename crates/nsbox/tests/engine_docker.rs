@@ -120,9 +120,9 @@ fn docker_run_exit_codes_for_bad_programs_are_runcs() {
     // case-sensitively against runc's (Go's) lowercase errno texts: 127 for
     // "no such file or directory" / "executable file not found", 126 for
     // "permission denied", else 125. (The daemon's own match ignores case:
-    // State.ExitCode is right either way.) nsbox says `exec "/no/such/program":
-    // No such file or directory` (strerror's capital): Docker's CLI exits
-    // 125 for both until nsbox's exec failure carries runc's words.
+    // State.ExitCode is right either way.) nsbox words an exec failure's
+    // errno as runc does (`exec "/no/such/program": no such file or
+    // directory`), so the CLI's exit codes are runc's.
     let d = Dockerd::start("docker-exit", false);
     let out = d.run(&["--name", "missing", IMAGE, "/no/such/program"]);
     assert!(out.stderr.contains("/no/such/program"), "{out:?}");

@@ -390,7 +390,7 @@ fn runtime_errors_reach_the_user() {
     assert_eq!(out.code, 127, "{out:?}");
     assert!(
         out.stderr
-            .contains(r#"exec "/no/such/program": No such file or directory"#),
+            .contains(r#"exec "/no/such/program": no such file or directory"#),
         "{out:?}"
     );
     assert!(p.all_ids().is_empty(), "--rm removed the failed container");

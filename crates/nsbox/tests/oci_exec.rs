@@ -48,7 +48,7 @@ fn exec_as_user_and_failures() {
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr.trim(),
-        format!("nsbox: exec {id}: exec \"/bin/nope\": No such file or directory")
+        format!("nsbox: exec {id}: exec \"/bin/nope\": no such file or directory")
     );
     oci.nsbox(&["kill", &id, "KILL"]).success();
     assert_eq!(

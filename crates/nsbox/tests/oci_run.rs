@@ -150,7 +150,7 @@ fn exec_failure_is_reported_by_create() {
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
         out.stderr.trim(),
-        format!("nsbox: run {id}: exec \"/bin/nope\": No such file or directory")
+        format!("nsbox: run {id}: exec \"/bin/nope\": no such file or directory")
     );
     assert!(!oci.state_dir(&id).exists());
 }

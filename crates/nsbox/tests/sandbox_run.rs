@@ -161,7 +161,7 @@ fn exit_code_propagates() {
     let out = f.run(&[], &["/no/such/program"]);
     assert_eq!(out.code, 127, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
-    assert!(out.stderr.contains("No such file or directory"), "{out:?}");
+    assert!(out.stderr.contains("no such file or directory"), "{out:?}");
 }
 
 /// A command that cannot be started exits as in a shell (and under Docker
@@ -185,17 +185,17 @@ fn missing_or_unexecutable_command_exits_127_or_126() {
         (
             "nosuch-cmd",
             127,
-            r#"nsbox: run: exec "nosuch-cmd": No such file or directory"#.into(),
+            r#"nsbox: run: exec "nosuch-cmd": no such file or directory"#.into(),
         ),
         (
             plain,
             126,
-            format!(r#"nsbox: run: exec "{plain}": Permission denied"#),
+            format!(r#"nsbox: run: exec "{plain}": permission denied"#),
         ),
         (
             dir_s,
             126,
-            format!(r#"nsbox: run: exec "{dir_s}": Permission denied"#),
+            format!(r#"nsbox: run: exec "{dir_s}": permission denied"#),
         ),
         (
             garbage,

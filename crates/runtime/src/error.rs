@@ -398,3 +398,31 @@ impl Error {
         }
     }
 }
+
+/// The errno of a failed exec of the container's program, worded as runc
+/// (Go) words it: lowercase, "no such file or directory". Docker's CLI
+/// turns a runtime's create error into exit 127 or 126 only when it
+/// holds those words, matched case-sensitively.
+#[derive(Debug)]
+pub struct ExecCause(pub i32);
+
+impl ExecCause {
+    /// As an `io::Error` of the errno's kind, displayed in these words.
+    pub fn io(errno: i32) -> io::Error {
+        io::Error::new(io::Error::from_raw_os_error(errno).kind(), ExecCause(errno))
+    }
+}
+
+impl std::fmt::Display for ExecCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = io::Error::from_raw_os_error(self.0).to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        let mut chars = text.chars();
+        if let Some(first) = chars.next() {
+            write!(f, "{}{}", first.to_lowercase(), chars.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ExecCause {}

@@ -132,8 +132,11 @@ impl Channel {
         match self.recv().map_err(|source| Error::Channel { source })? {
             None => Ok(None),
             Some(Msg::Failed { step, errno }) => Err(Error::Init {
+                source: match step {
+                    Step::Exec { .. } => crate::error::ExecCause::io(errno),
+                    _ => io::Error::from_raw_os_error(errno),
+                },
                 step,
-                source: io::Error::from_raw_os_error(errno),
             }),
             Some(Msg::HookFailed {
                 kind,

@@ -84,10 +84,8 @@ impl Error {
     pub fn into_exec_failure(self) -> Result<(u8, nsbox_runtime::Error), Error> {
         let code = match &self {
             Error::Container { source, .. } => match source.exec_failure() {
-                Some(cause) => match rustix::io::Errno::from_io_error(cause) {
-                    Some(rustix::io::Errno::NOENT) => 127,
-                    _ => 126,
-                },
+                Some(cause) if cause.kind() == io::ErrorKind::NotFound => 127,
+                Some(_) => 126,
                 None => return Err(self),
             },
             _ => return Err(self),
