@@ -33,6 +33,15 @@ pub enum Command {
     /// Named network namespaces, as `ip netns` keeps them: add, list, exec, pids, identify, delete.
     #[command(subcommand)]
     Netns(cmd::netns::NetnsCommand),
+    /// Network devices, as `ip link`: add (veth, bridge), set, del, list.
+    #[command(subcommand)]
+    Link(cmd::link::LinkCommand),
+    /// Addresses, as `ip addr`: add, del, list.
+    #[command(subcommand, alias = "address")]
+    Addr(cmd::addr::AddrCommand),
+    /// Routes, as `ip route`: add, del, list.
+    #[command(subcommand)]
+    Route(cmd::route::RouteCommand),
     /// OCI: create a container from a bundle; its process waits for `start`.
     Create(cmd::create::Args),
     /// OCI: start a created container's process.
@@ -74,6 +83,9 @@ impl Command {
             Command::Enter(_) => "enter",
             Command::Ns(ns) => ns.verb(),
             Command::Netns(c) => c.verb(),
+            Command::Link(c) => c.verb(),
+            Command::Addr(c) => c.verb(),
+            Command::Route(c) => c.verb(),
             Command::Create(a) => with_id("create", &a.id),
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
@@ -124,11 +136,22 @@ pub fn parse() -> Result<Cli, ExitCode> {
 /// Runs one verb. `Ok(code)` is the exit code to return (the command's own,
 /// for verbs that run one).
 pub fn dispatch(command: Command) -> anyhow::Result<u8> {
+    if crate::global::global().netns.is_some()
+        && !matches!(
+            command,
+            Command::Link(_) | Command::Addr(_) | Command::Route(_)
+        )
+    {
+        anyhow::bail!("-n/--netns applies to link, addr and route only");
+    }
     match command {
         Command::Unshare(args) => cmd::unshare::run(args),
         Command::Enter(args) => cmd::enter::run(args),
         Command::Ns(ns) => cmd::ns::run(ns),
         Command::Netns(c) => cmd::netns::run(c),
+        Command::Link(c) => cmd::link::run(c),
+        Command::Addr(c) => cmd::addr::run(c),
+        Command::Route(c) => cmd::route::run(c),
         Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
         Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
         Command::State(args) => cmd::logged(|| cmd::state::run(args)),

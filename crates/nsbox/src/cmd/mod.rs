@@ -1,18 +1,22 @@
 //! One module per verb; each has an `Args` (clap) and a `run` that calls the library.
 
+pub mod addr;
 pub mod create;
 pub mod delete;
 pub mod enter;
 pub mod events;
 pub mod exec;
 pub mod features;
+pub mod ipargs;
 pub mod kill;
+pub mod link;
 pub mod list;
 pub mod netns;
 pub mod ns;
 pub mod pause;
 pub mod ps;
 pub mod resume;
+pub mod route;
 pub mod run;
 pub mod spec;
 pub mod start;
