@@ -79,7 +79,7 @@ pub fn list(rtnl: &mut Rtnl, ifindex: Option<u32>) -> Result<Vec<Addr>, Error> {
             RouteNetlinkMessage::NewAddress(m) => describe(&m),
             _ => None,
         })
-        .filter(|a| ifindex.map_or(true, |i| a.ifindex == i))
+        .filter(|a| ifindex.is_none_or(|i| a.ifindex == i))
         .collect();
     // stable: the kernel's order within a device and family
     out.sort_by_key(|a| (a.ifindex, a.family != "inet"));

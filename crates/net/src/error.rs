@@ -56,6 +56,9 @@ pub enum Error {
     #[error("device {name:?} already exists")]
     DeviceExists { name: String },
 
+    #[error("device {name:?} is not a bridge")]
+    NotABridge { name: String },
+
     #[error("invalid MTU {mtu} for {name:?}: it takes {min} to {max}")]
     BadMtu {
         name: String,
@@ -81,6 +84,9 @@ pub enum Error {
 
     #[error("route {route}: gateway {via} is not on a directly connected network")]
     GatewayUnreachable { route: String, via: String },
+
+    #[error("route {route}: its device is down")]
+    RouteDeviceDown { route: String },
 
     #[error("netlink: {what}: unexpected reply: {reply}")]
     NetlinkReply { what: String, reply: String },

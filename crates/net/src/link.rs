@@ -22,6 +22,9 @@ pub struct Link {
     /// ip's flag words, in ip's order (`NO-CARRIER`, `BROADCAST`, `UP` ...).
     pub flags: Vec<String>,
     pub mtu: u32,
+    /// The device this one is tied to in this namespace (a veth's peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
     pub operstate: String,
@@ -110,7 +113,13 @@ pub fn add(rtnl: &mut Rtnl, name: &str, kind: NewLink<'_>) -> Result<(), Error> 
             let mut p = LinkMessage::default();
             if let Some(peer) = peer {
                 check_name(peer)?;
-                if peer == name || (peer_netns.is_none() && exists(rtnl, peer)?) {
+                if peer == name {
+                    return Err(Error::BadDeviceName {
+                        name: peer.to_owned(),
+                        why: "the peer needs a name of its own",
+                    });
+                }
+                if peer_netns.is_none() && exists(rtnl, peer)? {
                     return Err(Error::DeviceExists {
                         name: peer.to_owned(),
                     });
@@ -166,8 +175,14 @@ pub fn set(rtnl: &mut Rtnl, name: &str, change: &Change<'_>) -> Result<(), Error
     }
     match change.master {
         Some(Master::Bridge(bridge)) => {
-            let index = index(rtnl, bridge)?;
-            msg.attributes.push(LinkAttribute::Controller(index));
+            let master = get(rtnl, bridge)?;
+            if kind_of(&master) != Some(&InfoKind::Bridge) {
+                return Err(Error::NotABridge {
+                    name: bridge.to_owned(),
+                });
+            }
+            msg.attributes
+                .push(LinkAttribute::Controller(master.header.index));
         }
         Some(Master::None) => msg.attributes.push(LinkAttribute::Controller(0)),
         None => {}
@@ -209,9 +224,9 @@ pub fn list(rtnl: &mut Rtnl) -> Result<Vec<Link>, Error> {
             _ => None,
         })
         .collect();
-    let names: HashMap<u32, String> = msgs
+    let names: HashMap<u32, (String, LinkFlags)> = msgs
         .iter()
-        .filter_map(|m| name_of(m).map(|n| (m.header.index, n.to_owned())))
+        .filter_map(|m| name_of(m).map(|n| (m.header.index, (n.to_owned(), m.header.flags))))
         .collect();
     let mut links: Vec<Link> = msgs.iter().map(|m| describe(m, &names)).collect();
     links.sort_by_key(|l| l.ifindex);
@@ -279,6 +294,16 @@ fn check_mtu(name: &str, link: &LinkMessage, mtu: u32) -> Result<(), Error> {
     Ok(())
 }
 
+fn kind_of(m: &LinkMessage) -> Option<&InfoKind> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+            LinkInfo::Kind(k) => Some(k),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
 fn name_of(m: &LinkMessage) -> Option<&str> {
     m.attributes.iter().find_map(|a| match a {
         LinkAttribute::IfName(n) => Some(n.as_str()),
@@ -286,34 +311,46 @@ fn name_of(m: &LinkMessage) -> Option<&str> {
     })
 }
 
-fn describe(m: &LinkMessage, names: &HashMap<u32, String>) -> Link {
+/// One device; `others` gives the name and flags of every device here, by
+/// index, for its master and its peer.
+fn describe(m: &LinkMessage, others: &HashMap<u32, (String, LinkFlags)>) -> Link {
     let mut link = Link {
         ifindex: m.header.index,
         ifname: name_of(m).unwrap_or_default().to_owned(),
         flags: flag_words(m.header.flags),
         mtu: 0,
+        link: None,
         master: None,
         operstate: "UNKNOWN".into(),
         link_type: link_type(u16::from(m.header.link_layer_type)),
         address: None,
-        linkinfo: None,
+        linkinfo: kind_of(m).map(|k| Kind {
+            info_kind: k.to_string(),
+        }),
     };
     for a in &m.attributes {
         match a {
             LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
-            LinkAttribute::Controller(i) => link.master = names.get(i).cloned(),
+            LinkAttribute::Controller(i) => link.master = others.get(i).map(|o| o.0.clone()),
             LinkAttribute::OperState(s) => link.operstate = operstate(*s).into(),
             LinkAttribute::Address(bytes) => link.address = Some(mac(bytes)),
-            LinkAttribute::LinkInfo(infos) => {
-                for i in infos {
-                    if let LinkInfo::Kind(k) = i {
-                        link.linkinfo = Some(Kind {
-                            info_kind: k.to_string(),
-                        });
-                    }
-                }
-            }
             _ => {}
+        }
+    }
+    // a peer here (not in another namespace): its name, and ip's M-DOWN
+    // when it is down
+    let in_other_ns = m
+        .attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+    let peer = m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(i) if !in_other_ns && *i != m.header.index => others.get(i),
+        _ => None,
+    });
+    if let Some((name, flags)) = peer {
+        link.link = Some(name.clone());
+        if !flags.contains(LinkFlags::Up) {
+            link.flags.push("M-DOWN".into());
         }
     }
     link

@@ -138,6 +138,9 @@ pub fn add(rtnl: &mut Rtnl, spec: &RouteSpec<'_>) -> Result<(), Error> {
         Some(libc::EEXIST) => Error::RouteExists {
             route: spec.to_string(),
         },
+        Some(libc::ENETDOWN) => Error::RouteDeviceDown {
+            route: spec.to_string(),
+        },
         Some(libc::ENETUNREACH) | Some(libc::EHOSTUNREACH) => Error::GatewayUnreachable {
             route: spec.to_string(),
             via: spec.via.map(|v| v.to_string()).unwrap_or_default(),
