@@ -47,6 +47,47 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("invalid device name {name:?}: {why}")]
+    BadDeviceName { name: String, why: &'static str },
+
+    #[error("device {name:?} does not exist")]
+    NoSuchDevice { name: String },
+
+    #[error("device {name:?} already exists")]
+    DeviceExists { name: String },
+
+    #[error("device {name:?} is not a bridge")]
+    NotABridge { name: String },
+
+    #[error("invalid MTU {mtu} for {name:?}: it takes {min} to {max}")]
+    BadMtu {
+        name: String,
+        mtu: u32,
+        min: u32,
+        max: u32,
+    },
+
+    #[error("invalid address {text:?}: {why}")]
+    BadAddress { text: String, why: &'static str },
+
+    #[error("address {addr} already on {dev:?}")]
+    AddressExists { addr: String, dev: String },
+
+    #[error("address {addr} is not on {dev:?}")]
+    NoSuchAddress { addr: String, dev: String },
+
+    #[error("route {route} already exists")]
+    RouteExists { route: String },
+
+    #[error("no route {route}")]
+    NoSuchRoute { route: String },
+
+    #[error("route {route}: gateway {via} is not on a directly connected network")]
+    GatewayUnreachable { route: String, via: String },
+
+    #[error("route {route}: its device is down")]
+    RouteDeviceDown { route: String },
+
     #[error("netlink: {what}: unexpected reply: {reply}")]
     NetlinkReply { what: String, reply: String },
 }
@@ -59,6 +100,14 @@ fn list(pids: &[u32]) -> String {
 }
 
 impl Error {
+    /// The errno of a kernel refusal (a netlink error), if this is one.
+    pub fn netlink_errno(&self) -> Option<i32> {
+        match self {
+            Error::Netlink { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::Io {
             what,

@@ -39,6 +39,15 @@ pub enum Command {
     Stop(cmd::stop::Args),
     /// Remove named containers (state and bundle); -f kills a running one first.
     Rm(cmd::rm::Args),
+    /// Network devices, as `ip link`: add (veth, bridge), set, del, list.
+    #[command(subcommand)]
+    Link(cmd::link::LinkCommand),
+    /// Addresses, as `ip addr`: add, del, list.
+    #[command(subcommand, alias = "address")]
+    Addr(cmd::addr::AddrCommand),
+    /// Routes, as `ip route`: add, del, list.
+    #[command(subcommand)]
+    Route(cmd::route::RouteCommand),
     /// OCI: create a container from a bundle; its process waits for `start`.
     Create(cmd::create::Args),
     /// OCI: start a created container's process.
@@ -82,6 +91,9 @@ impl Command {
             Command::Netns(c) => c.verb(),
             Command::Stop(_) => "stop",
             Command::Rm(_) => "rm",
+            Command::Link(c) => c.verb(),
+            Command::Addr(c) => c.verb(),
+            Command::Route(c) => c.verb(),
             Command::Create(a) => with_id("create", &a.id),
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
@@ -132,6 +144,14 @@ pub fn parse() -> Result<Cli, ExitCode> {
 /// Runs one verb. `Ok(code)` is the exit code to return (the command's own,
 /// for verbs that run one).
 pub fn dispatch(command: Command) -> anyhow::Result<u8> {
+    if crate::global::global().netns.is_some()
+        && !matches!(
+            command,
+            Command::Link(_) | Command::Addr(_) | Command::Route(_)
+        )
+    {
+        anyhow::bail!("-n/--netns applies to link, addr and route only");
+    }
     match command {
         Command::Unshare(args) => cmd::unshare::run(args),
         Command::Enter(args) => cmd::enter::run(args),
@@ -139,6 +159,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Netns(c) => cmd::netns::run(c),
         Command::Stop(args) => cmd::stop::run(args),
         Command::Rm(args) => cmd::rm::run(args),
+        Command::Link(c) => cmd::link::run(c),
+        Command::Addr(c) => cmd::addr::run(c),
+        Command::Route(c) => cmd::route::run(c),
         Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
         Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
         Command::State(args) => cmd::logged(|| cmd::state::run(args)),

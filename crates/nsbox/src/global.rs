@@ -29,6 +29,10 @@ pub struct Global {
     /// a systemd-style cgroupsPath (slice:prefix:name) is refused clearly.
     #[arg(long)]
     pub systemd_cgroup: bool,
+    /// For link, addr and route: act inside network namespace NS (a name
+    /// in /run/netns, a path or a pid), as `ip -n NS`.
+    #[arg(short = 'n', long = "netns", value_name = "NS")]
+    pub netns: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,15 @@
 //! One module per verb; each has an `Args` (clap) and a `run` that calls the library.
 
+pub mod addr;
 pub mod create;
 pub mod delete;
 pub mod enter;
 pub mod events;
 pub mod exec;
 pub mod features;
+pub mod ipargs;
 pub mod kill;
+pub mod link;
 pub mod list;
 pub mod netns;
 pub mod ns;
@@ -14,6 +17,7 @@ pub mod pause;
 pub mod ps;
 pub mod resume;
 pub mod rm;
+pub mod route;
 pub mod run;
 pub mod spec;
 pub mod start;

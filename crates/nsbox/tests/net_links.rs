@@ -1,0 +1,547 @@
+//! `nsbox link`, `addr` and `route`: the articles' examples with `nsbox`
+//! in place of `ip`, the listings against `ip -j` for the same objects,
+//! and every bad input. Each test makes its own network namespaces (one
+//! of them standing in for the host) and acts only inside them with
+//! `nsbox -n NS`, so no link, address or packet touches the machine's
+//! network; a guard deletes the namespaces, and with them their links,
+//! even when an assertion fails.
+
+use std::path::Path;
+
+use nsbox_testutil::{require_root, run, Output};
+use serde_json::Value;
+
+const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
+
+fn nsbox(args: &[&str]) -> Output {
+    run(NSBOX, args)
+}
+
+fn ip(args: &[&str]) -> Output {
+    run("ip", args)
+}
+
+/// Network namespaces for one test, deleted at drop with all they hold.
+struct Nets {
+    names: Vec<String>,
+}
+
+impl Nets {
+    /// Adds one namespace per tag with `nsbox netns add`.
+    fn new(tags: &[&str]) -> Nets {
+        require_root();
+        let nets = Nets {
+            names: tags
+                .iter()
+                .map(|t| format!("nsbox-l-{t}-{}", std::process::id()))
+                .collect(),
+        };
+        for n in &nets.names {
+            nsbox(&["netns", "add", n]).success();
+        }
+        nets
+    }
+
+    fn get(&self, i: usize) -> &str {
+        &self.names[i]
+    }
+
+    /// `nsbox -n NS ARGS...`, which must succeed.
+    fn ok(&self, i: usize, args: &[&str]) -> Output {
+        nsbox(&[&["-n", self.get(i)], args].concat()).success()
+    }
+
+    /// busybox `ping -c1 -W2 ADDR` from namespace `i`, which must answer.
+    fn ping(&self, i: usize, addr: &str) {
+        let out = nsbox(&[
+            "netns",
+            "exec",
+            self.get(i),
+            "busybox",
+            "ping",
+            "-c1",
+            "-W2",
+            addr,
+        ]);
+        assert_eq!(out.code, 0, "ping {addr} from {}: {out:?}", self.get(i));
+        assert!(out.stdout.contains("1 packets received"), "{out:?}");
+    }
+
+    /// `ip -n NS -j ARGS...` as JSON.
+    fn ip_json(&self, i: usize, args: &[&str]) -> Value {
+        let out = ip(&[&["-n", self.get(i), "-j"], args].concat()).success();
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    /// `nsbox -n NS ARGS... --json` as JSON.
+    fn json(&self, i: usize, args: &[&str]) -> Value {
+        let out = self.ok(i, &[args, &["--json"]].concat());
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Nets {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let path = Path::new("/run/netns").join(n);
+            if path.exists() {
+                let _ = ip(&["netns", "delete", n]);
+            }
+            if !std::thread::panicking() {
+                assert!(!path.exists(), "{} left behind", path.display());
+            }
+        }
+    }
+}
+
+/// Checks that nsbox lists the same devices as `ip -d -j link`, field for
+/// field for the fields nsbox gives.
+fn links_match_ip(t: &Nets, i: usize) -> Value {
+    let ours = t.json(i, &["link", "list"]);
+    let theirs = t.ip_json(i, &["-d", "link"]);
+    let ours_a = ours.as_array().unwrap();
+    let theirs_a = theirs.as_array().unwrap();
+    assert_eq!(ours_a.len(), theirs_a.len(), "{ours}\n{theirs}");
+    for (o, t) in ours_a.iter().zip(theirs_a) {
+        for key in [
+            "ifindex",
+            "ifname",
+            "flags",
+            "mtu",
+            "link",
+            "master",
+            "operstate",
+            "link_type",
+            "address",
+        ] {
+            assert_eq!(o[key], t[key], "{key} of {}: {o}\n{t}", t["ifname"]);
+        }
+        assert_eq!(
+            o["linkinfo"]["info_kind"], t["linkinfo"]["info_kind"],
+            "kind of {}",
+            t["ifname"]
+        );
+    }
+    ours
+}
+
+/// Checks that nsbox lists the same addresses as `ip -j addr`, for the
+/// fields nsbox gives.
+fn addrs_match_ip(t: &Nets, i: usize) -> Value {
+    let ours = t.json(i, &["addr", "list"]);
+    let theirs = t.ip_json(i, &["addr"]);
+    let ours_a = ours.as_array().unwrap();
+    let theirs_a = theirs.as_array().unwrap();
+    assert_eq!(ours_a.len(), theirs_a.len(), "{ours}\n{theirs}");
+    for (o, t) in ours_a.iter().zip(theirs_a) {
+        for key in ["ifindex", "ifname", "flags", "mtu", "operstate", "address"] {
+            assert_eq!(o[key], t[key], "{key} of {}", t["ifname"]);
+        }
+        let (oa, ta) = (
+            o["addr_info"].as_array().unwrap(),
+            t["addr_info"].as_array().unwrap(),
+        );
+        assert_eq!(oa.len(), ta.len(), "addresses of {}: {o}\n{t}", t["ifname"]);
+        for (x, y) in oa.iter().zip(ta) {
+            for key in ["family", "local", "prefixlen", "scope", "label"] {
+                assert_eq!(x[key], y[key], "{key} of {y}");
+            }
+        }
+    }
+    ours
+}
+
+/// The addresses (`local/prefixlen`) of device `dev` in nsbox's listing.
+fn addrs_of(list: &Value, dev: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["ifname"] == dev)
+        .flat_map(|l| l["addr_info"].as_array().unwrap().clone())
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+        .collect()
+}
+
+fn link<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["ifname"] == name)
+        .unwrap_or_else(|| panic!("{name} missing in {list}"))
+}
+
+/// The articles' first example: a veth pair made in the "host", one end
+/// moved into each of two named namespaces, addresses, up, ping.
+#[test]
+fn two_namespaces_joined_by_a_veth_pair_ping_each_other() {
+    let t = Nets::new(&["host", "red", "blue"]);
+    let (red, blue) = (t.get(1).to_owned(), t.get(2).to_owned());
+    t.ok(
+        0,
+        &[
+            "link",
+            "add",
+            "veth-red",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "veth-blue",
+        ],
+    );
+    let host = links_match_ip(&t, 0);
+    assert_eq!(link(&host, "veth-red")["linkinfo"]["info_kind"], "veth");
+    t.ok(0, &["link", "set", "veth-red", "netns", &red]);
+    // several settings in one command: moved, then up in its namespace
+    t.ok(
+        0,
+        &["link", "set", "dev", "veth-blue", "netns", &blue, "up"],
+    );
+    let host = t.json(0, &["link", "list"]);
+    assert_eq!(host.as_array().unwrap().len(), 1, "only lo stays: {host}");
+
+    t.ok(1, &["addr", "add", "10.200.1.1/24", "dev", "veth-red"]);
+    t.ok(2, &["addr", "add", "10.200.1.2/24", "dev", "veth-blue"]);
+    for i in [1, 2] {
+        t.ok(i, &["link", "set", "lo", "up"]);
+    }
+    t.ok(1, &["link", "set", "veth-red", "up"]);
+    let blue_links = links_match_ip(&t, 2);
+    assert!(
+        link(&blue_links, "veth-blue")["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&"UP".into()),
+        "{blue_links}"
+    );
+    let red_addrs = addrs_match_ip(&t, 1);
+    assert_eq!(addrs_of(&red_addrs, "veth-red")[0], "10.200.1.1/24");
+    addrs_match_ip(&t, 2);
+
+    t.ping(1, "10.200.1.2");
+    t.ping(2, "10.200.1.1");
+
+    // the text listings say the same, in ip's words
+    let out = t.ok(1, &["addr", "list", "dev", "veth-red"]);
+    assert!(
+        out.stdout
+            .contains("    inet 10.200.1.1/24 scope global veth-red\n"),
+        "{out:?}"
+    );
+    let out = t.ok(1, &["link", "show", "veth-red"]);
+    assert!(
+        out.stdout
+            .contains(": veth-red: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n"),
+        "{out:?}"
+    );
+
+    // mtu and down in one request, address removed, link deleted with its peer
+    t.ok(1, &["link", "set", "veth-red", "mtu", "1400", "down"]);
+    let red_links = links_match_ip(&t, 1);
+    assert_eq!(link(&red_links, "veth-red")["mtu"], 1400);
+    t.ok(1, &["addr", "del", "10.200.1.1/24", "dev", "veth-red"]);
+    assert!(addrs_of(&addrs_match_ip(&t, 1), "veth-red").is_empty());
+    t.ok(1, &["link", "del", "veth-red"]);
+    for i in [1, 2] {
+        let links = t.json(i, &["link", "list"]);
+        assert_eq!(links.as_array().unwrap().len(), 1, "only lo: {links}");
+    }
+}
+
+/// The articles' bridge: three namespaces, each with a veth whose other
+/// end is a port of a bridge in the "host" namespace; each pings the
+/// others and the bridge's address.
+#[test]
+fn three_namespaces_on_one_bridge_ping_each_other_and_the_bridge() {
+    let t = Nets::new(&["bhost", "c1", "c2", "c3"]);
+    t.ok(0, &["link", "add", "br-test", "type", "bridge"]);
+    t.ok(0, &["addr", "add", "10.200.2.254/24", "dev", "br-test"]);
+    t.ok(0, &["link", "set", "br-test", "up"]);
+    for i in 1..=3 {
+        let (host_end, ns_end) = (format!("veth{i}"), format!("ceth{i}"));
+        t.ok(
+            0,
+            &[
+                "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
+            ],
+        );
+        t.ok(0, &["link", "set", &ns_end, "netns", t.get(i)]);
+        t.ok(0, &["link", "set", &host_end, "master", "br-test", "up"]);
+        t.ok(
+            i,
+            &["addr", "add", &format!("10.200.2.{i}/24"), "dev", &ns_end],
+        );
+        t.ok(i, &["link", "set", &ns_end, "up"]);
+        t.ok(i, &["link", "set", "lo", "up"]);
+    }
+    let host = links_match_ip(&t, 0);
+    for i in 1..=3 {
+        assert_eq!(link(&host, &format!("veth{i}"))["master"], "br-test");
+    }
+    assert_eq!(link(&host, "br-test")["linkinfo"]["info_kind"], "bridge");
+    addrs_match_ip(&t, 0);
+    for i in 1..=3 {
+        addrs_match_ip(&t, i);
+        t.ping(i, "10.200.2.254");
+        for j in 1..=3 {
+            if i != j {
+                t.ping(i, &format!("10.200.2.{j}"));
+            }
+        }
+    }
+    t.ping(0, "10.200.2.3");
+
+    // nomaster takes a port off the bridge
+    t.ok(0, &["link", "set", "veth3", "nomaster"]);
+    let host = links_match_ip(&t, 0);
+    assert_eq!(link(&host, "veth3").get("master"), None, "{host}");
+}
+
+/// Routes, as the articles add them: a network via a gateway, a default
+/// route, a network on a link; `route list --json` equals `ip -j route`.
+#[test]
+fn routes_via_a_gateway_and_default_match_ip() {
+    let t = Nets::new(&["rhost", "r1"]);
+    t.ok(
+        0,
+        &["link", "add", "rt0", "type", "veth", "peer", "name", "rt1"],
+    );
+    t.ok(0, &["link", "set", "rt1", "netns", t.get(1), "up"]);
+    t.ok(0, &["link", "set", "rt0", "up"]);
+    t.ok(0, &["addr", "add", "10.200.3.1/24", "dev", "rt0"]);
+    t.ok(1, &["addr", "add", "10.200.3.2/24", "dev", "rt1"]);
+    t.ok(1, &["route", "add", "10.200.30.0/24", "via", "10.200.3.1"]);
+    t.ok(
+        1,
+        &["route", "add", "default", "via", "10.200.3.1", "dev", "rt1"],
+    );
+    t.ok(1, &["route", "add", "10.200.31.0/24", "dev", "rt1"]);
+    t.ok(1, &["route", "add", "192.0.2.77", "via", "10.200.3.1"]);
+
+    let ours = t.json(1, &["route", "list", "-4"]);
+    let theirs = t.ip_json(1, &["route"]);
+    assert_eq!(ours, theirs);
+    let dsts: Vec<&str> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dst"].as_str().unwrap())
+        .collect();
+    for want in ["default", "10.200.30.0/24", "10.200.31.0/24", "192.0.2.77"] {
+        assert!(dsts.contains(&want), "{want} missing: {ours}");
+    }
+    let out = t.ok(1, &["route", "list", "-4"]);
+    let text = ip(&["-n", t.get(1), "route"]).success();
+    let trimmed: Vec<&str> = text.stdout.lines().map(str::trim_end).collect();
+    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), trimmed);
+
+    // the route via the gateway works: the host answers on it
+    t.ok(0, &["addr", "add", "10.200.30.1/24", "dev", "lo"]);
+    t.ok(0, &["link", "set", "lo", "up"]);
+    t.ping(1, "10.200.30.1");
+
+    for r in [
+        &["10.200.30.0/24", "via", "10.200.3.1"][..],
+        &["default"],
+        &["10.200.31.0/24", "dev", "rt1"],
+        &["192.0.2.77"],
+    ] {
+        t.ok(1, &[&["route", "del"][..], r].concat());
+    }
+    let left = t.json(1, &["route", "list", "-4"]);
+    assert_eq!(left, t.ip_json(1, &["route"]));
+    assert_eq!(
+        left.as_array().unwrap().len(),
+        1,
+        "only the kernel's: {left}"
+    );
+}
+
+/// IPv6: addresses added, listed as `ip -j addr` lists them, deleted;
+/// routes via an IPv6 gateway listed as `ip -6 -j route`.
+#[test]
+fn ipv6_addresses_and_routes() {
+    let t = Nets::new(&["v6host", "v6"]);
+    t.ok(
+        0,
+        &[
+            "link", "add", "six0", "type", "veth", "peer", "name", "six1",
+        ],
+    );
+    t.ok(0, &["link", "set", "six1", "netns", t.get(1), "up"]);
+    t.ok(0, &["link", "set", "six0", "up"]);
+    t.ok(1, &["addr", "add", "fd00:200::2/64", "dev", "six1"]);
+    t.ok(1, &["addr", "add", "fd00:201::2", "dev", "six1"]);
+    t.ok(0, &["addr", "add", "fd00:200::1/64", "dev", "six0"]);
+    let list = addrs_match_ip(&t, 1);
+    let mine = addrs_of(&list, "six1");
+    assert!(mine.contains(&"fd00:200::2/64".to_owned()), "{list}");
+    assert!(mine.contains(&"fd00:201::2/128".to_owned()), "{list}");
+    let out = t.ok(1, &["addr", "show", "six1"]);
+    assert!(
+        out.stdout
+            .contains("    inet6 fd00:200::2/64 scope global\n"),
+        "{out:?}"
+    );
+
+    t.ok(1, &["route", "add", "fd00:300::/64", "via", "fd00:200::1"]);
+    t.ok(1, &["route", "add", "default", "via", "fd00:200::1"]);
+    let ours = t.json(1, &["route", "list", "-6"]);
+    let theirs = t.ip_json(1, &["-6", "route"]);
+    assert_eq!(ours, theirs);
+    let dsts: Vec<&str> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dst"].as_str().unwrap())
+        .collect();
+    assert!(
+        dsts.contains(&"fd00:300::/64") && dsts.contains(&"default"),
+        "{ours}"
+    );
+    t.ok(1, &["route", "del", "default", "via", "fd00:200::1"]);
+    t.ok(1, &["route", "del", "fd00:300::/64"]);
+    assert_eq!(
+        t.json(1, &["route", "list", "-6"]),
+        t.ip_json(1, &["-6", "route"])
+    );
+
+    t.ok(1, &["addr", "del", "fd00:201::2/128", "dev", "six1"]);
+    let list = addrs_match_ip(&t, 1);
+    assert!(!addrs_of(&list, "six1").contains(&"fd00:201::2/128".to_owned()));
+}
+
+/// Bad input: one line naming it, exit 1 (2 for a wrong or missing
+/// keyword), and nothing left behind.
+#[test]
+fn bad_input_is_one_line_and_leaves_nothing() {
+    let t = Nets::new(&["bad", "other"]);
+    let (ns, other) = (t.get(0).to_owned(), t.get(1).to_owned());
+    let never = format!("nsbox-l-never-{}", std::process::id());
+    t.ok(
+        0,
+        &["link", "add", "x0", "type", "veth", "peer", "name", "x1"],
+    );
+    t.ok(1, &["link", "add", "taken", "type", "bridge"]);
+    t.ok(0, &["addr", "add", "10.200.4.1/24", "dev", "x0"]);
+    t.ok(0, &["link", "set", "x0", "up"]);
+    t.ok(0, &["route", "add", "10.200.40.0/24", "via", "10.200.4.2"]);
+    let before = (
+        t.ip_json(0, &["-d", "link"]),
+        t.ip_json(0, &["addr"]),
+        t.ip_json(0, &["route"]),
+        t.ip_json(1, &["-d", "link"]),
+    );
+
+    let cases: Vec<(Vec<&str>, i32, String)> = vec![
+        (vec!["link", "add", "x0", "type", "veth", "peer", "name", "y0"], 1,
+            "link add: device \"x0\" already exists".into()),
+        (vec!["link", "add", "y0", "type", "veth", "peer", "name", "x1"], 1,
+            "link add: device \"x1\" already exists".into()),
+        // taken in the namespace the peer is born in: the kernel refuses
+        // the pair, so y0 is not made either
+        (vec!["link", "add", "y0", "type", "veth", "peer", "name", "taken", "netns", &other], 1,
+            "link add: device \"taken\" already exists".into()),
+        (vec!["link", "add", "y0", "type", "veth", "peer", "name", "y0"], 1,
+            "link add: invalid device name \"y0\": the peer needs a name of its own".into()),
+        (vec!["link", "add", "abcdefghijklmnop", "type", "bridge"], 1,
+            "link add: invalid device name \"abcdefghijklmnop\": longer than 15 bytes".into()),
+        (vec!["link", "add", "a/b", "type", "bridge"], 1,
+            "link add: invalid device name \"a/b\": contains '/', ':' or white space".into()),
+        (vec!["link", "add", "y0"], 2, "link add: missing \"type veth|bridge\"".into()),
+        (vec!["link", "add", "y0", "type"], 2, "link add: \"type\" needs a value".into()),
+        (vec!["link", "add", "y0", "type", "veth", "peer"], 2,
+            "link add: \"peer\" needs a name".into()),
+        (vec!["link", "add", "y0", "type", "vxlan"], 2,
+            "link add: unsupported type \"vxlan\" (nsbox makes veth and bridge)".into()),
+        (vec!["link", "set", "nosuch", "up"], 1, "link set: device \"nosuch\" does not exist".into()),
+        (vec!["link", "set", "x0", "netns", &never], 1,
+            format!("link set: network namespace \"{never}\" does not exist (no /run/netns/{never})")),
+        (vec!["link", "set", "x0", "master", "nosuch"], 1,
+            "link set: device \"nosuch\" does not exist".into()),
+        (vec!["link", "set", "x0", "master", "x1"], 1, "link set: device \"x1\" is not a bridge".into()),
+        (vec!["link", "set", "x0", "mtu", "10"], 1,
+            "link set: invalid MTU 10 for \"x0\": it takes 68 to 65535".into()),
+        (vec!["link", "set", "x0", "mtu", "big"], 1, "link set: invalid MTU \"big\": not a number".into()),
+        (vec!["link", "set", "x0", "mtu"], 2, "link set: \"mtu\" needs a value".into()),
+        (vec!["link", "set", "x0", "sideways"], 2,
+            "link set: unknown keyword \"sideways\" (expected up, down, netns, master, nomaster, mtu)".into()),
+        (vec!["link", "set", "x0"], 2,
+            "link set: nothing to set (up, down, netns NS, master BRIDGE, nomaster, mtu N)".into()),
+        (vec!["link", "del", "nosuch"], 1, "link del: device \"nosuch\" does not exist".into()),
+        (vec!["link", "show", "nosuch"], 1, "link list: device \"nosuch\" does not exist".into()),
+        (vec!["addr", "add", "10.200.4.300/24", "dev", "x0"], 1,
+            "addr add: invalid address \"10.200.4.300/24\": not an IPv4 or IPv6 address".into()),
+        (vec!["addr", "add", "10.200.4.3/33", "dev", "x0"], 1,
+            "addr add: invalid address \"10.200.4.3/33\": the prefix length is not a number from 0 to 32".into()),
+        (vec!["addr", "add", "fd00::1/129", "dev", "x0"], 1,
+            "addr add: invalid address \"fd00::1/129\": the prefix length is not a number from 0 to 128".into()),
+        (vec!["addr", "add", "10.200.4.3/24"], 2, "addr add: missing \"dev NAME\"".into()),
+        (vec!["addr", "add", "dev", "x0"], 2, "addr add: missing the address (ADDR/LEN dev NAME)".into()),
+        (vec!["addr", "add", "10.200.4.3/24", "dev", "nosuch"], 1,
+            "addr add: device \"nosuch\" does not exist".into()),
+        (vec!["addr", "add", "10.200.4.1/24", "dev", "x0"], 1,
+            "addr add: address 10.200.4.1/24 already on \"x0\"".into()),
+        (vec!["addr", "del", "10.200.4.9/24", "dev", "x0"], 1,
+            "addr del: address 10.200.4.9/24 is not on \"x0\"".into()),
+        (vec!["route", "add", "10.200.41.1/24", "via", "10.200.4.2"], 1,
+            "route add: invalid address \"10.200.41.1/24 via 10.200.4.2\": host bits set after the prefix length".into()),
+        (vec!["route", "add", "10.200.41.0/24", "via", "fd00::1"], 1,
+            "route add: invalid address \"10.200.41.0/24 via fd00::1\": the gateway is of the other address family".into()),
+        (vec!["route", "add", "10.200.41.0/24", "via", "gateway"], 1,
+            "route add: invalid gateway \"gateway\": not an IPv4 or IPv6 address".into()),
+        (vec!["route", "add", "10.200.41.0/24"], 2, "route add: missing \"via IP\" or \"dev NAME\"".into()),
+        (vec!["route", "add", "via", "10.200.4.2"], 2,
+            "route add: missing the destination (PREFIX or default)".into()),
+        (vec!["route", "add", "10.200.41.0/24", "via", "10.99.0.1"], 1,
+            "route add: route 10.200.41.0/24 via 10.99.0.1: gateway 10.99.0.1 is not on a directly connected network".into()),
+        (vec!["route", "add", "10.200.40.0/24", "via", "10.200.4.2"], 1,
+            "route add: route 10.200.40.0/24 via 10.200.4.2 already exists".into()),
+        (vec!["route", "add", "10.200.41.0/24", "dev", "nosuch"], 1,
+            "route add: device \"nosuch\" does not exist".into()),
+        (vec!["route", "add", "10.200.42.0/24", "dev", "x1"], 1,
+            "route add: route 10.200.42.0/24 dev x1: its device is down".into()),
+        (vec!["route", "del", "10.200.42.0/24", "dev", "x0"], 1,
+            "route del: no route 10.200.42.0/24 dev x0".into()),
+    ];
+    for (args, code, want) in &cases {
+        let out = nsbox(&[&["-n", &ns], &args[..]].concat());
+        assert_eq!(out.code, *code, "{args:?}: {out:?}");
+        assert_eq!(out.stderr, format!("nsbox: {want}\n"), "{args:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    // -n names a namespace that is not there, or a verb it does not apply to
+    let out = nsbox(&["-n", &never, "link", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("nsbox: link list: network namespace \"{never}\" does not exist (no /run/netns/{never})\n")
+    );
+    let out = nsbox(&["-n", &ns, "netns", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "nsbox: netns list: -n/--netns applies to link, addr and route only\n"
+    );
+
+    // nothing was made, moved or changed
+    let after = (
+        t.ip_json(0, &["-d", "link"]),
+        t.ip_json(0, &["addr"]),
+        t.ip_json(0, &["route"]),
+        t.ip_json(1, &["-d", "link"]),
+    );
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["ifname"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&after.0), names(&before.0));
+    assert_eq!(names(&after.3), names(&before.3));
+    assert_eq!(after.0, before.0);
+    assert_eq!(after.1, before.1);
+    assert_eq!(after.2, before.2);
+    assert!(!Path::new("/run/netns").join(&never).exists());
+}
