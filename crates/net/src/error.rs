@@ -7,6 +7,15 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
+    #[error("subnet {subnet} has no free address ({leases} in use)")]
+    SubnetExhausted { subnet: String, leases: usize },
+
+    #[error("nft: {what}: {why}")]
+    Nft { what: String, why: String },
+
+    #[error("invalid subnet {subnet}: {why}")]
+    BadSubnet { subnet: String, why: &'static str },
+
     #[error("invalid network namespace name {name:?}: {why}")]
     BadName { name: String, why: &'static str },
 

@@ -16,8 +16,11 @@
 //!   one (`ip netns set`, the `(id: N)` of `ip netns list`).
 
 pub mod addr;
+pub mod bridge;
 pub mod cidr;
 pub mod error;
+pub mod firewall;
+pub mod ipam;
 pub mod link;
 pub mod netns;
 pub mod netns_exec;

@@ -65,9 +65,48 @@ pub fn existing(name: &str) -> Result<PathBuf, Error> {
 /// on `/run/netns/NAME`. Nothing is left behind on failure.
 pub fn add(name: &str) -> Result<PathBuf, Error> {
     let path = new_file(name)?;
-    // A thread of our own makes the namespace (unshare(CLONE_NEWNET) is
-    // per task), so the caller's network never changes.
-    let bound = std::thread::scope(|s| {
+    if let Err(e) = bind_new(&path) {
+        let _ = fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}
+
+/// A new network namespace kept on `path` (a new file, made here; an
+/// existing one is an error): a container's, outside /run/netns. Release
+/// it with [`release`]. Nothing is left behind on failure.
+pub fn create_at(path: &Path) -> Result<(), Error> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o000)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    if let Err(e) = bind_new(path) {
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Unmounts the namespace kept on `path` and removes the file (the
+/// namespace lives on while a process or descriptor holds it).
+pub fn release(path: &Path) -> Result<(), Error> {
+    if nsbox_ns::is_nsfs(path) {
+        rustix::mount::unmount(path, UnmountFlags::DETACH)
+            .map_err(|e| Error::io("unmount", path, e.into()))?;
+    }
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Binds a new network namespace on the existing file `path`. A thread of
+/// our own makes it (unshare(CLONE_NEWNET) is per task), so the caller's
+/// network never changes.
+fn bind_new(path: &Path) -> Result<(), Error> {
+    std::thread::scope(|s| {
         s.spawn(|| -> Result<(), Error> {
             // SAFETY: CLONE_NEWNET changes only this thread's network
             // namespace; it shares no memory or file state differently.
@@ -76,16 +115,11 @@ pub fn add(name: &str) -> Result<PathBuf, Error> {
                     what: "unshare the network namespace".into(),
                     source: e.into(),
                 })?;
-            bind(Path::new("/proc/thread-self/ns/net"), &path)
+            bind(Path::new("/proc/thread-self/ns/net"), path)
         })
         .join()
         .expect("the thread does not panic")
-    });
-    if let Err(e) = bound {
-        let _ = fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(path)
+    })
 }
 
 /// `ip netns attach NAME PID`: names the network namespace of `pid`.
@@ -121,10 +155,8 @@ pub fn delete(name: &str) -> Result<(), Error> {
                 pids: in_use,
             });
         }
-        rustix::mount::unmount(&path, UnmountFlags::DETACH)
-            .map_err(|e| Error::io("unmount", &path, e.into()))?;
     }
-    fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))
+    release(&path)
 }
 
 /// Every named namespace, sorted by name, with its id when `ids` gives it

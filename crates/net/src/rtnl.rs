@@ -31,6 +31,27 @@ impl Rtnl {
         Ok(Rtnl { socket, seq: 0 })
     }
 
+    /// A socket of the network namespace `ns` (a netlink socket belongs to
+    /// the namespace of the task that opens it): opened by a thread of our
+    /// own that joins `ns` first, so the caller's namespace never changes.
+    pub fn open_in(ns: std::os::fd::BorrowedFd<'_>) -> Result<Rtnl, Error> {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                rustix::thread::move_into_link_name_space(
+                    ns,
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .map_err(|e| Error::Sys {
+                    what: "join the network namespace".into(),
+                    source: e.into(),
+                })?;
+                Rtnl::open()
+            })
+            .join()
+            .expect("the thread does not panic")
+        })
+    }
+
     /// Sends `msg` with `flags` (`NLM_F_REQUEST` is added; `NLM_F_ACK` too
     /// unless it is a dump) and returns the replies: every message of a
     /// dump, or the one answer of a get, or nothing for an acknowledged

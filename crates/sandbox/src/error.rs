@@ -21,6 +21,10 @@ pub enum Error {
         source: oci_spec::OciSpecError,
     },
 
+    /// A path nsbox must write into the spec is not UTF-8.
+    #[error("{path}: not UTF-8")]
+    NotUtf8 { path: PathBuf },
+
     /// The bundle directory (or its empty rootfs) could not be made.
     #[error("create {path}")]
     CreateBundle {
@@ -56,6 +60,22 @@ pub enum Error {
 
     #[error("container {name:?} did not stop after SIGKILL")]
     WontStop { name: String },
+
+    /// `--net bridge`: a step of putting the container on the network, or
+    /// of taking it off.
+    #[error("network: {what}")]
+    Network {
+        what: &'static str,
+        #[source]
+        source: Box<nsbox_net::Error>,
+    },
+
+    #[error("bridge {bridge} has subnet {had}, not {asked} (remove its containers to change it)")]
+    SubnetMismatch {
+        bridge: String,
+        had: String,
+        asked: String,
+    },
 
     /// `-d`: the container's output file.
     #[error("open {path} for the container's output")]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod flags;
 pub mod limits;
 pub mod named;
+pub mod network;
 pub mod options;
 pub mod run;
 pub mod spec;

@@ -18,6 +18,10 @@ pub enum Net {
     /// `ns:PATH`: a network namespace file (`/run/netns/X`,
     /// `/proc/PID/ns/net`).
     Path(PathBuf),
+    /// `bridge`: a namespace of its own on a bridge network of the host
+    /// (an address, a default route, masquerading; the other containers
+    /// on it by name).
+    Bridge(crate::network::BridgeNet),
 }
 
 impl Net {
@@ -27,6 +31,7 @@ impl Net {
         match text {
             "host" => Ok(Net::Host),
             "none" => Ok(Net::None),
+            "bridge" => Ok(Net::Bridge(Default::default())),
             _ => {
                 if let Some(name) = text.strip_prefix("container:") {
                     if name.is_empty() {
@@ -42,7 +47,7 @@ impl Net {
                         .map_err(|e| format!("ns:{path}: {e}"))
                 } else {
                     Err(format!(
-                        "unknown network {text:?} (host, none, container:NAME or ns:PATH)"
+                        "unknown network {text:?} (host, none, bridge, container:NAME or ns:PATH)"
                     ))
                 }
             }

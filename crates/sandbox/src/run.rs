@@ -24,13 +24,28 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         }
         None => generate_id(),
     };
+    let bundle = BundleDir::create(&opts.root, &id)?; // removed on every way out unless kept
+                                                      // (declared after the bundle: dropped, so detached, before it goes)
+    let mut network = None;
     let net = match &opts.net {
         Net::Host => NetNs::Host,
         Net::None => NetNs::New,
         Net::Path(p) => joined(p.clone()),
         Net::Container(name) => joined(crate::named::net_of(&opts.root, name)?),
+        Net::Bridge(b) => {
+            let reached_as = opts.hostname.as_deref().unwrap_or(&id);
+            let a = crate::network::attach(&opts.root, bundle.path(), &id, reached_as, b)?;
+            network = Some(crate::network::NetworkGuard::new(
+                &opts.root,
+                bundle.path(),
+                &id,
+            ));
+            NetNs::Bridge {
+                netns: a.netns,
+                hosts: a.hosts,
+            }
+        }
     };
-    let bundle = BundleDir::create(&opts.root, &id)?; // removed on every way out unless kept
     let rootfs = match &opts.rootfs {
         Some(dir) => checked_rootfs(dir)?,
         None => bundle.host_root_mount_point(),
@@ -57,10 +72,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
     let outcome = nsbox_runtime::run::run(&create, opts.detach);
     drop(output); // our own stdio back before anything is said
     let outcome = outcome.map_err(|source| Error::Container {
-        id,
+        id: id.clone(),
         source: Box::new(source),
     })?;
     if opts.detach {
+        if let Some(n) = network {
+            n.keep();
+        }
         bundle.keep();
     }
     Ok(outcome)

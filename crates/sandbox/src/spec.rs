@@ -59,6 +59,12 @@ pub enum NetNs {
     New,
     /// The namespace at this path.
     Join(PathBuf),
+    /// A bridge network's: the namespace made for it, and the network's
+    /// hosts file, bound on /etc/hosts.
+    Bridge {
+        netns: PathBuf,
+        hosts: PathBuf,
+    },
 }
 
 /// The spec of a run whose root file system is `rootfs`, whose network
@@ -126,7 +132,9 @@ fn linux(opts: &RunOptions, net: &NetNs) -> Result<Linux, Error> {
     match net {
         NetNs::Host => {}
         NetNs::New => kinds.push((LinuxNamespaceType::Network, None)),
-        NetNs::Join(path) => kinds.push((LinuxNamespaceType::Network, Some(path.clone()))),
+        NetNs::Join(path) | NetNs::Bridge { netns: path, .. } => {
+            kinds.push((LinuxNamespaceType::Network, Some(path.clone())))
+        }
     }
     if opts.userns {
         kinds.push((LinuxNamespaceType::User, None));
@@ -250,6 +258,19 @@ fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
         "tmpfs",
         &["nosuid", "nodev", "mode=1777"],
     )?);
+    if let NetNs::Bridge { hosts, .. } = net {
+        // the network's containers by name (rewritten in place as they come
+        // and go, so the bind follows)
+        let hosts = hosts.to_str().ok_or_else(|| Error::NotUtf8 {
+            path: hosts.clone(),
+        })?;
+        mounts.push(mount(
+            "/etc/hosts",
+            "bind",
+            hosts,
+            &["bind", "ro", "nosuid", "nodev", "noexec"],
+        )?);
+    }
     Ok(mounts)
 }
 

@@ -42,11 +42,20 @@ pub struct SandboxFlags {
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
     /// With `-- CMD`: `host` shares the host's network (the default),
-    /// `none` gives a network namespace with only lo, `container:NAME`
+    /// `none` gives a network namespace with only lo, `bridge` one on the
+    /// host's bridge (--bridge, --subnet) with an address, a default
+    /// route and the other containers there by name, `container:NAME`
     /// joins the network namespace of the running container NAME (and
     /// only that one), `ns:PATH` the namespace at PATH (`/run/netns/X`).
     #[arg(long, value_name = "MODE", value_parser = Net::parse)]
     pub net: Option<Net>,
+    /// With `--net bridge`: the bridge (made on first use).
+    #[arg(long, value_name = "NAME", requires = "net")]
+    pub bridge: Option<String>,
+    /// With `--net bridge`: the bridge's subnet (fixed by its first
+    /// container; the gateway is its first address).
+    #[arg(long, value_name = "CIDR", requires = "net", value_parser = parse_subnet)]
+    pub subnet: Option<nsbox_net::cidr::Cidr>,
     /// With `-- CMD`: the container's name (and hostname, unless
     /// --hostname): `stop`, `rm`, `--net container:NAME` and `enter -t NAME`
     /// find it by that name while it runs.
@@ -113,7 +122,14 @@ impl SandboxFlags {
             root: crate::global::global().root.clone(),
             command,
             rootfs: self.rootfs,
-            net: self.net.unwrap_or_default(),
+            net: match self.net.unwrap_or_default() {
+                Net::Bridge(mut b) => {
+                    b.bridge = self.bridge.unwrap_or(b.bridge);
+                    b.subnet = self.subnet.unwrap_or(b.subnet);
+                    Net::Bridge(b)
+                }
+                other => other,
+            },
             // detached without a name: a generated one, printed
             name: match (self.name, detach) {
                 (None, true) => Some(nsbox_sandbox::run::generate_id()),
@@ -195,6 +211,11 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
         println!("{name}");
     }
     Ok(outcome.code)
+}
+
+fn parse_subnet(text: &str) -> Result<nsbox_net::cidr::Cidr, String> {
+    text.parse::<nsbox_net::cidr::Cidr>()
+        .map_err(|e| e.to_string())
 }
 
 /// A usage error: one line, exit 2 (as clap's).

@@ -1,0 +1,264 @@
+//! `--net bridge`: a container on a bridge network of the host, as
+//! Docker's default network. The pieces are nsbox-net's (bridge, veth,
+//! addresses, routes, leases, nftables); this module puts them together
+//! for one container and takes them apart again:
+//!
+//! - under the network's lock (`ROOT/.net/BRIDGE/`, nsbox_net::ipam): the
+//!   bridge and its rules made on first use, an address leased, a network
+//!   namespace made and kept on the bundle's `netns` file, the veth pair,
+//!   and the network's hosts file rewritten (every container by name);
+//! - the spec then joins that namespace and binds the hosts file on
+//!   `/etc/hosts`, so containers on one network reach each other by name;
+//! - [`detach`] undoes it all (a run that ends, `nsbox rm`, a failed
+//!   start), and removes the rules with the network's last container.
+//!
+//! What was made is recorded in the bundle's `network.json`, so `rm` in
+//! another process finds it.
+
+use std::fs;
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nsbox_net::cidr::Cidr;
+use nsbox_net::ipam::{Lease, Leases};
+use nsbox_net::rtnl::Rtnl;
+use nsbox_net::{bridge, firewall, netns};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Docker's bridge, nsbox's name and subnet (`--bridge`, `--subnet`).
+pub const DEFAULT_BRIDGE: &str = "nsbox0";
+pub const DEFAULT_SUBNET: &str = "10.89.0.0/24";
+
+/// Which bridge network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeNet {
+    pub bridge: String,
+    pub subnet: Cidr,
+}
+
+impl Default for BridgeNet {
+    fn default() -> BridgeNet {
+        BridgeNet {
+            bridge: DEFAULT_BRIDGE.to_owned(),
+            subnet: DEFAULT_SUBNET.parse().expect("a valid subnet"),
+        }
+    }
+}
+
+/// One container's place on a bridge network (its bundle's `network.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attached {
+    pub bridge: String,
+    pub subnet: String,
+    pub addr: Ipv4Addr,
+    /// The veth's host end.
+    pub host_if: String,
+    /// The namespace file (in the bundle).
+    pub netns: PathBuf,
+    /// The hosts file bound on the container's /etc/hosts.
+    pub hosts: PathBuf,
+}
+
+/// The network's directory under the state root.
+fn net_dir(root: &Path, bridge: &str) -> PathBuf {
+    root.join(".net").join(bridge)
+}
+
+/// Puts container `id` (reached as `name`) on `net`; see the module doc.
+/// Nothing is left behind on failure.
+pub fn attach(
+    root: &Path,
+    bundle: &Path,
+    id: &str,
+    name: &str,
+    net: &BridgeNet,
+) -> Result<Attached, Error> {
+    let dir = net_dir(root, &net.bridge);
+    let mut leases = Leases::lock(&dir).map_err(failed("lock the network"))?;
+    let mut rtnl = Rtnl::open().map_err(failed("open rtnetlink"))?;
+    let leased = (|| {
+        check_subnet(&dir, net)?;
+        bridge::ensure(&mut rtnl, &net.bridge, net.subnet).map_err(failed("set up the bridge"))?;
+        firewall::apply(&net.bridge, net.subnet).map_err(failed("set up the bridge's rules"))?;
+        leases
+            .allocate(
+                net.subnet,
+                Lease {
+                    owner: id.to_owned(),
+                    name: name.to_owned(),
+                },
+            )
+            .map_err(failed("lease an address"))
+    })();
+    let addr = match leased {
+        Ok(addr) => addr,
+        Err(e) => {
+            // the first container of the network: nothing of it stays
+            if leases.by_addr.is_empty() {
+                let _ = firewall::remove(&net.bridge);
+                let _ = leases.remove(&["hosts", "subnet"]);
+            }
+            return Err(e);
+        }
+    };
+    let attached = Attached {
+        bridge: net.bridge.clone(),
+        subnet: net.subnet.to_string(),
+        addr,
+        host_if: bridge::host_if_name(id),
+        netns: bundle.join("netns"),
+        hosts: dir.join("hosts"),
+    };
+    let made = (|| {
+        netns::create_at(&attached.netns).map_err(failed("make the network namespace"))?;
+        let ns = nsbox_ns::NsFile::open(&attached.netns, Some(nsbox_ns::NsKind::Net))
+            .map_err(|e| failed("open the network namespace")(e.into()))?;
+        bridge::attach(
+            &mut rtnl,
+            &net.bridge,
+            net.subnet,
+            std::os::fd::AsFd::as_fd(&ns),
+            &attached.host_if,
+            addr,
+        )
+        .map_err(failed("connect the container to the bridge"))?;
+        write_hosts(&attached.hosts, &leases)?;
+        let record = serde_json::to_vec_pretty(&attached).expect("serializes");
+        fs::write(bundle.join("network.json"), record).map_err(|source| Error::WriteConfig {
+            path: bundle.join("network.json"),
+            source,
+        })
+    })();
+    if let Err(e) = made {
+        let _ = undo(&mut rtnl, leases, id, &attached);
+        return Err(e);
+    }
+    Ok(attached)
+}
+
+/// Takes container `id`'s network apart, by its bundle's `network.json`
+/// (none: it had no bridge network, nothing to do).
+pub fn detach(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
+    let record = bundle.join("network.json");
+    let attached: Attached = match fs::read(&record) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Output {
+            path: record.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Output {
+                path: record,
+                source,
+            })
+        }
+    };
+    let dir = net_dir(root, &attached.bridge);
+    let leases = Leases::lock(&dir).map_err(failed("lock the network"))?;
+    let mut rtnl = Rtnl::open().map_err(failed("open rtnetlink"))?;
+    undo(&mut rtnl, leases, id, &attached)?;
+    let _ = fs::remove_file(&record);
+    Ok(())
+}
+
+/// Every step of `attach` undone, whatever of it was done; with the
+/// network's last container, its rules and its directory go too (the
+/// bridge stays, as docker0 does).
+fn undo(rtnl: &mut Rtnl, mut leases: Leases, id: &str, a: &Attached) -> Result<(), Error> {
+    bridge::detach(rtnl, &a.host_if).map_err(failed("delete the container's veth"))?;
+    netns::release(&a.netns).map_err(failed("release the network namespace"))?;
+    leases.release(id).map_err(failed("release the address"))?;
+    if !leases.by_addr.is_empty() {
+        return write_hosts(&a.hosts, &leases);
+    }
+    firewall::remove(&a.bridge).map_err(failed("remove the bridge's rules"))?;
+    leases
+        .remove(&["hosts", "subnet"])
+        .map_err(failed("remove the network's state"))
+}
+
+/// The network's subnet is fixed by its first use (recorded in `subnet`);
+/// another `--subnet` for the same bridge is an error.
+fn check_subnet(dir: &Path, net: &BridgeNet) -> Result<(), Error> {
+    let file = dir.join("subnet");
+    let want = net.subnet.to_string();
+    match fs::read_to_string(&file) {
+        Ok(had) if had.trim() == want => Ok(()),
+        Ok(had) => Err(Error::SubnetMismatch {
+            bridge: net.bridge.clone(),
+            had: had.trim().to_owned(),
+            asked: want,
+        }),
+        Err(_) => fs::write(&file, format!("{want}\n"))
+            .map_err(|source| Error::Output { path: file, source }),
+    }
+}
+
+/// `localhost` and every leased container by name. Rewritten in place
+/// (truncated, not replaced): running containers have this very file
+/// bound on their /etc/hosts and see the change.
+fn write_hosts(path: &Path, leases: &Leases) -> Result<(), Error> {
+    let mut text =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for (addr, lease) in &leases.by_addr {
+        text.push_str(&format!("{addr}\t{}\n", lease.name));
+    }
+    let err = |source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)
+}
+
+fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
+    move |source| Error::Network {
+        what,
+        source: Box::new(source),
+    }
+}
+
+/// Detaches the container when dropped, unless [`NetworkGuard::keep`]:
+/// every way out of a run that attached it (before its bundle goes).
+pub struct NetworkGuard {
+    root: PathBuf,
+    bundle: PathBuf,
+    id: String,
+    armed: bool,
+}
+
+impl NetworkGuard {
+    pub fn new(root: &Path, bundle: &Path, id: &str) -> NetworkGuard {
+        NetworkGuard {
+            root: root.to_path_buf(),
+            bundle: bundle.to_path_buf(),
+            id: id.to_owned(),
+            armed: true,
+        }
+    }
+
+    /// The container stays on the network (detached run).
+    pub fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Err(e) = detach(&self.root, &self.bundle, &self.id) {
+                eprintln!("nsbox: warning: container {}: {e}", self.id);
+            }
+        }
+    }
+}
