@@ -14,6 +14,7 @@ use rustix::fs::FlockOperation;
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::Cidr;
+use crate::firewall::PortMap;
 use crate::Error;
 
 /// Who holds an address.
@@ -23,6 +24,9 @@ pub struct Lease {
     pub owner: String,
     /// The name others reach it by (its hosts entry).
     pub name: String,
+    /// The host ports published to it (`-p`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortMap>,
 }
 
 /// The leases of one network, locked while this value lives.
@@ -93,6 +97,14 @@ impl Leases {
         self.by_addr.insert(free, lease);
         self.save()?;
         Ok(free)
+    }
+
+    /// Every published port, with the address it goes to.
+    pub fn ports(&self) -> Vec<(Ipv4Addr, PortMap)> {
+        self.by_addr
+            .iter()
+            .flat_map(|(a, l)| l.ports.iter().map(|p| (*a, *p)))
+            .collect()
     }
 
     /// Gives back every address `owner` holds; true when any was held.
@@ -168,6 +180,7 @@ mod tests {
         Lease {
             owner: n.into(),
             name: n.into(),
+            ports: Vec::new(),
         }
     }
 

@@ -269,3 +269,65 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     h.names.clear();
     h.assert_clean();
 }
+
+/// `-p`: a published port answers on the test host's loopback (only
+/// there when an IP is given), on its bridge-facing address, and from
+/// another container through the gateway; a port already published is
+/// refused naming the container that has it; the rules go with the
+/// container.
+#[test]
+fn published_ports_answer_on_loopback_the_bridge_and_from_containers() {
+    let mut h = TestHost::new("ports");
+    h.start(
+        "web",
+        &["-p", "127.0.0.1:18080:8080", "-p", "18081:8080"],
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi-web > /tmp/i; exec busybox httpd -f -p 8080 -h /tmp",
+        ],
+    )
+    .success();
+    let get = |url: &str| {
+        h.sh(&format!(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -q -O - {url} && exit 0; sleep 0.2; done; exit 1"
+        ))
+    };
+    assert_eq!(get("http://127.0.0.1:18080/i").success().stdout, "hi-web\n");
+    assert_eq!(get("http://10.89.0.1:18081/i").success().stdout, "hi-web\n");
+    assert_eq!(get("http://127.0.0.1:18081/i").success().stdout, "hi-web\n");
+    // 18080 is published on 127.0.0.1 only
+    assert_ne!(
+        h.sh("busybox wget -q -O - http://10.89.0.1:18080/i").code,
+        0
+    );
+    let from = h
+        .nsbox(&[
+            "run",
+            "--net",
+            "bridge",
+            "--",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://10.89.0.1:18081/i",
+        ])
+        .success();
+    assert_eq!(from.stdout, "hi-web\n");
+    let taken = h.start("again", &["-p", "18081:80"], &["true"]);
+    assert_eq!(taken.code, 1, "{taken:?}");
+    assert_eq!(
+        taken.stderr,
+        "nsbox: run true: -p 18081:80/tcp: the host port is already published by container web (18081:8080/tcp)\n"
+    );
+    let usage = h.nsbox(&["run", "--net", "none", "-p", "1:2", "--", "true"]);
+    assert_eq!(usage.code, 2, "{usage:?}");
+    let bad = h.nsbox(&["run", "--net", "bridge", "-p", "0:80", "--", "true"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    h.nsbox(&["rm", "-f", "web"]).success();
+    h.names.clear();
+    h.assert_clean();
+}

@@ -70,6 +70,9 @@ pub enum Error {
         source: Box<nsbox_net::Error>,
     },
 
+    #[error("-p {port}: the host port is already published by {by}")]
+    PortTaken { port: String, by: String },
+
     #[error("bridge {bridge} has subnet {had}, not {asked} (remove its containers to change it)")]
     SubnetMismatch {
         bridge: String,

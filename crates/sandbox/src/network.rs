@@ -22,6 +22,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nsbox_net::cidr::Cidr;
+use nsbox_net::firewall::PortMap;
 use nsbox_net::ipam::{Lease, Leases};
 use nsbox_net::rtnl::Rtnl;
 use nsbox_net::{bridge, firewall, netns};
@@ -33,11 +34,13 @@ use crate::Error;
 pub const DEFAULT_BRIDGE: &str = "nsbox0";
 pub const DEFAULT_SUBNET: &str = "10.89.0.0/24";
 
-/// Which bridge network.
+/// Which bridge network, and the host ports to publish to the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeNet {
     pub bridge: String,
     pub subnet: Cidr,
+    /// `-p`.
+    pub ports: Vec<PortMap>,
 }
 
 impl Default for BridgeNet {
@@ -45,6 +48,7 @@ impl Default for BridgeNet {
         BridgeNet {
             bridge: DEFAULT_BRIDGE.to_owned(),
             subnet: DEFAULT_SUBNET.parse().expect("a valid subnet"),
+            ports: Vec::new(),
         }
     }
 }
@@ -82,25 +86,33 @@ pub fn attach(
     let mut rtnl = Rtnl::open().map_err(failed("open rtnetlink"))?;
     let leased = (|| {
         check_subnet(&dir, net)?;
+        check_ports(&leases, &net.ports)?;
         bridge::ensure(&mut rtnl, &net.bridge, net.subnet).map_err(failed("set up the bridge"))?;
-        firewall::apply(&net.bridge, net.subnet).map_err(failed("set up the bridge's rules"))?;
-        leases
+        let addr = leases
             .allocate(
                 net.subnet,
                 Lease {
                     owner: id.to_owned(),
                     name: name.to_owned(),
+                    ports: net.ports.clone(),
                 },
             )
-            .map_err(failed("lease an address"))
+            .map_err(failed("lease an address"))?;
+        firewall::apply(&net.bridge, net.subnet, &leases.ports())
+            .map_err(failed("set up the bridge's rules"))?;
+        Ok(addr)
     })();
     let addr = match leased {
         Ok(addr) => addr,
         Err(e) => {
-            // the first container of the network: nothing of it stays
+            // its lease (if made) back; the first container of the network:
+            // nothing of the network stays
+            let _ = leases.release(id);
             if leases.by_addr.is_empty() {
                 let _ = firewall::remove(&net.bridge);
                 let _ = leases.remove(&["hosts", "subnet"]);
+            } else {
+                let _ = firewall::apply(&net.bridge, net.subnet, &leases.ports());
             }
             return Err(e);
         }
@@ -173,12 +185,38 @@ fn undo(rtnl: &mut Rtnl, mut leases: Leases, id: &str, a: &Attached) -> Result<(
     netns::release(&a.netns).map_err(failed("release the network namespace"))?;
     leases.release(id).map_err(failed("release the address"))?;
     if !leases.by_addr.is_empty() {
+        // its published ports go with it
+        let subnet: Cidr = a.subnet.parse().map_err(failed("read the subnet"))?;
+        firewall::apply(&a.bridge, subnet, &leases.ports())
+            .map_err(failed("rewrite the bridge's rules"))?;
         return write_hosts(&a.hosts, &leases);
     }
     firewall::remove(&a.bridge).map_err(failed("remove the bridge's rules"))?;
     leases
         .remove(&["hosts", "subnet"])
         .map_err(failed("remove the network's state"))
+}
+
+/// A host port another container of the network already publishes (or
+/// one given twice) is refused, naming both.
+fn check_ports(leases: &Leases, ports: &[PortMap]) -> Result<(), Error> {
+    for (i, p) in ports.iter().enumerate() {
+        if let Some(q) = ports[..i].iter().find(|q| q.clashes(p)) {
+            return Err(Error::PortTaken {
+                port: p.to_string(),
+                by: format!("this container's {q}"),
+            });
+        }
+        for lease in leases.by_addr.values() {
+            if let Some(q) = lease.ports.iter().find(|q| q.clashes(p)) {
+                return Err(Error::PortTaken {
+                    port: p.to_string(),
+                    by: format!("container {} ({q})", lease.name),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The network's subnet is fixed by its first use (recorded in `subnet`);

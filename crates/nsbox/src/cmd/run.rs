@@ -49,6 +49,14 @@ pub struct SandboxFlags {
     /// only that one), `ns:PATH` the namespace at PATH (`/run/netns/X`).
     #[arg(long, value_name = "MODE", value_parser = Net::parse)]
     pub net: Option<Net>,
+    /// With `--net bridge`: publish the container's port on the host's
+    /// addresses (or IP only), its 127.0.0.1 included (repeatable).
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "[IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]"
+    )]
+    pub publish: Vec<nsbox_net::firewall::PortMap>,
     /// With `--net bridge`: the bridge (made on first use).
     #[arg(long, value_name = "NAME", requires = "net")]
     pub bridge: Option<String>,
@@ -100,6 +108,7 @@ impl SandboxFlags {
         [
             (self.rootfs.is_some(), "--rootfs"),
             (self.net.is_some(), "--net"),
+            (!self.publish.is_empty(), "--publish"),
             (self.name.is_some(), "--name"),
             (self.userns, "--userns"),
             (self.init, "--init"),
@@ -126,6 +135,7 @@ impl SandboxFlags {
                 Net::Bridge(mut b) => {
                     b.bridge = self.bridge.unwrap_or(b.bridge);
                     b.subnet = self.subnet.unwrap_or(b.subnet);
+                    b.ports = self.publish;
                     Net::Bridge(b)
                 }
                 other => other,
@@ -193,6 +203,17 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
         return usage(&format!(
             "{flag} is for a bundle's container, not with -- CMD"
         ));
+    }
+    let bridge = matches!(args.sandbox.net, Some(Net::Bridge(_)));
+    let bridge_flag = [
+        (!args.sandbox.publish.is_empty(), "--publish"),
+        (args.sandbox.bridge.is_some(), "--bridge"),
+        (args.sandbox.subnet.is_some(), "--subnet"),
+    ]
+    .into_iter()
+    .find_map(|(set, flag)| (set && !bridge).then_some(flag));
+    if let Some(flag) = bridge_flag {
+        return usage(&format!("{flag} needs --net bridge"));
     }
     let opts = args.sandbox.options(args.command, args.detach);
     let outcome = match nsbox_sandbox::run(&opts) {
