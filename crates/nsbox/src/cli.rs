@@ -62,7 +62,7 @@ pub enum Command {
     Delete(cmd::delete::Args),
     /// Run CMD isolated (`run -- CMD`), or an OCI bundle (`run ID`: create,
     /// start, wait); exit with its status.
-    Run(cmd::run::Args),
+    Run(Box<cmd::run::Args>),
     /// OCI: list a container's processes.
     Ps(cmd::ps::Args),
     /// OCI: list containers.
@@ -168,7 +168,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Kill(args) => cmd::logged(|| cmd::kill::run(args)),
         Command::Exec(args) => cmd::logged(|| cmd::exec::run(args)),
         Command::Delete(args) => cmd::logged(|| cmd::delete::run(args)),
-        Command::Run(args) => cmd::logged(|| cmd::run::run(args)),
+        Command::Run(args) => cmd::logged(|| cmd::run::run(*args)),
         Command::Ps(args) => cmd::logged(|| cmd::ps::run(args)),
         Command::List(args) => cmd::logged(|| cmd::list::run(args)),
         Command::Spec(args) => cmd::logged(|| cmd::spec::run(args)),
