@@ -12,7 +12,7 @@ use super::create::ContainerFlags;
 #[derive(clap::Args, Debug)]
 #[group(skip)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|container:NAME|ns:PATH] [--userns] [--init]\n                 [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]... [-w DIR]\n                 [--hostname NAME] -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|bridge|container:NAME|ns:PATH] [-p [IP:]HPORT:CPORT]...\n                 [--userns] [--init] [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]...\n                 [-w DIR] [--hostname NAME] -- <CMD> [ARGS]..."
 )]
 pub struct Args {
     /// Do not wait: leave the container running (with `-- CMD`: its output
