@@ -35,10 +35,16 @@ impl Named {
         run(NSBOX, &all)
     }
 
-    /// `run -d --name NAME EXTRA... -- CMD...`, removed at drop.
+    /// `run -d --name NAME EXTRA... -- CMD...`, removed at drop; `--net
+    /// none` unless EXTRA has a `--net` (a named container's default is
+    /// the bridge network, whose tests make a host namespace of their own:
+    /// net_bridge.rs).
     fn start(&mut self, name: &str, extra: &[&str], cmd: &[&str]) -> Output {
         self.names.push(name.to_owned());
         let mut args = vec!["run", "-d", "--name", name];
+        if !extra.contains(&"--net") {
+            args.extend(["--net", "none"]);
+        }
         args.extend_from_slice(extra);
         args.push("--");
         args.extend_from_slice(cmd);

@@ -41,8 +41,8 @@ pub struct SandboxFlags {
     /// (read-only) root.
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
-    /// With `-- CMD`: `host` shares the host's network (the default),
-    /// `none` gives a network namespace with only lo, `bridge` one on the
+    /// With `-- CMD`: `host` shares the host's network (the default;
+    /// `bridge` with --name), `none` gives a network namespace with only lo, `bridge` one on the
     /// host's bridge (--bridge, --subnet) with an address, a default
     /// route and the other containers there by name, `container:NAME`
     /// joins the network namespace of the running container NAME (and
@@ -58,11 +58,11 @@ pub struct SandboxFlags {
     )]
     pub publish: Vec<nsbox_net::firewall::PortMap>,
     /// With `--net bridge`: the bridge (made on first use).
-    #[arg(long, value_name = "NAME", requires = "net")]
+    #[arg(long, value_name = "NAME")]
     pub bridge: Option<String>,
     /// With `--net bridge`: the bridge's subnet (fixed by its first
     /// container; the gateway is its first address).
-    #[arg(long, value_name = "CIDR", requires = "net", value_parser = parse_subnet)]
+    #[arg(long, value_name = "CIDR", value_parser = parse_subnet)]
     pub subnet: Option<nsbox_net::cidr::Cidr>,
     /// With `-- CMD`: the container's name (and hostname, unless
     /// --hostname): `stop`, `rm`, `--net container:NAME` and `enter -t NAME`
@@ -131,7 +131,13 @@ impl SandboxFlags {
             root: crate::global::global().root.clone(),
             command,
             rootfs: self.rootfs,
-            net: match self.net.unwrap_or_default() {
+            // a named container's default is the bridge network, as
+            // docker's; an unnamed run shares the host's
+            net: match self.net.unwrap_or(if self.name.is_some() {
+                Net::Bridge(Default::default())
+            } else {
+                Net::Host
+            }) {
                 Net::Bridge(mut b) => {
                     b.bridge = self.bridge.unwrap_or(b.bridge);
                     b.subnet = self.subnet.unwrap_or(b.subnet);
@@ -204,7 +210,10 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
             "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let bridge = matches!(args.sandbox.net, Some(Net::Bridge(_)));
+    let bridge = match &args.sandbox.net {
+        Some(net) => matches!(net, Net::Bridge(_)),
+        None => args.sandbox.name.is_some(), // a named container's default
+    };
     let bridge_flag = [
         (!args.sandbox.publish.is_empty(), "--publish"),
         (args.sandbox.bridge.is_some(), "--bridge"),
