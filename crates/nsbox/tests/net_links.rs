@@ -545,3 +545,76 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     assert_eq!(after.2, before.2);
     assert!(!Path::new("/run/netns").join(&never).exists());
 }
+
+/// `nsbox batch FILE`: the veth example in one process (as `ip -batch`),
+/// the same result as command by command; a failed line is named by its
+/// number and stops the batch.
+#[test]
+fn batch_runs_the_veth_example_in_one_process() {
+    let t = Nets::new(&["bat1", "bat2"]);
+    let (a, b) = (t.get(0), t.get(1));
+    let dir = nsbox_testutil::TempDir::new("net-batch");
+    let file = dir.join("veth.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# two namespaces joined by a veth pair\n\
+             -n {a} link add veth-a type veth peer name veth-b netns {b}\n\
+             -n {a} addr add 10.200.5.1/24 dev veth-a\n\
+             -n {b} addr add 10.200.5.2/24 dev veth-b\n\
+             \n\
+             -n {a} link set veth-a up\n\
+             -n {b} link set veth-b up   # both ends\n"
+        ),
+    )
+    .unwrap();
+    nsbox(&["batch", file.to_str().unwrap()]).success();
+    addrs_match_ip(&t, 0);
+    links_match_ip(&t, 1);
+    t.ping(0, "10.200.5.2");
+
+    std::fs::write(
+        &file,
+        format!(
+            "-n {a} addr add 10.200.5.3/24 dev veth-a\n\
+             -n {a} link add veth-a type bridge\n\
+             -n {a} addr add 10.200.5.4/24 dev veth-a\n"
+        ),
+    )
+    .unwrap();
+    let out = nsbox(&["batch", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "nsbox: batch: {}:2: link add: device \"veth-a\" already exists\n",
+            file.display()
+        )
+    );
+    let addrs = addrs_of(&t.json(0, &["addr", "list"]), "veth-a");
+    assert!(addrs.contains(&"10.200.5.3/24".to_owned()), "{addrs:?}");
+    assert!(
+        !addrs.contains(&"10.200.5.4/24".to_owned()),
+        "stopped at line 2: {addrs:?}"
+    );
+
+    // only network verbs; netns exec would replace the batch's process
+    std::fs::write(&file, format!("netns exec {a} true\nrun -- true\n")).unwrap();
+    let out = nsbox(&["batch", "--force", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "nsbox: batch: {}:1: netns exec: netns exec cannot run in a batch",
+            file.display()
+        )
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "nsbox: batch: {}:2: unrecognized subcommand 'run'",
+            file.display()
+        )),
+        "{out:?}"
+    );
+}
