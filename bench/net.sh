@@ -3,7 +3,9 @@
 #   veth-script   steps.sh TOOL: two named namespaces joined by a veth pair
 #                 with an address at each end, both ends up, then both
 #                 namespaces deleted (the articles' example, 9 commands; the
-#                 same words for both tools: only the program name changes)
+#                 same words for both tools: only the program name changes),
+#                 and the same 9 lines as one `nsbox batch` (one process;
+#                 `ip -batch` has no per-line `-n`, so ip has no such row)
 #   link-list     TOOL -n NS link show, in a namespace with 20 veth pairs
 #   addr-list     TOOL -n NS addr show, same namespace
 # Every link lives in namespaces the script makes (`-n`), never in the
@@ -16,33 +18,36 @@ build_nsbox
 
 W=$(mktemp -d /tmp/nsbox-bench-net.XXXXXX)
 LIST_NS=nsbox-bench-list-$$
+A=nsbox-bench-a-$$ B=nsbox-bench-b-$$
 cleanup() {
-  for n in a b; do ip netns delete "nsbox-bench-$n-$$" 2>/dev/null || true; done
-  ip netns delete "$LIST_NS" 2>/dev/null || true
+  for n in "$A" "$B" "$LIST_NS"; do ip netns delete "$n" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap cleanup EXIT
 
+cat > "$W/steps.txt" <<STEPS
+netns add $A
+netns add $B
+-n $A link add veth-a type veth peer name veth-b netns $B
+-n $A addr add 10.201.0.1/24 dev veth-a
+-n $B addr add 10.201.0.2/24 dev veth-b
+-n $A link set veth-a up
+-n $B link set veth-b up
+netns delete $A
+netns delete $B
+STEPS
 mkdir -p "$W/bin"
 cat > "$W/bin/steps.sh" <<STEPS
 #!/bin/sh
-# steps.sh TOOL: the veth example with TOOL (nsbox or ip), start to finish.
+# steps.sh TOOL: the lines of steps.txt, each one run as TOOL LINE.
 set -e
-T=\$1 A=nsbox-bench-a-$$ B=nsbox-bench-b-$$
-\$T netns add \$A
-\$T netns add \$B
-\$T -n \$A link add veth-a type veth peer name veth-b netns \$B
-\$T -n \$A addr add 10.201.0.1/24 dev veth-a
-\$T -n \$B addr add 10.201.0.2/24 dev veth-b
-\$T -n \$A link set veth-a up
-\$T -n \$B link set veth-b up
-\$T netns delete \$A
-\$T netns delete \$B
+while read -r line; do "\$1" \$line; done < "$W/steps.txt"
 STEPS
 chmod +x "$W/bin/steps.sh"
 
 # both tools must get through the script before it is timed
 for tool in "$NSBOX" ip; do "$W/bin/steps.sh" "$tool"; done
+"$NSBOX" batch "$W/steps.txt"
 
 ip netns add "$LIST_NS"
 for i in $(seq 20); do
@@ -52,7 +57,7 @@ for i in $(seq 20); do
 done
 
 table_header
-compare veth-script "${RUNS:-200}" "$W/bin/steps.sh $NSBOX" "$W/bin/steps.sh ip"
+compare veth-script "${RUNS:-200}" "$NSBOX batch $W/steps.txt" "$W/bin/steps.sh $NSBOX" "$W/bin/steps.sh ip"
 compare link-list "${RUNS:-200}" "$NSBOX -n $LIST_NS link show" "ip -n $LIST_NS link show"
 compare addr-list "${RUNS:-200}" "$NSBOX -n $LIST_NS addr show" "ip -n $LIST_NS addr show"
 

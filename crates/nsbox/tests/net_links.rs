@@ -7,6 +7,7 @@
 //! even when an assertion fails.
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use nsbox_testutil::{require_root, run, Output};
 use serde_json::Value;
@@ -24,6 +25,7 @@ fn ip(args: &[&str]) -> Output {
 /// Network namespaces for one test, deleted at drop with all they hold.
 struct Nets {
     names: Vec<String>,
+    children: Vec<Child>,
 }
 
 impl Nets {
@@ -35,6 +37,7 @@ impl Nets {
                 .iter()
                 .map(|t| format!("nsbox-l-{t}-{}", std::process::id()))
                 .collect(),
+            children: Vec::new(),
         };
         for n in &nets.names {
             nsbox(&["netns", "add", n]).success();
@@ -67,6 +70,25 @@ impl Nets {
         assert!(out.stdout.contains("1 packets received"), "{out:?}");
     }
 
+    /// A `sleep` in namespace `i` (killed at drop); its pid.
+    fn sleeper_in(&mut self, i: usize) -> u32 {
+        let child = Command::new(NSBOX)
+            .args(["netns", "exec", self.get(i), "sleep", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        let ns = nsbox_ns::ns_of_path(&Path::new("/run/netns").join(self.get(i))).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while nsbox_ns::ns_of_pid(pid, nsbox_ns::NsKind::Net).ok() != Some(ns) {
+            assert!(std::time::Instant::now() < deadline, "sleep never entered");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        pid
+    }
+
     /// `ip -n NS -j ARGS...` as JSON.
     fn ip_json(&self, i: usize, args: &[&str]) -> Value {
         let out = ip(&[&["-n", self.get(i), "-j"], args].concat()).success();
@@ -82,6 +104,10 @@ impl Nets {
 
 impl Drop for Nets {
     fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         for n in &self.names {
             let path = Path::new("/run/netns").join(n);
             if path.exists() {
