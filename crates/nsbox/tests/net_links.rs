@@ -200,28 +200,32 @@ fn link<'a>(list: &'a Value, name: &str) -> &'a Value {
 /// moved into each of two named namespaces, addresses, up, ping.
 #[test]
 fn two_namespaces_joined_by_a_veth_pair_ping_each_other() {
-    let t = Nets::new(&["host", "red", "blue"]);
-    let (red, blue) = (t.get(1).to_owned(), t.get(2).to_owned());
-    t.ok(
-        0,
-        &[
-            "link",
-            "add",
-            "veth-red",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "veth-blue",
-        ],
-    );
+    let mut t = Nets::new(&["host", "red", "blue"]);
+    let red = t.get(1).to_owned();
+    let add = [
+        "link",
+        "add",
+        "veth-red",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "veth-blue",
+    ];
+    t.ok(0, &add);
     let host = links_match_ip(&t, 0);
     assert_eq!(link(&host, "veth-red")["linkinfo"]["info_kind"], "veth");
-    t.ok(0, &["link", "set", "veth-red", "netns", &red]);
+    // NS as ip takes it: a path, or the pid of a process inside
+    let red_path = format!("/run/netns/{red}");
+    t.ok(0, &["link", "set", "veth-red", "netns", &red_path]);
+    let blue_pid = t.sleeper_in(2).to_string();
     // several settings in one command: moved, then up in its namespace
-    t.ok(
-        0,
-        &["link", "set", "dev", "veth-blue", "netns", &blue, "up"],
+    let set = ["link", "set", "dev", "veth-blue", "netns", &blue_pid, "up"];
+    t.ok(0, &set);
+    let by_pid = nsbox(&["-n", &blue_pid, "link", "list", "--json"]).success();
+    assert_eq!(
+        serde_json::from_str::<Value>(&by_pid.stdout).unwrap(),
+        t.json(2, &["link", "list"])
     );
     let host = t.json(0, &["link", "list"]);
     assert_eq!(host.as_array().unwrap().len(), 1, "only lo stays: {host}");
