@@ -25,6 +25,12 @@ pub struct Link {
     /// The device this one is tied to in this namespace (a veth's peer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The index of that device when it is in another namespace ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_index: Option<u32>,
+    /// ... and the id this namespace gives that one (`ip netns set`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_netnsid: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
     pub operstate: String,
@@ -320,6 +326,8 @@ fn describe(m: &LinkMessage, others: &HashMap<u32, (String, LinkFlags)>) -> Link
         flags: flag_words(m.header.flags),
         mtu: 0,
         link: None,
+        link_index: None,
+        link_netnsid: None,
         master: None,
         operstate: "UNKNOWN".into(),
         link_type: link_type(u16::from(m.header.link_layer_type)),
@@ -337,21 +345,30 @@ fn describe(m: &LinkMessage, others: &HashMap<u32, (String, LinkFlags)>) -> Link
             _ => {}
         }
     }
-    // a peer here (not in another namespace): its name, and ip's M-DOWN
-    // when it is down
-    let in_other_ns = m
-        .attributes
-        .iter()
-        .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
-    let peer = m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::Link(i) if !in_other_ns && *i != m.header.index => others.get(i),
+    // the peer: here, its name and ip's M-DOWN when it is down; in another
+    // namespace, its index and that namespace's id (its state unknown)
+    let netnsid = m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkNetNsId(id) => Some(*id),
         _ => None,
     });
-    if let Some((name, flags)) = peer {
-        link.link = Some(name.clone());
-        if !flags.contains(LinkFlags::Up) {
-            link.flags.push("M-DOWN".into());
+    let peer = m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(i) if *i != 0 => Some(*i),
+        _ => None,
+    });
+    match (peer, netnsid) {
+        (Some(i), Some(id)) => {
+            link.link_index = Some(i);
+            link.link_netnsid = Some(id);
         }
+        (Some(i), None) => {
+            if let Some((name, flags)) = others.get(&i) {
+                link.link = Some(name.clone());
+                if !flags.contains(LinkFlags::Up) {
+                    link.flags.push("M-DOWN".into());
+                }
+            }
+        }
+        _ => {}
     }
     link
 }

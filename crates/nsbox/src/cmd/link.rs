@@ -184,16 +184,22 @@ fn list(nl: &mut Netlink, json: bool, words: &[String]) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// ip's first line of a device: `3: veth0: <BROADCAST,UP> mtu 1500
-/// master br0 state UP` (also `addr list`'s).
+/// ip's first line of a device: `3: veth0@veth1: <BROADCAST,UP> mtu 1500
+/// master br0 state UP` (also `addr list`'s); a peer in another namespace
+/// is `@ifN`.
 pub fn header_line(l: &link::Link) -> String {
+    let peer = match (&l.link, l.link_index) {
+        (Some(name), _) => format!("@{name}"),
+        (None, Some(i)) => format!("@if{i}"),
+        _ => String::new(),
+    };
     let master = l
         .master
         .as_deref()
         .map(|m| format!(" master {m}"))
         .unwrap_or_default();
     format!(
-        "{}: {}: <{}> mtu {}{master} state {}",
+        "{}: {}{peer}: <{}> mtu {}{master} state {}",
         l.ifindex,
         l.ifname,
         l.flags.join(","),
