@@ -76,17 +76,19 @@ pub struct Words<'a> {
     words: std::slice::Iter<'a, String>,
 }
 
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.words.next().map(String::as_str)
+    }
+}
+
 impl<'a> Words<'a> {
     pub fn new(words: &'a [String]) -> Words<'a> {
         Words {
             words: words.iter(),
         }
-    }
-
-    /// The next word, if any.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<&'a str> {
-        self.words.next().map(String::as_str)
     }
 
     /// The value after `keyword`, which must be there.
