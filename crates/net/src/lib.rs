@@ -7,9 +7,10 @@
 //!   (its own mount namespace, `/sys` for that network, `/etc/netns/NAME`);
 //! - [`rtnl`]: one rtnetlink request and its replies, over a plain socket
 //!   (`netlink-sys`, messages from `netlink-packet-route`);
-//! - [`link`], [`addr`], [`route`]: devices (veth pairs, bridges),
-//!   addresses and routes, as `ip link`, `ip addr` and `ip route` handle
-//!   them, each a request or two on one [`rtnl::Rtnl`];
+//! - [`link`] (listing in [`link_list`]), [`addr`], [`route`]: devices
+//!   (veth pairs, bridges), addresses and routes, as `ip link`, `ip addr`
+//!   and `ip route` handle them, each a request or two on one
+//!   [`rtnl::Rtnl`];
 //! - [`cidr`]: an address with its prefix length; [`nsarg`]: a namespace
 //!   named as ip names one (name, path or pid);
 //! - [`nsid`]: the ids the kernel gives other namespaces as seen from this
@@ -22,6 +23,7 @@ pub mod error;
 pub mod firewall;
 pub mod ipam;
 pub mod link;
+pub mod link_list;
 pub mod netns;
 pub mod netns_exec;
 pub mod nsarg;

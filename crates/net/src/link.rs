@@ -1,45 +1,19 @@
 //! Network devices over rtnetlink, as `ip link` handles them: add a veth
 //! pair or a bridge, change a device (up, down, netns, master, mtu) in one
-//! request, delete one, list them in the shape of `ip -j -d link`.
+//! request, delete one (listing: [`crate::link_list`], re-exported here).
 
-use std::collections::HashMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
+use crate::link_list::kind_of;
+pub use crate::link_list::{list, Kind, Link};
 use crate::rtnl::Rtnl;
 use crate::Error;
-
-/// A device as `ip -j -d link` shows it (the fields nsbox gives).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Link {
-    pub ifindex: u32,
-    pub ifname: String,
-    /// ip's flag words, in ip's order (`NO-CARRIER`, `BROADCAST`, `UP` ...).
-    pub flags: Vec<String>,
-    pub mtu: u32,
-    /// The device this one is tied to in this namespace (a veth's peer).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master: Option<String>,
-    pub operstate: String,
-    pub link_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub linkinfo: Option<Kind>,
-}
-
-/// `linkinfo` of `ip -j -d link`: the driver kind (veth, bridge ...).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Kind {
-    pub info_kind: String,
-}
 
 /// What `add` makes.
 #[derive(Debug, Clone, Copy)]
@@ -210,29 +184,6 @@ pub fn delete(rtnl: &mut Rtnl, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every device of this namespace, by index.
-pub fn list(rtnl: &mut Rtnl) -> Result<Vec<Link>, Error> {
-    let replies = rtnl.request(
-        "list links",
-        RouteNetlinkMessage::GetLink(LinkMessage::default()),
-        NLM_F_DUMP,
-    )?;
-    let msgs: Vec<LinkMessage> = replies
-        .into_iter()
-        .filter_map(|r| match r {
-            RouteNetlinkMessage::NewLink(m) => Some(m),
-            _ => None,
-        })
-        .collect();
-    let names: HashMap<u32, (String, LinkFlags)> = msgs
-        .iter()
-        .filter_map(|m| name_of(m).map(|n| (m.header.index, (n.to_owned(), m.header.flags))))
-        .collect();
-    let mut links: Vec<Link> = msgs.iter().map(|m| describe(m, &names)).collect();
-    links.sort_by_key(|l| l.ifindex);
-    Ok(links)
-}
-
 /// The index of device `name`.
 pub fn index(rtnl: &mut Rtnl, name: &str) -> Result<u32, Error> {
     Ok(get(rtnl, name)?.header.index)
@@ -294,140 +245,6 @@ fn check_mtu(name: &str, link: &LinkMessage, mtu: u32) -> Result<(), Error> {
     Ok(())
 }
 
-fn kind_of(m: &LinkMessage) -> Option<&InfoKind> {
-    m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
-            LinkInfo::Kind(k) => Some(k),
-            _ => None,
-        }),
-        _ => None,
-    })
-}
-
-fn name_of(m: &LinkMessage) -> Option<&str> {
-    m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(n) => Some(n.as_str()),
-        _ => None,
-    })
-}
-
-/// One device; `others` gives the name and flags of every device here, by
-/// index, for its master and its peer.
-fn describe(m: &LinkMessage, others: &HashMap<u32, (String, LinkFlags)>) -> Link {
-    let mut link = Link {
-        ifindex: m.header.index,
-        ifname: name_of(m).unwrap_or_default().to_owned(),
-        flags: flag_words(m.header.flags),
-        mtu: 0,
-        link: None,
-        master: None,
-        operstate: "UNKNOWN".into(),
-        link_type: link_type(u16::from(m.header.link_layer_type)),
-        address: None,
-        linkinfo: kind_of(m).map(|k| Kind {
-            info_kind: k.to_string(),
-        }),
-    };
-    for a in &m.attributes {
-        match a {
-            LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
-            LinkAttribute::Controller(i) => link.master = others.get(i).map(|o| o.0.clone()),
-            LinkAttribute::OperState(s) => link.operstate = operstate(*s).into(),
-            LinkAttribute::Address(bytes) => link.address = Some(mac(bytes)),
-            _ => {}
-        }
-    }
-    // a peer here (not in another namespace): its name, and ip's M-DOWN
-    // when it is down
-    let in_other_ns = m
-        .attributes
-        .iter()
-        .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
-    let peer = m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::Link(i) if !in_other_ns && *i != m.header.index => others.get(i),
-        _ => None,
-    });
-    if let Some((name, flags)) = peer {
-        link.link = Some(name.clone());
-        if !flags.contains(LinkFlags::Up) {
-            link.flags.push("M-DOWN".into());
-        }
-    }
-    link
-}
-
-/// ip's words for `IFF_*` flags, in ip's order; NO-CARRIER for a device
-/// that is up without a carrier (ip hides RUNNING itself).
-pub fn flag_words(flags: LinkFlags) -> Vec<String> {
-    const WORDS: [(LinkFlags, &str); 18] = [
-        (LinkFlags::Loopback, "LOOPBACK"),
-        (LinkFlags::Broadcast, "BROADCAST"),
-        (LinkFlags::Pointopoint, "POINTOPOINT"),
-        (LinkFlags::Multicast, "MULTICAST"),
-        (LinkFlags::Noarp, "NOARP"),
-        (LinkFlags::Allmulti, "ALLMULTI"),
-        (LinkFlags::Promisc, "PROMISC"),
-        (LinkFlags::Notrailers, "NOTRAILERS"),
-        (LinkFlags::Debug, "DEBUG"),
-        (LinkFlags::Dynamic, "DYNAMIC"),
-        (LinkFlags::Automedia, "AUTOMEDIA"),
-        (LinkFlags::Portsel, "PORTSEL"),
-        (LinkFlags::Controller, "MASTER"),
-        (LinkFlags::Port, "SLAVE"),
-        (LinkFlags::Up, "UP"),
-        (LinkFlags::LowerUp, "LOWER_UP"),
-        (LinkFlags::Dormant, "DORMANT"),
-        (LinkFlags::Echo, "ECHO"),
-    ];
-    let mut out = Vec::new();
-    if flags.contains(LinkFlags::Up) && !flags.contains(LinkFlags::Running) {
-        out.push("NO-CARRIER".to_owned());
-    }
-    out.extend(
-        WORDS
-            .iter()
-            .filter(|(f, _)| flags.contains(*f))
-            .map(|(_, w)| (*w).to_owned()),
-    );
-    out
-}
-
-fn operstate(s: State) -> &'static str {
-    match s {
-        State::Unknown => "UNKNOWN",
-        State::NotPresent => "NOTPRESENT",
-        State::Down => "DOWN",
-        State::LowerLayerDown => "LOWERLAYERDOWN",
-        State::Testing => "TESTING",
-        State::Dormant => "DORMANT",
-        State::Up => "UP",
-        _ => "UNKNOWN",
-    }
-}
-
-/// ip's name of an `ARPHRD_*` type (the common ones).
-fn link_type(t: u16) -> String {
-    match t {
-        1 => "ether".into(),
-        772 => "loopback".into(),
-        768 => "ipip".into(),
-        776 => "sit".into(),
-        778 => "gre".into(),
-        823 => "tunnel6".into(),
-        0xfffe => "none".into(),
-        0xffff => "void".into(),
-        n => format!("[{n}]"),
-    }
-}
-
-fn mac(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,16 +256,5 @@ mod tests {
         }
         check_name("abcdefghijklmno").unwrap();
         check_name("veth0").unwrap();
-    }
-
-    #[test]
-    fn flags_read_as_ip_prints_them() {
-        let f = LinkFlags::Broadcast | LinkFlags::Multicast | LinkFlags::Up;
-        assert_eq!(
-            flag_words(f),
-            ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]
-        );
-        let f = LinkFlags::Loopback | LinkFlags::Up | LinkFlags::Running | LinkFlags::LowerUp;
-        assert_eq!(flag_words(f), ["LOOPBACK", "UP", "LOWER_UP"]);
     }
 }

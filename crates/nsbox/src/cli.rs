@@ -48,6 +48,9 @@ pub enum Command {
     /// Routes, as `ip route`: add, del, list.
     #[command(subcommand)]
     Route(cmd::route::RouteCommand),
+    /// Run link, addr, route and netns commands from a file, one per line,
+    /// in one process (what `ip -batch` does).
+    Batch(cmd::batch::Args),
     /// OCI: create a container from a bundle; its process waits for `start`.
     Create(cmd::create::Args),
     /// OCI: start a created container's process.
@@ -94,6 +97,7 @@ impl Command {
             Command::Link(c) => c.verb(),
             Command::Addr(c) => c.verb(),
             Command::Route(c) => c.verb(),
+            Command::Batch(_) => "batch",
             Command::Create(a) => with_id("create", &a.id),
             Command::Start(a) => with_id("start", &a.id),
             Command::State(a) => with_id("state", &a.id),
@@ -159,9 +163,10 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Netns(c) => cmd::netns::run(c),
         Command::Stop(args) => cmd::stop::run(args),
         Command::Rm(args) => cmd::rm::run(args),
-        Command::Link(c) => cmd::link::run(c),
-        Command::Addr(c) => cmd::addr::run(c),
-        Command::Route(c) => cmd::route::run(c),
+        Command::Link(c) => cmd::batch::one(cmd::batch::NetCommand::Link(c)),
+        Command::Addr(c) => cmd::batch::one(cmd::batch::NetCommand::Addr(c)),
+        Command::Route(c) => cmd::batch::one(cmd::batch::NetCommand::Route(c)),
+        Command::Batch(args) => cmd::batch::run(&args),
         Command::Create(args) => cmd::logged(|| cmd::create::run(args)),
         Command::Start(args) => cmd::logged(|| cmd::start::run(args)),
         Command::State(args) => cmd::logged(|| cmd::state::run(args)),

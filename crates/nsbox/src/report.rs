@@ -33,7 +33,7 @@ pub fn usage(clap_message: &str) {
 
 /// clap's first paragraph on one line: its first line, plus the indented
 /// lines that continue it ("required arguments were not provided:\n  <ID>").
-fn usage_line(clap_message: &str) -> String {
+pub(crate) fn usage_line(clap_message: &str) -> String {
     let mut lines = clap_message.lines().skip_while(|l| l.trim().is_empty());
     let first = lines.next().unwrap_or("invalid usage");
     let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();

@@ -7,6 +7,7 @@
 //! even when an assertion fails.
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use nsbox_testutil::{require_root, run, Output};
 use serde_json::Value;
@@ -24,6 +25,7 @@ fn ip(args: &[&str]) -> Output {
 /// Network namespaces for one test, deleted at drop with all they hold.
 struct Nets {
     names: Vec<String>,
+    children: Vec<Child>,
 }
 
 impl Nets {
@@ -35,6 +37,7 @@ impl Nets {
                 .iter()
                 .map(|t| format!("nsbox-l-{t}-{}", std::process::id()))
                 .collect(),
+            children: Vec::new(),
         };
         for n in &nets.names {
             nsbox(&["netns", "add", n]).success();
@@ -67,6 +70,25 @@ impl Nets {
         assert!(out.stdout.contains("1 packets received"), "{out:?}");
     }
 
+    /// A `sleep` in namespace `i` (killed at drop); its pid.
+    fn sleeper_in(&mut self, i: usize) -> u32 {
+        let child = Command::new(NSBOX)
+            .args(["netns", "exec", self.get(i), "sleep", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        let ns = nsbox_ns::ns_of_path(&Path::new("/run/netns").join(self.get(i))).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while nsbox_ns::ns_of_pid(pid, nsbox_ns::NsKind::Net).ok() != Some(ns) {
+            assert!(std::time::Instant::now() < deadline, "sleep never entered");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        pid
+    }
+
     /// `ip -n NS -j ARGS...` as JSON.
     fn ip_json(&self, i: usize, args: &[&str]) -> Value {
         let out = ip(&[&["-n", self.get(i), "-j"], args].concat()).success();
@@ -82,6 +104,10 @@ impl Nets {
 
 impl Drop for Nets {
     fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         for n in &self.names {
             let path = Path::new("/run/netns").join(n);
             if path.exists() {
@@ -94,6 +120,33 @@ impl Drop for Nets {
     }
 }
 
+/// ip's flags of a device, but M-DOWN for a peer in another namespace:
+/// ip computes it from whatever device has the peer's index here; nsbox
+/// does not guess.
+fn ip_flags(ip_link: &Value) -> Value {
+    let mut flags = ip_link["flags"].clone();
+    if !ip_link["link_netnsid"].is_null() {
+        flags.as_array_mut().unwrap().retain(|f| f != "M-DOWN");
+    }
+    flags
+}
+
+/// ip's first line of a device without what nsbox leaves out (qdisc,
+/// mode, group, qlen).
+fn ip_header(ip_text: &str) -> String {
+    let first = ip_text.lines().next().unwrap();
+    let mut out = Vec::new();
+    let mut words = first.split_whitespace();
+    while let Some(w) = words.next() {
+        if ["qdisc", "mode", "group", "qlen"].contains(&w) {
+            words.next();
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
+}
+
 /// Checks that nsbox lists the same devices as `ip -d -j link`, field for
 /// field for the fields nsbox gives.
 fn links_match_ip(t: &Nets, i: usize) -> Value {
@@ -103,12 +156,19 @@ fn links_match_ip(t: &Nets, i: usize) -> Value {
     let theirs_a = theirs.as_array().unwrap();
     assert_eq!(ours_a.len(), theirs_a.len(), "{ours}\n{theirs}");
     for (o, t) in ours_a.iter().zip(theirs_a) {
+        assert_eq!(
+            o["flags"],
+            ip_flags(t),
+            "flags of {}: {o}\n{t}",
+            t["ifname"]
+        );
         for key in [
             "ifindex",
             "ifname",
-            "flags",
             "mtu",
             "link",
+            "link_index",
+            "link_netnsid",
             "master",
             "operstate",
             "link_type",
@@ -134,7 +194,21 @@ fn addrs_match_ip(t: &Nets, i: usize) -> Value {
     let theirs_a = theirs.as_array().unwrap();
     assert_eq!(ours_a.len(), theirs_a.len(), "{ours}\n{theirs}");
     for (o, t) in ours_a.iter().zip(theirs_a) {
-        for key in ["ifindex", "ifname", "flags", "mtu", "operstate", "address"] {
+        assert_eq!(
+            o["flags"],
+            ip_flags(t),
+            "flags of {}: {o}\n{t}",
+            t["ifname"]
+        );
+        for key in [
+            "ifindex",
+            "ifname",
+            "mtu",
+            "operstate",
+            "address",
+            "link",
+            "master",
+        ] {
             assert_eq!(o[key], t[key], "{key} of {}", t["ifname"]);
         }
         let (oa, ta) = (
@@ -174,28 +248,32 @@ fn link<'a>(list: &'a Value, name: &str) -> &'a Value {
 /// moved into each of two named namespaces, addresses, up, ping.
 #[test]
 fn two_namespaces_joined_by_a_veth_pair_ping_each_other() {
-    let t = Nets::new(&["host", "red", "blue"]);
-    let (red, blue) = (t.get(1).to_owned(), t.get(2).to_owned());
-    t.ok(
-        0,
-        &[
-            "link",
-            "add",
-            "veth-red",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "veth-blue",
-        ],
-    );
+    let mut t = Nets::new(&["host", "red", "blue"]);
+    let red = t.get(1).to_owned();
+    let add = [
+        "link",
+        "add",
+        "veth-red",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "veth-blue",
+    ];
+    t.ok(0, &add);
     let host = links_match_ip(&t, 0);
     assert_eq!(link(&host, "veth-red")["linkinfo"]["info_kind"], "veth");
-    t.ok(0, &["link", "set", "veth-red", "netns", &red]);
+    // NS as ip takes it: a path, or the pid of a process inside
+    let red_path = format!("/run/netns/{red}");
+    t.ok(0, &["link", "set", "veth-red", "netns", &red_path]);
+    let blue_pid = t.sleeper_in(2).to_string();
     // several settings in one command: moved, then up in its namespace
-    t.ok(
-        0,
-        &["link", "set", "dev", "veth-blue", "netns", &blue, "up"],
+    let set = ["link", "set", "dev", "veth-blue", "netns", &blue_pid, "up"];
+    t.ok(0, &set);
+    let by_pid = nsbox(&["-n", &blue_pid, "link", "list", "--json"]).success();
+    assert_eq!(
+        serde_json::from_str::<Value>(&by_pid.stdout).unwrap(),
+        t.json(2, &["link", "list"])
     );
     let host = t.json(0, &["link", "list"]);
     assert_eq!(host.as_array().unwrap().len(), 1, "only lo stays: {host}");
@@ -229,11 +307,12 @@ fn two_namespaces_joined_by_a_veth_pair_ping_each_other() {
         "{out:?}"
     );
     let out = t.ok(1, &["link", "show", "veth-red"]);
-    assert!(
-        out.stdout
-            .contains(": veth-red: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP\n"),
-        "{out:?}"
+    let theirs = ip(&["-n", &red, "link", "show", "veth-red"]).success();
+    assert_eq!(
+        out.stdout.lines().next().unwrap(),
+        ip_header(&theirs.stdout)
     );
+    assert!(out.stdout.contains(": veth-red@if"), "{out:?}");
 
     // mtu and down in one request, address removed, link deleted with its peer
     t.ok(1, &["link", "set", "veth-red", "mtu", "1400", "down"]);
@@ -426,6 +505,18 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     t.ok(0, &["addr", "add", "10.200.4.1/24", "dev", "x0"]);
     t.ok(0, &["link", "set", "x0", "up"]);
     t.ok(0, &["route", "add", "10.200.40.0/24", "via", "10.200.4.2"]);
+    // ip's own first line for a veth whose peer is here and down
+    let out = t.ok(0, &["link", "show", "dev", "x0"]);
+    let theirs = ip(&["-n", &ns, "link", "show", "x0"]).success();
+    assert_eq!(
+        out.stdout.lines().next().unwrap(),
+        ip_header(&theirs.stdout)
+    );
+    assert!(
+        out.stdout
+            .contains(": x0@x1: <NO-CARRIER,BROADCAST,MULTICAST,UP,M-DOWN>"),
+        "{out:?}"
+    );
     let before = (
         t.ip_json(0, &["-d", "link"]),
         t.ip_json(0, &["addr"]),
@@ -544,4 +635,77 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     assert_eq!(after.1, before.1);
     assert_eq!(after.2, before.2);
     assert!(!Path::new("/run/netns").join(&never).exists());
+}
+
+/// `nsbox batch FILE`: the veth example in one process (as `ip -batch`),
+/// the same result as command by command; a failed line is named by its
+/// number and stops the batch.
+#[test]
+fn batch_runs_the_veth_example_in_one_process() {
+    let t = Nets::new(&["bat1", "bat2"]);
+    let (a, b) = (t.get(0), t.get(1));
+    let dir = nsbox_testutil::TempDir::new("net-batch");
+    let file = dir.join("veth.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# two namespaces joined by a veth pair\n\
+             -n {a} link add veth-a type veth peer name veth-b netns {b}\n\
+             -n {a} addr add 10.200.5.1/24 dev veth-a\n\
+             -n {b} addr add 10.200.5.2/24 dev veth-b\n\
+             \n\
+             -n {a} link set veth-a up\n\
+             -n {b} link set veth-b up   # both ends\n"
+        ),
+    )
+    .unwrap();
+    nsbox(&["batch", file.to_str().unwrap()]).success();
+    addrs_match_ip(&t, 0);
+    links_match_ip(&t, 1);
+    t.ping(0, "10.200.5.2");
+
+    std::fs::write(
+        &file,
+        format!(
+            "-n {a} addr add 10.200.5.3/24 dev veth-a\n\
+             -n {a} link add veth-a type bridge\n\
+             -n {a} addr add 10.200.5.4/24 dev veth-a\n"
+        ),
+    )
+    .unwrap();
+    let out = nsbox(&["batch", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "nsbox: batch: {}:2: link add: device \"veth-a\" already exists\n",
+            file.display()
+        )
+    );
+    let addrs = addrs_of(&t.json(0, &["addr", "list"]), "veth-a");
+    assert!(addrs.contains(&"10.200.5.3/24".to_owned()), "{addrs:?}");
+    assert!(
+        !addrs.contains(&"10.200.5.4/24".to_owned()),
+        "stopped at line 2: {addrs:?}"
+    );
+
+    // only network verbs; netns exec would replace the batch's process
+    std::fs::write(&file, format!("netns exec {a} true\nrun -- true\n")).unwrap();
+    let out = nsbox(&["batch", "--force", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "nsbox: batch: {}:1: netns exec: netns exec cannot run in a batch",
+            file.display()
+        )
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "nsbox: batch: {}:2: unrecognized subcommand 'run'",
+            file.display()
+        )),
+        "{out:?}"
+    );
 }

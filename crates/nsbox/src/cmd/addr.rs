@@ -4,7 +4,7 @@ use nsbox_net::addr::{self, Addr};
 use nsbox_net::cidr::Cidr;
 use nsbox_net::link::{self, Link};
 
-use super::ipargs::{self, usage, Words};
+use super::ipargs::{usage, Netlink, Words};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AddrCommand {
@@ -48,20 +48,21 @@ struct LinkAddrs {
     addr_info: Vec<Addr>,
 }
 
-pub fn run(c: AddrCommand) -> anyhow::Result<u8> {
-    ipargs::run(c.verb(), || match c {
+/// Runs one `addr` command through `nl`.
+pub fn run(c: AddrCommand, nl: &mut Netlink) -> anyhow::Result<u8> {
+    match c {
         AddrCommand::Add { words } => {
             let (cidr, dev) = cidr_dev(&words)?;
-            addr::add(&mut ipargs::rtnl()?, dev, cidr)?;
+            addr::add(nl.socket()?, dev, cidr)?;
             Ok(0)
         }
         AddrCommand::Del { words } => {
             let (cidr, dev) = cidr_dev(&words)?;
-            addr::delete(&mut ipargs::rtnl()?, dev, cidr)?;
+            addr::delete(nl.socket()?, dev, cidr)?;
             Ok(0)
         }
-        AddrCommand::List { json, words } => list(json, &words),
-    })
+        AddrCommand::List { json, words } => list(nl, json, &words),
+    }
 }
 
 /// `CIDR dev NAME`, in either order (`local CIDR` too), as ip takes them.
@@ -86,18 +87,18 @@ fn cidr_dev(words: &[String]) -> anyhow::Result<(Cidr, &str)> {
     Ok((cidr.parse()?, dev))
 }
 
-fn list(json: bool, words: &[String]) -> anyhow::Result<u8> {
+fn list(nl: &mut Netlink, json: bool, words: &[String]) -> anyhow::Result<u8> {
     let mut w = Words::new(words);
     let only = match words.is_empty() {
         true => None,
         false => Some(w.device("the device name")?),
     };
     w.end()?;
-    let mut rtnl = ipargs::rtnl()?;
-    let only = only.map(|name| link::index(&mut rtnl, name)).transpose()?;
-    let addrs = addr::list(&mut rtnl, only)?;
+    let rtnl = nl.socket()?;
+    let only = only.map(|name| link::index(rtnl, name)).transpose()?;
+    let addrs = addr::list(rtnl, only)?;
     let mut out = Vec::new();
-    for l in link::list(&mut rtnl)? {
+    for l in link::list(rtnl)? {
         if only.is_some_and(|i| i != l.ifindex) {
             continue;
         }

@@ -1,7 +1,8 @@
 //! What `link`, `addr` and `route` share: iproute2's keyword arguments
 //! (`dev NAME`, `via IP` ...), their usage errors (one line, exit 2), and
-//! the rtnetlink socket of the namespace `-n NS` names.
+//! the rtnetlink sockets of the namespaces `-n NS` names.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use nsbox_net::rtnl::Rtnl;
@@ -34,14 +35,40 @@ pub fn run(verb: &str, f: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result
     }
 }
 
-/// The rtnetlink socket to act through: of the namespace `-n NS` names
-/// when given (this thread joins it first; nsbox is single-threaded and
-/// stays there until it exits), else of the caller's.
-pub fn rtnl() -> anyhow::Result<Rtnl> {
-    if let Some(ns) = &crate::global::global().netns {
-        nsbox_net::nsarg::open(ns)?.join()?;
+/// The rtnetlink sockets of one invocation: one per namespace, opened on
+/// first use and kept (a batch reuses them line after line).
+#[derive(Default)]
+pub struct Netlink {
+    /// The namespace of `-n NS` for the current command (None: the caller's).
+    pub target: Option<String>,
+    open: HashMap<Option<String>, Rtnl>,
+}
+
+impl Netlink {
+    pub fn new(target: Option<String>) -> Netlink {
+        Netlink {
+            target,
+            open: HashMap::new(),
+        }
     }
-    Ok(Rtnl::open()?)
+
+    /// The socket of the target namespace.
+    pub fn socket(&mut self) -> anyhow::Result<&mut Rtnl> {
+        let key = self.target.clone();
+        if !self.open.contains_key(&key) {
+            let rtnl = match &key {
+                Some(ns) => nsbox_net::nsarg::socket_in(&nsbox_net::nsarg::open(ns)?)?,
+                None => Rtnl::open()?,
+            };
+            self.open.insert(key.clone(), rtnl);
+        }
+        Ok(self.open.get_mut(&key).expect("inserted above"))
+    }
+
+    /// Closes every socket (a name may now stand for another namespace).
+    pub fn forget(&mut self) {
+        self.open.clear();
+    }
 }
 
 /// iproute2-style words, read front to back.
@@ -49,17 +76,19 @@ pub struct Words<'a> {
     words: std::slice::Iter<'a, String>,
 }
 
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.words.next().map(String::as_str)
+    }
+}
+
 impl<'a> Words<'a> {
     pub fn new(words: &'a [String]) -> Words<'a> {
         Words {
             words: words.iter(),
         }
-    }
-
-    /// The next word, if any.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<&'a str> {
-        self.words.next().map(String::as_str)
     }
 
     /// The value after `keyword`, which must be there.

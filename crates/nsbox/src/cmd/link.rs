@@ -6,7 +6,7 @@ use std::os::fd::AsFd;
 use nsbox_net::link::{self, Change, Master, NewLink};
 use nsbox_net::nsarg;
 
-use super::ipargs::{self, usage, Words};
+use super::ipargs::{usage, Netlink, Words};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum LinkCommand {
@@ -50,23 +50,25 @@ impl LinkCommand {
     }
 }
 
-pub fn run(c: LinkCommand) -> anyhow::Result<u8> {
-    ipargs::run(c.verb(), || match c {
-        LinkCommand::Add { words } => add(&words),
-        LinkCommand::Set { words } => set(&words),
+/// Runs one `link` command through `nl` (a wrong keyword is a
+/// [`super::ipargs::Usage`] error).
+pub fn run(c: LinkCommand, nl: &mut Netlink) -> anyhow::Result<u8> {
+    match c {
+        LinkCommand::Add { words } => add(nl, &words),
+        LinkCommand::Set { words } => set(nl, &words),
         LinkCommand::Del { words } => {
             let mut w = Words::new(&words);
             let name = w.device("the device name")?;
             w.end()?;
-            link::delete(&mut ipargs::rtnl()?, name)?;
+            link::delete(nl.socket()?, name)?;
             Ok(0)
         }
-        LinkCommand::List { json, words } => list(json, &words),
-    })
+        LinkCommand::List { json, words } => list(nl, json, &words),
+    }
 }
 
 /// `NAME type veth [peer [name] PEER [netns NS]]` | `NAME type bridge`.
-fn add(words: &[String]) -> anyhow::Result<u8> {
+fn add(nl: &mut Netlink, words: &[String]) -> anyhow::Result<u8> {
     let mut w = Words::new(words);
     let name = w.device("the device name")?;
     let kind = match w.next() {
@@ -113,12 +115,12 @@ fn add(words: &[String]) -> anyhow::Result<u8> {
             peer_netns: peer_ns.as_ref().map(|ns| ns.as_fd()),
         },
     };
-    link::add(&mut ipargs::rtnl()?, name, new)?;
+    link::add(nl.socket()?, name, new)?;
     Ok(0)
 }
 
 /// `[dev] NAME` then `up|down|netns NS|master BRIDGE|nomaster|mtu N`...
-fn set(words: &[String]) -> anyhow::Result<u8> {
+fn set(nl: &mut Netlink, words: &[String]) -> anyhow::Result<u8> {
     let mut w = Words::new(words);
     let name = w.device("the device name")?;
     let mut change = Change::default();
@@ -150,21 +152,21 @@ fn set(words: &[String]) -> anyhow::Result<u8> {
         return usage("nothing to set (up, down, netns NS, master BRIDGE, nomaster, mtu N)");
     }
     change.netns = ns.as_ref().map(|n| n.as_fd());
-    link::set(&mut ipargs::rtnl()?, name, &change)?;
+    link::set(nl.socket()?, name, &change)?;
     Ok(0)
 }
 
-fn list(json: bool, words: &[String]) -> anyhow::Result<u8> {
+fn list(nl: &mut Netlink, json: bool, words: &[String]) -> anyhow::Result<u8> {
     let mut w = Words::new(words);
     let only = match words.is_empty() {
         true => None,
         false => Some(w.device("the device name")?),
     };
     w.end()?;
-    let mut rtnl = ipargs::rtnl()?;
-    let mut links = link::list(&mut rtnl)?;
+    let rtnl = nl.socket()?;
+    let mut links = link::list(rtnl)?;
     if let Some(name) = only {
-        let index = link::index(&mut rtnl, name)?;
+        let index = link::index(rtnl, name)?;
         links.retain(|l| l.ifindex == index);
     }
     if json {
@@ -182,16 +184,22 @@ fn list(json: bool, words: &[String]) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// ip's first line of a device: `3: veth0: <BROADCAST,UP> mtu 1500
-/// master br0 state UP` (also `addr list`'s).
+/// ip's first line of a device: `3: veth0@veth1: <BROADCAST,UP> mtu 1500
+/// master br0 state UP` (also `addr list`'s); a peer in another namespace
+/// is `@ifN`.
 pub fn header_line(l: &link::Link) -> String {
+    let peer = match (&l.link, l.link_index) {
+        (Some(name), _) => format!("@{name}"),
+        (None, Some(i)) => format!("@if{i}"),
+        _ => String::new(),
+    };
     let master = l
         .master
         .as_deref()
         .map(|m| format!(" master {m}"))
         .unwrap_or_default();
     format!(
-        "{}: {}: <{}> mtu {}{master} state {}",
+        "{}: {}{peer}: <{}> mtu {}{master} state {}",
         l.ifindex,
         l.ifname,
         l.flags.join(","),

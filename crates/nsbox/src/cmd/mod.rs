@@ -1,6 +1,7 @@
 //! One module per verb; each has an `Args` (clap) and a `run` that calls the library.
 
 pub mod addr;
+pub mod batch;
 pub mod create;
 pub mod delete;
 pub mod enter;

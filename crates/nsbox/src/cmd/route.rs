@@ -3,7 +3,7 @@
 
 use nsbox_net::route::{self, Dest, Family, Route, RouteSpec};
 
-use super::ipargs::{self, usage, Words};
+use super::ipargs::{usage, Netlink, Words};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum RouteCommand {
@@ -44,18 +44,19 @@ impl RouteCommand {
     }
 }
 
-pub fn run(c: RouteCommand) -> anyhow::Result<u8> {
-    ipargs::run(c.verb(), || match c {
+/// Runs one `route` command through `nl`.
+pub fn run(c: RouteCommand, nl: &mut Netlink) -> anyhow::Result<u8> {
+    match c {
         RouteCommand::Add { words } => {
             let spec = spec(&words)?;
             if spec.via.is_none() && spec.dev.is_none() {
                 return usage("missing \"via IP\" or \"dev NAME\"");
             }
-            route::add(&mut ipargs::rtnl()?, &spec)?;
+            route::add(nl.socket()?, &spec)?;
             Ok(0)
         }
         RouteCommand::Del { words } => {
-            route::delete(&mut ipargs::rtnl()?, &spec(&words)?)?;
+            route::delete(nl.socket()?, &spec(&words)?)?;
             Ok(0)
         }
         RouteCommand::List { json, v4, v6 } => {
@@ -64,7 +65,7 @@ pub fn run(c: RouteCommand) -> anyhow::Result<u8> {
                 (_, true) => Some(Family::V6),
                 _ => None,
             };
-            let routes = route::list(&mut ipargs::rtnl()?, family)?;
+            let routes = route::list(nl.socket()?, family)?;
             if json {
                 println!("{}", serde_json::to_string(&routes)?);
             } else {
@@ -74,7 +75,7 @@ pub fn run(c: RouteCommand) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
-    })
+    }
 }
 
 /// `[to] PREFIX|default [via IP] [dev NAME]`, keywords in any order.
