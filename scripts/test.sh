@@ -14,9 +14,10 @@ apt-get update -qq
 # iproute2/procps: tools used inside test namespaces; uidmap: newuidmap/newgidmap;
 # libseccomp-dev/pkg-config: nsbox-seccomp links libseccomp; gcc/libc6-dev:
 # oci_default_spec builds a static syscall probe (tests/probes) with cc -static;
-# nftables: `nft`, which nsbox-net's bridge rules go through (nft -j).
+# nftables: `nft`, which nsbox-net's bridge rules go through (nft -j);
+# containernetworking-plugins: the CNI plugins `run --net cni:NAME` is tested with.
 apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libseccomp-dev pkg-config \
-  gcc libc6-dev nftables >/dev/null
+  gcc libc6-dev nftables containernetworking-plugins >/dev/null
 # qemu-system-x86/cpio: tests/vm boots Debian's kernel (fetched with
 # `apt-get download`, never installed) on pure cgroup v2 and v1-only hosts;
 # without recommends, which pull in a GUI.

@@ -10,6 +10,22 @@ pub enum Error {
     #[error("subnet {subnet} has no free address ({leases} in use)")]
     SubnetExhausted { subnet: String, leases: usize },
 
+    #[error("no CNI network {name:?} in {dirs}")]
+    NoCniNetwork { name: String, dirs: String },
+
+    #[error("CNI configuration {path}: {why}")]
+    CniConf { path: PathBuf, why: String },
+
+    #[error("CNI plugin {plugin:?} not found in {dirs}")]
+    NoCniPlugin { plugin: String, dirs: String },
+
+    #[error("CNI plugin {plugin} {command}: {why}")]
+    CniPlugin {
+        plugin: String,
+        command: String,
+        why: String,
+    },
+
     #[error("nft: {what}: {why}")]
     Nft { what: String, why: String },
 

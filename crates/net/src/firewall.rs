@@ -37,6 +37,13 @@ pub enum Proto {
     Udp,
 }
 
+impl PortMap {
+    /// `tcp` or `udp`.
+    pub fn proto_word(&self) -> &'static str {
+        self.proto.word()
+    }
+}
+
 impl Proto {
     fn word(self) -> &'static str {
         match self {

@@ -99,6 +99,13 @@ impl Leases {
         Ok(free)
     }
 
+    /// Records `addr` for `lease`: an address given by someone else (a CNI
+    /// plugin's IPAM), kept so that names resolve.
+    pub fn record(&mut self, addr: Ipv4Addr, lease: Lease) -> Result<(), Error> {
+        self.by_addr.insert(addr, lease);
+        self.save()
+    }
+
     /// Every published port, with the address it goes to.
     pub fn ports(&self) -> Vec<(Ipv4Addr, PortMap)> {
         self.by_addr

@@ -19,6 +19,7 @@
 pub mod addr;
 pub mod bridge;
 pub mod cidr;
+pub mod cni;
 pub mod error;
 pub mod firewall;
 pub mod ipam;

@@ -35,6 +35,9 @@ pub enum Command {
     /// Named network namespaces, as `ip netns` keeps them: add, list, exec, pids, identify, delete.
     #[command(subcommand)]
     Netns(cmd::netns::NetnsCommand),
+    /// Container networks: `check NAME` (CNI's CHECK).
+    #[command(subcommand)]
+    Net(cmd::net::NetCommand),
     /// Stop named containers (`run -d --name`): SIGTERM, SIGKILL after -t seconds.
     Stop(cmd::stop::Args),
     /// Remove named containers (state and bundle); -f kills a running one first.
@@ -92,6 +95,7 @@ impl Command {
             Command::Enter(_) => "enter",
             Command::Ns(ns) => ns.verb(),
             Command::Netns(c) => c.verb(),
+            Command::Net(c) => c.verb(),
             Command::Stop(_) => "stop",
             Command::Rm(_) => "rm",
             Command::Link(c) => c.verb(),
@@ -161,6 +165,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Enter(args) => cmd::enter::run(args),
         Command::Ns(ns) => cmd::ns::run(ns),
         Command::Netns(c) => cmd::netns::run(c),
+        Command::Net(c) => cmd::net::run(c),
         Command::Stop(args) => cmd::stop::run(args),
         Command::Rm(args) => cmd::rm::run(args),
         Command::Link(c) => cmd::batch::one(cmd::batch::NetCommand::Link(c)),

@@ -70,6 +70,9 @@ pub enum Error {
         source: Box<nsbox_net::Error>,
     },
 
+    #[error("container {id:?} is not on a CNI network")]
+    NoCniNetwork { id: String },
+
     #[error("-p {port}: the host port is already published by {by}")]
     PortTaken { port: String, by: String },
 

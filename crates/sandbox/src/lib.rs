@@ -15,6 +15,7 @@
 //! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
 
 pub mod bundle_dir;
+pub mod cni_net;
 pub mod detach;
 pub mod error;
 pub mod flags;

@@ -68,7 +68,7 @@ pub struct Attached {
 }
 
 /// The network's directory under the state root.
-fn net_dir(root: &Path, bridge: &str) -> PathBuf {
+pub(crate) fn net_dir(root: &Path, bridge: &str) -> PathBuf {
     root.join(".net").join(bridge)
 }
 
@@ -152,9 +152,15 @@ pub fn attach(
     Ok(attached)
 }
 
-/// Takes container `id`'s network apart, by its bundle's `network.json`
-/// (none: it had no bridge network, nothing to do).
+/// Takes container `id`'s network apart, bridge or CNI, by what its
+/// bundle records (nothing recorded: nothing to do).
 pub fn detach(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
+    detach_bridge(root, bundle, id)?;
+    crate::cni_net::detach(root, bundle, id)
+}
+
+/// The bridge network's part of [`detach`] (`network.json`).
+fn detach_bridge(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
     let record = bundle.join("network.json");
     let attached: Attached = match fs::read(&record) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Output {
@@ -239,7 +245,7 @@ fn check_subnet(dir: &Path, net: &BridgeNet) -> Result<(), Error> {
 /// `localhost` and every leased container by name. Rewritten in place
 /// (truncated, not replaced): running containers have this very file
 /// bound on their /etc/hosts and see the change.
-fn write_hosts(path: &Path, leases: &Leases) -> Result<(), Error> {
+pub(crate) fn write_hosts(path: &Path, leases: &Leases) -> Result<(), Error> {
     let mut text =
         String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for (addr, lease) in &leases.by_addr {
@@ -259,7 +265,7 @@ fn write_hosts(path: &Path, leases: &Leases) -> Result<(), Error> {
     f.write_all(text.as_bytes()).map_err(err)
 }
 
-fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
+pub(crate) fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
     move |source| Error::Network {
         what,
         source: Box::new(source),

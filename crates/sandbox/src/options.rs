@@ -22,6 +22,9 @@ pub enum Net {
     /// (an address, a default route, masquerading; the other containers
     /// on it by name).
     Bridge(crate::network::BridgeNet),
+    /// `cni:NAME`: a namespace of its own, set up by the plugins of the
+    /// CNI network configuration NAME.
+    Cni(crate::cni_net::CniNet),
 }
 
 impl Net {
@@ -38,6 +41,11 @@ impl Net {
                         return Err("container: needs a container name".into());
                     }
                     Ok(Net::Container(name.to_owned()))
+                } else if let Some(name) = text.strip_prefix("cni:") {
+                    if name.is_empty() {
+                        return Err("cni: needs a network name".into());
+                    }
+                    Ok(Net::Cni(crate::cni_net::CniNet::named(name)))
                 } else if let Some(path) = text.strip_prefix("ns:") {
                     if path.is_empty() {
                         return Err("ns: needs a namespace file".into());
@@ -47,7 +55,7 @@ impl Net {
                         .map_err(|e| format!("ns:{path}: {e}"))
                 } else {
                     Err(format!(
-                        "unknown network {text:?} (host, none, bridge, container:NAME or ns:PATH)"
+                        "unknown network {text:?} (host, none, bridge, cni:NAME, container:NAME or ns:PATH)"
                     ))
                 }
             }

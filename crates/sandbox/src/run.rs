@@ -40,7 +40,20 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
                 bundle.path(),
                 &id,
             ));
-            NetNs::Bridge {
+            NetNs::Attached {
+                netns: a.netns,
+                hosts: a.hosts,
+            }
+        }
+        Net::Cni(c) => {
+            let reached_as = opts.hostname.as_deref().unwrap_or(&id);
+            let a = crate::cni_net::attach(&opts.root, bundle.path(), &id, reached_as, c)?;
+            network = Some(crate::network::NetworkGuard::new(
+                &opts.root,
+                bundle.path(),
+                &id,
+            ));
+            NetNs::Attached {
                 netns: a.netns,
                 hosts: a.hosts,
             }

@@ -59,9 +59,9 @@ pub enum NetNs {
     New,
     /// The namespace at this path.
     Join(PathBuf),
-    /// A bridge network's: the namespace made for it, and the network's
-    /// hosts file, bound on /etc/hosts.
-    Bridge {
+    /// One made for the container on a network (bridge or CNI), and the
+    /// network's hosts file, bound on /etc/hosts.
+    Attached {
         netns: PathBuf,
         hosts: PathBuf,
     },
@@ -132,7 +132,7 @@ fn linux(opts: &RunOptions, net: &NetNs) -> Result<Linux, Error> {
     match net {
         NetNs::Host => {}
         NetNs::New => kinds.push((LinuxNamespaceType::Network, None)),
-        NetNs::Join(path) | NetNs::Bridge { netns: path, .. } => {
+        NetNs::Join(path) | NetNs::Attached { netns: path, .. } => {
             kinds.push((LinuxNamespaceType::Network, Some(path.clone())))
         }
     }
@@ -258,7 +258,7 @@ fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
         "tmpfs",
         &["nosuid", "nodev", "mode=1777"],
     )?);
-    if let NetNs::Bridge { hosts, .. } = net {
+    if let NetNs::Attached { hosts, .. } = net {
         // the network's containers by name (rewritten in place as they come
         // and go, so the bind follows)
         let hosts = hosts.to_str().ok_or_else(|| Error::NotUtf8 {

@@ -12,6 +12,7 @@ pub mod ipargs;
 pub mod kill;
 pub mod link;
 pub mod list;
+pub mod net;
 pub mod netns;
 pub mod ns;
 pub mod pause;

@@ -44,13 +44,15 @@ pub struct SandboxFlags {
     /// With `-- CMD`: `host` shares the host's network (the default;
     /// `bridge` with --name), `none` gives a network namespace with only lo, `bridge` one on the
     /// host's bridge (--bridge, --subnet) with an address, a default
-    /// route and the other containers there by name, `container:NAME`
+    /// route and the other containers there by name, `cni:NAME` one made
+    /// by the CNI network NAME's plugins ($NETCONFPATH, $CNI_PATH), `container:NAME`
     /// joins the network namespace of the running container NAME (and
     /// only that one), `ns:PATH` the namespace at PATH (`/run/netns/X`).
     #[arg(long, value_name = "MODE", value_parser = Net::parse)]
     pub net: Option<Net>,
     /// With `--net bridge`: publish the container's port on the host's
-    /// addresses (or IP only), its 127.0.0.1 included (repeatable).
+    /// addresses (or IP only), its 127.0.0.1 included (repeatable); with
+    /// `--net cni:NAME`: given to plugins with the portMappings capability.
     #[arg(
         short = 'p',
         long = "publish",
@@ -144,6 +146,10 @@ impl SandboxFlags {
                     b.ports = self.publish;
                     Net::Bridge(b)
                 }
+                Net::Cni(mut c) => {
+                    c.ports = self.publish;
+                    Net::Cni(c)
+                }
                 other => other,
             },
             // detached without a name: a generated one, printed
@@ -210,19 +216,28 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
             "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let bridge = match &args.sandbox.net {
-        Some(net) => matches!(net, Net::Bridge(_)),
-        None => args.sandbox.name.is_some(), // a named container's default
+    let (bridge, cni) = match &args.sandbox.net {
+        Some(net) => (matches!(net, Net::Bridge(_)), matches!(net, Net::Cni(_))),
+        None => (args.sandbox.name.is_some(), false), // a named container's default
     };
-    let bridge_flag = [
-        (!args.sandbox.publish.is_empty(), "--publish"),
-        (args.sandbox.bridge.is_some(), "--bridge"),
-        (args.sandbox.subnet.is_some(), "--subnet"),
+    let misplaced = [
+        (
+            !args.sandbox.publish.is_empty() && !bridge && !cni,
+            "--publish needs --net bridge or cni:NAME",
+        ),
+        (
+            args.sandbox.bridge.is_some() && !bridge,
+            "--bridge needs --net bridge",
+        ),
+        (
+            args.sandbox.subnet.is_some() && !bridge,
+            "--subnet needs --net bridge",
+        ),
     ]
     .into_iter()
-    .find_map(|(set, flag)| (set && !bridge).then_some(flag));
-    if let Some(flag) = bridge_flag {
-        return usage(&format!("{flag} needs --net bridge"));
+    .find_map(|(wrong, msg)| wrong.then_some(msg));
+    if let Some(msg) = misplaced {
+        return usage(msg);
     }
     let opts = args.sandbox.options(args.command, args.detach);
     let outcome = match nsbox_sandbox::run(&opts) {
