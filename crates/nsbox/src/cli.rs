@@ -109,7 +109,7 @@ impl Command {
             Command::Exec(a) => with_id("exec", &a.id),
             Command::Delete(a) => with_id("delete", &a.id),
             Command::Run(a) => String::leak(a.verb()),
-            Command::Ps(a) => with_id("ps", &a.id),
+            Command::Ps(a) => a.id.as_deref().map_or("ps", |id| with_id("ps", id)),
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
             Command::Features(_) => "features",

@@ -289,6 +289,20 @@ fn published_ports_answer_on_loopback_the_bridge_and_from_containers() {
         ],
     )
     .success();
+    // `nsbox ps` lists it with its network, address and ports
+    let ps = h.nsbox(&["ps", "--format", "json"]).success();
+    let listed: serde_json::Value = serde_json::from_str(&ps.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "web", "{listed}");
+    assert_eq!(listed[0]["status"], "running", "{listed}");
+    assert_eq!(listed[0]["network"], "bridge:nsbox0", "{listed}");
+    assert_eq!(listed[0]["addresses"][0], ip_of(&h, "web"), "{listed}");
+    assert_eq!(
+        listed[0]["ports"],
+        serde_json::json!(["127.0.0.1:18080:8080/tcp", "18081:8080/tcp"])
+    );
+    let table = h.nsbox(&["ps"]).success();
+    assert!(table.stdout.starts_with("NAME "), "{table:?}");
+    assert!(table.stdout.contains("bridge:nsbox0"), "{table:?}");
     let get = |url: &str| {
         h.sh(&format!(
             "for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -q -O - {url} && exit 0; sleep 0.2; done; exit 1"

@@ -147,3 +147,56 @@ fn container(name: &str, source: nsbox_runtime::Error) -> Error {
         source: Box::new(source),
     }
 }
+
+/// One of nsbox's own containers (`nsbox run`'s, with a bundle under
+/// `ROOT/.bundles`) as `nsbox ps` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub status: String,
+    pub pid: u32,
+    /// `bridge:nsbox0`, `cni:NAME`, or what `--net` was (`none`, `host`,
+    /// a joined namespace) as far as its spec says.
+    pub network: String,
+    pub addresses: Vec<std::net::Ipv4Addr>,
+    pub ports: Vec<String>,
+    pub command: Vec<String>,
+}
+
+/// nsbox's own containers, by name; a bundle whose container state is gone
+/// shows as `removed` (`nsbox rm` clears it).
+pub fn list(root: &Path) -> Result<Vec<Summary>, Error> {
+    let bundles = root.join(nsbox_runtime::extensions::BUNDLES);
+    let Ok(entries) = std::fs::read_dir(&bundles) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (status, pid) = match nsbox_runtime::list::state(root, &name) {
+            Ok(r) => (
+                r.status_word().to_owned(),
+                r.oci.pid().filter(|p| *p > 0).unwrap_or(0) as u32,
+            ),
+            Err(_) => ("removed".to_owned(), 0),
+        };
+        let bundle = entry.path();
+        let (network, addresses, ports) = crate::network::describe(&bundle);
+        let command = std::fs::read(bundle.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|c| serde_json::from_value(c["process"]["args"].clone()).ok())
+            .unwrap_or_default();
+        out.push(Summary {
+            name,
+            status,
+            pid,
+            network,
+            addresses,
+            ports,
+            command,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

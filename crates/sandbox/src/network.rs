@@ -306,3 +306,59 @@ impl Drop for NetworkGuard {
         }
     }
 }
+
+/// What network the container of `bundle` is on, its addresses and
+/// published ports, from what the bundle records (`network.json`,
+/// `cni.json`, else the spec's network namespace).
+pub fn describe(bundle: &Path) -> (String, Vec<Ipv4Addr>, Vec<String>) {
+    let read = |f: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&fs::read(bundle.join(f)).ok()?).ok()
+    };
+    if let Some(a) = read("network.json").and_then(|v| serde_json::from_value::<Attached>(v).ok()) {
+        // read without the lock: a listing must not wait on a setup
+        let ports = a
+            .hosts
+            .parent()
+            .and_then(|dir| fs::read(dir.join("leases.json")).ok())
+            .and_then(|b| {
+                serde_json::from_slice::<std::collections::BTreeMap<Ipv4Addr, Lease>>(&b).ok()
+            })
+            .and_then(|leases| {
+                leases
+                    .get(&a.addr)
+                    .map(|l| l.ports.iter().map(|p| p.to_string()).collect())
+            })
+            .unwrap_or_default();
+        return (format!("bridge:{}", a.bridge), vec![a.addr], ports);
+    }
+    if let Some(c) = read("cni.json") {
+        let addrs = nsbox_net::cni::addresses(&c["result"]);
+        let ports = c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| serde_json::from_value::<PortMap>(p.clone()).ok())
+            .map(|p| p.to_string())
+            .collect();
+        return (
+            format!("cni:{}", c["conf"]["name"].as_str().unwrap_or("?")),
+            addrs,
+            ports,
+        );
+    }
+    let net = read("config.json").and_then(|c| {
+        c["linux"]["namespaces"]
+            .as_array()?
+            .iter()
+            .find(|n| n["type"] == "network")
+            .map(|n| match n["path"].as_str() {
+                Some(p) => format!("ns:{p}"),
+                None => "none".to_owned(),
+            })
+    });
+    (
+        net.unwrap_or_else(|| "host".to_owned()),
+        Vec::new(),
+        Vec::new(),
+    )
+}
