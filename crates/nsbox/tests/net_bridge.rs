@@ -247,6 +247,22 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         lo.stderr,
         "nsbox: run true: network: set up the bridge: device \"lo\" is not a bridge\n"
     );
+    // a start that fails after the network was made gives all of it back
+    let missing = h.nsbox(&[
+        "run",
+        "--net",
+        "bridge",
+        "--bridge",
+        "nsbox9",
+        "--subnet",
+        "10.79.0.0/24",
+        "--",
+        "/no/such/program",
+    ]);
+    assert_eq!(missing.code, 127, "{missing:?}");
+    assert!(!h.root.join(".net/nsbox9").exists());
+    let tables = h.sh("nft list tables").success();
+    assert!(!tables.stdout.contains("nsbox-nsbox9"), "{tables:?}");
     let bad = h.nsbox(&[
         "run",
         "--net",
