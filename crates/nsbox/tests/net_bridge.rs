@@ -167,6 +167,22 @@ fn two_containers_reach_each_other_by_address_and_by_name() {
         inside.stdout.contains("default via 10.89.0.1 dev eth0"),
         "{inside:?}"
     );
+    // /etc/hostname and a resolv.conf without loopback servers are its own
+    let etc = h
+        .nsbox(&[
+            "enter",
+            "-t",
+            "peer",
+            "-m",
+            "--",
+            "cat",
+            "/etc/hostname",
+            "/etc/resolv.conf",
+        ])
+        .success();
+    assert!(etc.stdout.starts_with("peer\n"), "{etc:?}");
+    assert!(etc.stdout.contains("nameserver "), "{etc:?}");
+    assert!(!etc.stdout.contains("nameserver 127."), "{etc:?}");
     let ping = h
         .nsbox(&[
             "run", "--net", "bridge", "--", "busybox", "ping", "-c", "1", "-W", "2", "peer",

@@ -362,3 +362,75 @@ pub fn describe(bundle: &Path) -> (String, Vec<Ipv4Addr>, Vec<String>) {
         Vec::new(),
     )
 }
+
+/// The `/etc` files of a container on a network, bound read-only: the
+/// network's `hosts`, and, written into its bundle, `hostname` and a
+/// `resolv.conf` from the host's with loopback name servers left out (they
+/// mean nothing in the container's network namespace); with none left,
+/// Docker's fallback, Google's public servers.
+pub fn etc_files(
+    bundle: &Path,
+    hostname: &str,
+    hosts: PathBuf,
+) -> Result<Vec<(PathBuf, &'static str)>, Error> {
+    let write = |name: &str, text: String| -> Result<PathBuf, Error> {
+        let path = bundle.join(name);
+        fs::write(&path, text).map_err(|source| Error::WriteConfig {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    };
+    let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    Ok(vec![
+        (hosts, "/etc/hosts"),
+        (write("hostname", format!("{hostname}\n"))?, "/etc/hostname"),
+        (
+            write("resolv.conf", container_resolv_conf(&host))?,
+            "/etc/resolv.conf",
+        ),
+    ])
+}
+
+/// The host's resolv.conf without loopback name servers (see [`etc_files`]).
+fn container_resolv_conf(host: &str) -> String {
+    let loopback = |l: &str| {
+        let mut words = l.split_whitespace();
+        words.next() == Some("nameserver")
+            && words
+                .next()
+                .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+                .is_some_and(|a| a.is_loopback())
+    };
+    let mut out: String = host
+        .lines()
+        .filter(|l| !loopback(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !out
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some("nameserver"))
+    {
+        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_without_loopback_servers() {
+        let host =
+            "search example.org\nnameserver 127.0.0.53\nnameserver 192.0.2.53\noptions edns0\n";
+        assert_eq!(
+            container_resolv_conf(host),
+            "search example.org\nnameserver 192.0.2.53\noptions edns0\n"
+        );
+        assert_eq!(
+            container_resolv_conf("nameserver ::1\n"),
+            "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+    }
+}

@@ -42,7 +42,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
             ));
             NetNs::Attached {
                 netns: a.netns,
-                hosts: a.hosts,
+                etc: crate::network::etc_files(bundle.path(), reached_as, a.hosts)?,
             }
         }
         Net::Cni(c) => {
@@ -55,7 +55,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
             ));
             NetNs::Attached {
                 netns: a.netns,
-                hosts: a.hosts,
+                etc: crate::network::etc_files(bundle.path(), reached_as, a.hosts)?,
             }
         }
     };

@@ -60,10 +60,11 @@ pub enum NetNs {
     /// The namespace at this path.
     Join(PathBuf),
     /// One made for the container on a network (bridge or CNI), and the
-    /// network's hosts file, bound on /etc/hosts.
+    /// files bound read-only over `/etc` (`hosts`: the network's, every
+    /// container by name; `hostname`; `resolv.conf`): source, destination.
     Attached {
         netns: PathBuf,
-        hosts: PathBuf,
+        etc: Vec<(PathBuf, &'static str)>,
     },
 }
 
@@ -258,18 +259,20 @@ fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
         "tmpfs",
         &["nosuid", "nodev", "mode=1777"],
     )?);
-    if let NetNs::Attached { hosts, .. } = net {
-        // the network's containers by name (rewritten in place as they come
-        // and go, so the bind follows)
-        let hosts = hosts.to_str().ok_or_else(|| Error::NotUtf8 {
-            path: hosts.clone(),
-        })?;
-        mounts.push(mount(
-            "/etc/hosts",
-            "bind",
-            hosts,
-            &["bind", "ro", "nosuid", "nodev", "noexec"],
-        )?);
+    if let NetNs::Attached { etc, .. } = net {
+        // the network's view of names (the hosts file is rewritten in place
+        // as containers come and go, so the bind follows)
+        for (source, dest) in etc {
+            let source = source.to_str().ok_or_else(|| Error::NotUtf8 {
+                path: source.clone(),
+            })?;
+            mounts.push(mount(
+                dest,
+                "bind",
+                source,
+                &["bind", "ro", "nosuid", "nodev", "noexec"],
+            )?);
+        }
     }
     Ok(mounts)
 }
