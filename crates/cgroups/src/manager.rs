@@ -98,6 +98,20 @@ impl Cgroup {
         }
     }
 
+    /// For a handle recorded before [`Cgroup::create`] by a creator that
+    /// was killed: the leaf directories that exist become this handle's
+    /// own, so that `remove` takes them (parents it may have made stay).
+    pub fn adopt_leaves(&mut self) {
+        match self {
+            Cgroup::V1(m) => m.dirs.iter_mut().for_each(|d| d.adopt_leaf()),
+            Cgroup::V2(m) => m.dir.adopt_leaf(),
+            Cgroup::Hybrid { v1, unified } => {
+                v1.dirs.iter_mut().for_each(|d| d.adopt_leaf());
+                unified.dir.adopt_leaf();
+            }
+        }
+    }
+
     /// Moves process `pid` into the cgroup in every hierarchy.
     pub fn add_pid(&self, pid: u32) -> Result<()> {
         for dir in self.dirs() {

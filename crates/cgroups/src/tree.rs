@@ -75,6 +75,15 @@ impl Dir {
         Ok(())
     }
 
+    /// Takes the leaf as this handle's own when it made nothing yet and the
+    /// leaf exists: for a handle recorded before `create`, whose creator was
+    /// killed in the middle (the leaf is the cgroup's own, unique path).
+    pub fn adopt_leaf(&mut self) {
+        if self.created.is_empty() && self.path.is_dir() {
+            self.created.push(self.path.clone());
+        }
+    }
+
     /// Removes the directories this handle created, deepest first. The leaf's
     /// own sub-cgroups (made by the processes inside) go first. Processes
     /// must be gone; EBUSY is retried with a short backoff because an exiting

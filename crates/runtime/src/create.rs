@@ -93,7 +93,7 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         cgroup: None,
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
-    let (placement, mut warnings) = placement::prepare(&opts.id, &bundle.spec)?;
+    let (placement, mut warnings) = placement::prepare(&opts.id, &bundle.spec, guard.dir())?;
     let placement = guard.cgroup.insert(placement);
     let cgroup_sync = placement.join_at_sync();
     let mut ns_plan = ns_plan;

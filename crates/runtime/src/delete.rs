@@ -5,7 +5,9 @@
 //! container without a PID namespace can leave processes behind its init)
 //! is killed first, as runc's destroy does, and EBUSY while the kernel
 //! lets go of the last task is retried. The state directory goes last, so
-//! a failure leaves a container that a later `delete` finds again.
+//! a failure leaves a container that a later `delete` finds again. A
+//! create killed before it wrote state.json leaves its cgroup recorded
+//! beside it (`StateDir::write_cgroup`), and that is removed too.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -28,8 +30,18 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
     };
     let record = match dir.read() {
         Ok(r) => r,
-        // A create that died before writing state: nothing runs, clean up.
-        Err(Error::NotFound { .. }) => return dir.remove().map(|()| Vec::new()),
+        // A create killed before writing state: its cgroup, if it got that
+        // far, is recorded beside it; what runs there (an init blocked on
+        // the exec fifo) is killed and the cgroup removed, then the rest.
+        Err(Error::NotFound { .. }) => {
+            if let Some((mut cg, planned)) = dir.read_cgroup() {
+                if planned {
+                    cg.adopt_leaves();
+                }
+                crate::placement::destroy(&mut cg)?;
+            }
+            return dir.remove().map(|()| Vec::new());
+        }
         // A state.json cut short by a power loss (it is renamed into place
         // but not fsynced): the machine rebooted, so nothing of the
         // container runs; --force removes what is left.

@@ -134,7 +134,11 @@ fn is_systemd_form(path: &str) -> bool {
 /// cgroup with nothing recorded, as runc's rootless mode does. Fields
 /// cgroup v2 has no file for come back as warnings
 /// ([`crate::limits::take_v1_only`]).
-pub fn prepare(id: &str, spec: &Spec) -> Result<(Placement, Vec<Error>), Error> {
+pub fn prepare(
+    id: &str,
+    spec: &Spec,
+    state: &crate::state::StateDir,
+) -> Result<(Placement, Vec<Error>), Error> {
     let linux = spec.linux().as_ref();
     let mut res = crate::limits::from_oci(
         linux.and_then(|l| l.resources().as_ref()),
@@ -146,6 +150,10 @@ pub fn prepare(id: &str, spec: &Spec) -> Result<(Placement, Vec<Error>), Error> 
         source,
     })?;
     let warnings = crate::limits::take_v1_only(&cg, &mut res, "config.json");
+    // Recorded before it is made and again once made: a create killed in
+    // between leaves `delete --force` the cgroup to remove (state.json
+    // comes only at the end).
+    state.write_cgroup(&cg, true)?;
     if let Err(source) = cg.create(&res) {
         let limits = nsbox_cgroups::Resources {
             devices: Vec::new(),
@@ -159,6 +167,7 @@ pub fn prepare(id: &str, spec: &Spec) -> Result<(Placement, Vec<Error>), Error> 
             source,
         });
     }
+    state.write_cgroup(&cg, false)?;
     // Armed from here: an early return drops it, which removes the cgroup.
     let mut placement = Placement {
         cgroup: Some(cg),

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 
 pub const STATE_FILE: &str = "state.json";
+/// The cgroup recorded before state.json exists (see `write_cgroup`).
+const CGROUP_FILE: &str = "cgroup.json";
 pub const FIFO: &str = "exec.fifo";
 
 /// Checks a container id: non-empty, not `.`/`..`, no `/` or NUL, and
@@ -293,6 +295,28 @@ impl StateDir {
             path: self.state_path(),
             source,
         })
+    }
+
+    /// Records the container's cgroup beside the state, before state.json
+    /// exists: `planned` before it is made (so a create killed in the
+    /// middle leaves a `delete --force` what to remove), then as made.
+    pub fn write_cgroup(&self, cgroup: &nsbox_cgroups::Cgroup, planned: bool) -> Result<(), Error> {
+        let path = self.path.join(CGROUP_FILE);
+        let bytes = serde_json::to_vec(&serde_json::json!({"planned": planned, "cgroup": cgroup}))
+            .map_err(|e| Error::WriteState {
+                path: path.clone(),
+                source: io::Error::other(e),
+            })?;
+        write_atomic(&path, &bytes, 0o600).map_err(|source| Error::WriteState { path, source })
+    }
+
+    /// The cgroup [`StateDir::write_cgroup`] recorded, and whether it was
+    /// only planned.
+    pub fn read_cgroup(&self) -> Option<(nsbox_cgroups::Cgroup, bool)> {
+        let v: serde_json::Value =
+            serde_json::from_slice(&fs::read(self.path.join(CGROUP_FILE)).ok()?).ok()?;
+        let cg = serde_json::from_value(v["cgroup"].clone()).ok()?;
+        Some((cg, v["planned"] != false))
     }
 
     /// Removes the directory and everything in it; the lock goes with it.

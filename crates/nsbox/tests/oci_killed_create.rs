@@ -1,0 +1,151 @@
+//! A `create` killed with SIGKILL part-way (an engine's timeout, a crash)
+//! leaves nothing that `delete --force` does not take away: the kernel,
+//! not nsbox's files, is the judge (no cgroup named after the container in
+//! any hierarchy, no process of it left, e.g. an init blocked on the exec
+//! fifo of a state directory that is gone).
+
+mod oci_common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oci_common::{base_config, Oci};
+use serde_json::json;
+
+/// Every cgroup directory named `nsbox-ID` on this host.
+fn cgroups_of(id: &str) -> Vec<PathBuf> {
+    let want = format!("nsbox-{id}");
+    let mut out = Vec::new();
+    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
+    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
+        let entry = entry.unwrap();
+        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
+            let found = nsbox_testutil::run(
+                "find",
+                [
+                    entry.mount_point().to_str().unwrap(),
+                    "-type",
+                    "d",
+                    "-name",
+                    &want,
+                ],
+            );
+            out.extend(found.stdout.lines().map(PathBuf::from));
+        }
+    }
+    out
+}
+
+/// Processes whose command line holds `needle` (the test's unique state
+/// root: the create's own, and an init cloned from it before its exec).
+fn processes_with(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| p != me && alive(p))
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// Empties every `created` list of a recorded cgroup handle: as recorded
+/// before anything was made.
+fn forget_made(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "created" {
+                    *x = json!([]);
+                } else {
+                    forget_made(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(forget_made),
+        _ => {}
+    }
+}
+
+/// Whether `pid` runs (a zombie waiting for its reaper does not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s.rsplit_once(") ")?.1.starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+fn limited(oci: &Oci) {
+    let mut c = base_config(&["sleep", "100"]);
+    c["linux"]["resources"] = json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 100}});
+    oci.write_config(&c);
+}
+
+/// The create got as far as its cgroup and its init (blocked on the exec
+/// fifo) but not to state.json: `delete --force` kills the init and
+/// removes the cgroup from what was recorded beside the state.
+#[test]
+fn a_create_killed_before_its_state_leaves_nothing_after_delete() {
+    let oci = Oci::new("killed-after-cgroup");
+    limited(&oci);
+    for planned in [false, true] {
+        let id = oci.id(if planned { "planned" } else { "made" });
+        oci.create_detached(&id);
+        let init = oci.state(&id)["pid"].as_u64().unwrap() as u32;
+        let dir = oci.state_dir(&id);
+        // as if killed before writing state.json ...
+        std::fs::remove_file(dir.join("state.json")).unwrap();
+        if planned {
+            // ... and even before the cgroup was recorded as made
+            let path = dir.join("cgroup.json");
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            v["planned"] = json!(true);
+            forget_made(&mut v);
+            std::fs::write(&path, v.to_string()).unwrap();
+        }
+        assert!(!cgroups_of(&id).is_empty());
+        oci.nsbox(&["delete", "--force", &id]).success();
+        assert!(!dir.exists());
+        assert_eq!(cgroups_of(&id), Vec::<PathBuf>::new(), "planned: {planned}");
+        assert!(!alive(init), "init {init} left (planned: {planned})");
+    }
+}
+
+/// 60 `run -d` killed after a random 0-8 ms, each followed by `delete
+/// --force`: no cgroup, no process, no state left (issue 12's check; it
+/// left a third of the cgroups and stray inits before).
+#[test]
+fn runs_killed_at_random_moments_leave_nothing() {
+    let oci = Oci::new("killed-runs");
+    limited(&oci);
+    let root = oci.root.display().to_string();
+    let bundle = oci.bundle.display().to_string();
+    let mut seed = u64::from(std::process::id());
+    for i in 0..60 {
+        let id = oci.id(&format!("k{i}"));
+        let mut child = std::process::Command::new(oci_common::NSBOX)
+            .args(["--root", &root, "run", "-d", "--bundle", &bundle, &id])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_micros((seed >> 33) % 8000));
+        let _ = child.kill();
+        let _ = child.wait();
+        oci.nsbox(&["delete", "--force", &id]).success();
+        assert_eq!(cgroups_of(&id), Vec::<PathBuf>::new(), "{id}");
+    }
+    assert_eq!(processes_with(&root), Vec::<u32>::new());
+    let left: Vec<_> = std::fs::read_dir(&oci.root)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
