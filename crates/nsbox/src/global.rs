@@ -13,9 +13,9 @@ use clap::{Args, ValueEnum};
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Directory for container state (runc: --root) [default: /run/nsbox;
-    /// $XDG_RUNTIME_DIR/nsbox when not root].
-    #[arg(long, value_name = "DIR", default_value_os_t = default_root(), hide_default_value = true)]
-    pub root: PathBuf,
+    /// when not root $XDG_RUNTIME_DIR/nsbox, else /run/user/UID/nsbox].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Append log lines (errors; more with --debug) to FILE.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -41,15 +41,37 @@ pub enum LogFormat {
     Json,
 }
 
-/// runc's choice: root keeps state in /run; an unprivileged user (who
-/// cannot write there) in their own runtime directory.
-fn default_root() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !rustix::process::geteuid().is_root() && !dir.is_empty() => {
-            PathBuf::from(dir).join("nsbox")
-        }
-        _ => PathBuf::from("/run/nsbox"),
+/// The state directory: `--root`, else [`default_root`]'s.
+pub fn root() -> anyhow::Result<PathBuf> {
+    match &global().root {
+        Some(dir) => Ok(dir.clone()),
+        None => default_root(),
     }
+}
+
+/// runc's choice: root keeps state in /run; an unprivileged user (who
+/// cannot write there) in their own runtime directory: `$XDG_RUNTIME_DIR`,
+/// else `/run/user/UID` when it is theirs (after `su`, in cron or a CI job
+/// the variable is often unset), else one line saying what to set.
+fn default_root() -> anyhow::Result<PathBuf> {
+    let euid = rustix::process::geteuid();
+    if euid.is_root() {
+        return Ok(PathBuf::from("/run/nsbox"));
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("nsbox"));
+    }
+    let uid = euid.as_raw();
+    let own = PathBuf::from(format!("/run/user/{uid}"));
+    if rustix::fs::stat(&own).is_ok_and(|st| {
+        st.st_uid == uid && rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir()
+    }) {
+        return Ok(own.join("nsbox"));
+    }
+    anyhow::bail!(
+        "no directory for container state: XDG_RUNTIME_DIR is not set and /run/user/{uid} \
+         is missing or not yours; set XDG_RUNTIME_DIR to a directory of your own, or give --root DIR"
+    )
 }
 
 static GLOBAL: OnceLock<Global> = OnceLock::new();

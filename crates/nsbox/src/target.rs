@@ -30,10 +30,7 @@ impl Target {
     pub fn pid(&self) -> anyhow::Result<u32> {
         match self {
             Target::Pid(pid) => Ok(*pid),
-            Target::Name(name) => Ok(nsbox_sandbox::named::pid_of(
-                &crate::global::global().root,
-                name,
-            )?),
+            Target::Name(name) => Ok(nsbox_sandbox::named::pid_of(&crate::global::root()?, name)?),
         }
     }
 }

@@ -648,3 +648,54 @@ fn explicit_workdir_that_cannot_be_made_fails() {
     assert!(out.stderr.contains("Read-only file system"), "{out:?}");
     assert!(!Path::new(&missing).exists());
 }
+
+/// An ordinary user without XDG_RUNTIME_DIR (after `su`, in cron, a CI
+/// job): one line saying what to set, not a permission error on /run;
+/// with it set to a directory of theirs, the run works there and leaves
+/// nothing but the seccomp cache.
+#[test]
+fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
+    nsbox_testutil::require_root();
+    let uid = "54321";
+    let as_user = |xdg: Option<&Path>, args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", uid, "--regid", uid, "--clear-groups", NSBOX])
+            .args(args)
+            .env_remove("XDG_RUNTIME_DIR")
+            .current_dir("/");
+        if let Some(dir) = xdg {
+            cmd.env("XDG_RUNTIME_DIR", dir);
+        }
+        let out = cmd.output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let out = as_user(None, &["run", "--", "id", "-u"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "nsbox: run id: no directory for container state: XDG_RUNTIME_DIR is not set and \
+             /run/user/{uid} is missing or not yours; set XDG_RUNTIME_DIR to a directory of your \
+             own, or give --root DIR\n"
+        )
+    );
+    let dir = TempDir::new("xdg-runtime");
+    let xdg = dir.join("run");
+    std::fs::create_dir(&xdg).unwrap();
+    chown(&xdg, Some(54321), Some(54321)).unwrap();
+    std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = as_user(Some(&xdg), &["run", "--", "id", "-u"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "0\n", "root inside its user namespace");
+    let left: Vec<String> = std::fs::read_dir(xdg.join("nsbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".seccomp-cache")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

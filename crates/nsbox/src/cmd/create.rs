@@ -52,9 +52,9 @@ impl ContainerFlags {
     }
 
     /// The runtime's options for container `id` of `bundle`.
-    pub fn options(&self, id: &str, bundle: &Path) -> nsbox_runtime::CreateOptions {
-        nsbox_runtime::CreateOptions {
-            root: crate::global::global().root.clone(),
+    pub fn options(&self, id: &str, bundle: &Path) -> anyhow::Result<nsbox_runtime::CreateOptions> {
+        Ok(nsbox_runtime::CreateOptions {
+            root: crate::global::root()?,
             id: id.to_string(),
             bundle: bundle.to_path_buf(),
             pid_file: self.pid_file.clone(),
@@ -62,12 +62,12 @@ impl ContainerFlags {
             console_socket: self.console_socket.clone(),
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
-        }
+        })
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let created = nsbox_runtime::create(&args.container.options(&args.id, &args.bundle))?;
+    let created = nsbox_runtime::create(&args.container.options(&args.id, &args.bundle)?)?;
     super::warn(&format!("create {}", args.id), created.warnings);
     Ok(0)
 }

@@ -9,8 +9,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let warnings =
-        nsbox_runtime::delete::delete(&crate::global::global().root, &args.id, args.force)?;
+    let warnings = nsbox_runtime::delete::delete(&crate::global::root()?, &args.id, args.force)?;
     super::warn(&format!("delete {}", args.id), warnings);
     Ok(0)
 }

@@ -25,7 +25,7 @@ fn interval(text: &str) -> Result<Duration, String> {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     nsbox_runtime::events::events(
-        &crate::global::global().root,
+        &crate::global::root()?,
         &args.id,
         args.stats,
         args.interval,

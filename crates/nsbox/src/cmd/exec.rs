@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Some(text) => Some(parse_user(text)?),
     };
     let opts = nsbox_runtime::exec::ExecOptions {
-        root: crate::global::global().root.clone(),
+        root: crate::global::root()?,
         id: args.id,
         process: args.process,
         args: args.command,

@@ -13,6 +13,6 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let signal = nsbox_runtime::kill::parse_signal(&args.signal)?;
-    nsbox_runtime::kill::kill(&crate::global::global().root, &args.id, signal, args.all)?;
+    nsbox_runtime::kill::kill(&crate::global::root()?, &args.id, signal, args.all)?;
     Ok(0)
 }

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let all = nsbox_runtime::list::list(&crate::global::global().root)?;
+    let all = nsbox_runtime::list::list(&crate::global::root()?)?;
     if args.quiet {
         for r in &all {
             println!("{}", r.oci.id());

@@ -17,7 +17,7 @@ impl NetCommand {
 }
 
 pub fn run(c: NetCommand) -> anyhow::Result<u8> {
-    let root = &crate::global::global().root;
+    let root = &crate::global::root()?;
     match c {
         NetCommand::Check { name } => {
             nsbox_sandbox::named::check_name(&name)?;

@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let root = &crate::global::global().root;
+    let root = &crate::global::root()?;
     let Some(id) = args.id else {
         return containers(root, args.format);
     };

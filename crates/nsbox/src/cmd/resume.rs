@@ -6,6 +6,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    nsbox_runtime::pause::resume(&crate::global::global().root, &args.id)?;
+    nsbox_runtime::pause::resume(&crate::global::root()?, &args.id)?;
     Ok(0)
 }

@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let root = &crate::global::global().root;
+    let root = &crate::global::root()?;
     Ok(super::each_name("rm", &args.names, |name| {
         nsbox_sandbox::remove(root, name, args.force)
     }))

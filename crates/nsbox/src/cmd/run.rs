@@ -128,9 +128,9 @@ impl SandboxFlags {
 
     /// The sandbox's request for `command`, from the caller's environment,
     /// working directory and terminal.
-    fn options(self, command: Vec<String>, detach: bool) -> RunOptions {
+    fn options(self, root: PathBuf, command: Vec<String>, detach: bool) -> RunOptions {
         RunOptions {
-            root: crate::global::global().root.clone(),
+            root,
             command,
             rootfs: self.rootfs,
             // a named container's default is the bridge network, as
@@ -197,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         return usage("run needs a container id (with a bundle), or -- CMD [ARGS]...");
     };
     let bundle = args.bundle.unwrap_or_else(|| PathBuf::from("."));
-    let outcome = nsbox_runtime::run::run(&args.container.options(&id, &bundle), args.detach)?;
+    let outcome = nsbox_runtime::run::run(&args.container.options(&id, &bundle)?, args.detach)?;
     super::warn(&format!("run {id}"), outcome.warnings);
     Ok(outcome.code)
 }
@@ -239,7 +239,9 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
     if let Some(msg) = misplaced {
         return usage(msg);
     }
-    let opts = args.sandbox.options(args.command, args.detach);
+    let opts = args
+        .sandbox
+        .options(crate::global::root()?, args.command, args.detach);
     let outcome = match nsbox_sandbox::run(&opts) {
         Ok(outcome) => outcome,
         // A command that could not be started: 127 or 126, as a shell.

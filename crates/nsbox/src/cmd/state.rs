@@ -6,7 +6,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let report = nsbox_runtime::list::state(&crate::global::global().root, &args.id)?;
+    let report = nsbox_runtime::list::state(&crate::global::root()?, &args.id)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(0)
 }

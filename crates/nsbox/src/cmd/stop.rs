@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let root = &crate::global::global().root;
+    let root = &crate::global::root()?;
     let grace = Duration::from_secs(args.time);
     Ok(super::each_name("stop", &args.names, |name| {
         nsbox_sandbox::stop(root, name, grace).map(|_| Vec::new())

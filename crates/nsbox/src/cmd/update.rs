@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         pids_limit: args.pids_limit,
         blkio_weight: args.blkio_weight,
     };
-    let warnings = nsbox_runtime::update::update(&crate::global::global().root, &args.id, &opts)?;
+    let warnings = nsbox_runtime::update::update(&crate::global::root()?, &args.id, &opts)?;
     super::warn(&format!("update {}", args.id), warnings);
     Ok(0)
 }
