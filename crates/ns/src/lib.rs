@@ -58,6 +58,7 @@ pub mod passwd;
 pub mod procstat;
 pub mod relation;
 pub mod sockns;
+pub mod subid;
 
 pub use catalog::{Discovery, Holder, KindSet, Namespace};
 pub use clone::{clone3, CloneOptions, Forked};

@@ -699,3 +699,71 @@ fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Puts back /etc/subuid and /etc/subgid as they were, even on failure.
+struct SubIds {
+    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl SubIds {
+    /// Adds `line` to both files.
+    fn add(line: &str) -> SubIds {
+        let mut saved = Vec::new();
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            let old = std::fs::read(f).ok();
+            let mut text = old.clone().unwrap_or_default();
+            if !text.is_empty() && !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            text.extend_from_slice(format!("{line}\n").as_bytes());
+            std::fs::write(f, text).unwrap();
+            saved.push((PathBuf::from(f), old));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (f, old) in &self.saved {
+            match old {
+                Some(text) => std::fs::write(f, text).unwrap(),
+                None => std::fs::remove_file(f).unwrap(),
+            }
+        }
+    }
+}
+
+/// A user with a range in /etc/subuid and /etc/subgid gets it mapped
+/// (root inside is the user; 1..N the range, through newuidmap and
+/// newgidmap), so `chown` to another id works inside, as in podman's
+/// rootless containers.
+#[test]
+fn an_unprivileged_user_with_subordinate_ids_gets_them_mapped() {
+    nsbox_testutil::require_root();
+    let (uid, start) = ("65534", "700000"); // nobody: a user newuidmap knows
+    let _subids = SubIds::add(&format!("nobody:{start}:65536"));
+    let dir = TempDir::new("xdg-subid");
+    let xdg = dir.join("run");
+    std::fs::create_dir(&xdg).unwrap();
+    chown(&xdg, Some(65534), Some(65534)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid", uid, "--regid", uid, "--clear-groups", NSBOX, "run", "--", "sh", "-c"])
+        .arg("cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/f; chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f")
+        .env("XDG_RUNTIME_DIR", &xdg)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let maps: Vec<Vec<&str>> = stdout
+        .lines()
+        .take(4)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for m in [&maps[0..2], &maps[2..4]] {
+        assert_eq!(m[0], ["0", uid, "1"], "{stdout}");
+        assert_eq!(m[1], ["1", start, "65536"], "{stdout}");
+    }
+    assert_eq!(stdout.lines().last(), Some("1000:1000"), "{stdout}");
+}
