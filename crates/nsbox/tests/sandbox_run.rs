@@ -691,6 +691,16 @@ fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
     let out = as_user(Some(&xdg), &["run", "--", "id", "-u"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "0\n", "root inside its user namespace");
+    // limits where the user may make no cgroup: what would make it work
+    let out = as_user(Some(&xdg), &["run", "-m", "64m", "--", "true"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            ": resource limits need a cgroup this user may create: a cgroup v2 subtree \
+             delegated to the user"
+        ),
+        "{out:?}"
+    );
     let left: Vec<String> = std::fs::read_dir(xdg.join("nsbox"))
         .unwrap()
         .flatten()

@@ -226,6 +226,17 @@ pub enum Error {
     #[error("config.json: {field} is not applied yet (ignored)")]
     NotApplied { field: &'static str },
 
+    /// Limits asked by a user who may not make cgroups here.
+    #[error(
+        "resource limits need a cgroup this user may create: a cgroup v2 subtree delegated \
+         to the user (under systemd: systemd-run --user --scope -p Delegate=yes ...), or run \
+         as root; without limits the container runs in the caller's cgroup"
+    )]
+    CgroupNotDelegated {
+        #[source]
+        source: nsbox_cgroups::Error,
+    },
+
     /// A config field nsbox leaves alone on purpose (as runc does), said.
     #[error("{file}: {field}: ignored: {why}")]
     Ignored {

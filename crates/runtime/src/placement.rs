@@ -159,8 +159,14 @@ pub fn prepare(
             devices: Vec::new(),
             ..res.clone()
         };
-        if !rustix::process::geteuid().is_root() && limits.is_empty() && denied(&source) {
+        let unprivileged = !rustix::process::geteuid().is_root();
+        if unprivileged && limits.is_empty() && denied(&source) {
             return Ok((Placement::default(), warnings));
+        }
+        if unprivileged && denied(&source) {
+            // limits asked where this user may not make cgroups: say what
+            // would make it work
+            return Err(Error::CgroupNotDelegated { source });
         }
         return Err(Error::Cgroup {
             what: "create cgroup".into(),
