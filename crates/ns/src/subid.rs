@@ -19,6 +19,16 @@ pub fn first_range(file: &Path, uid: u32, name: &str) -> Option<SubRange> {
     parse(&text, uid, name)
 }
 
+/// The calling user's first range in `file` (by effective uid and its
+/// /etc/passwd name); none for root, whose user namespaces need no helper.
+pub fn for_caller(file: &Path) -> Option<SubRange> {
+    let uid = rustix::process::geteuid().as_raw();
+    if uid == 0 {
+        return None;
+    }
+    first_range(file, uid, &crate::passwd::Users::load().name(uid))
+}
+
 fn parse(text: &str, uid: u32, name: &str) -> Option<SubRange> {
     text.lines().find_map(|line| {
         let mut f = line.trim().split(':');

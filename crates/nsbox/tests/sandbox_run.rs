@@ -776,4 +776,43 @@ fn an_unprivileged_user_with_subordinate_ids_gets_them_mapped() {
         assert_eq!(m[1], ["1", start, "65536"], "{stdout}");
     }
     assert_eq!(stdout.lines().last(), Some("1000:1000"), "{stdout}");
+
+    // a `spec --rootless` bundle gets the same maps, and runs as the user
+    let bundle = dir.join("bundle");
+    busybox_rootfs(&bundle.join("rootfs")).unwrap();
+    chown(&bundle, Some(65534), Some(65534)).unwrap();
+    let as_nobody = |args: &[&str], cwd: &Path| {
+        let out = Command::new("setpriv")
+            .args(["--reuid", uid, "--regid", uid, "--clear-groups", NSBOX])
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    as_nobody(&["spec", "--rootless"], &bundle);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    for key in ["uidMappings", "gidMappings"] {
+        let m = &config["linux"][key];
+        assert_eq!(m[0]["hostID"], 65534, "{m}");
+        assert_eq!(
+            (m[1]["containerID"].as_u64(), m[1]["hostID"].as_u64()),
+            (Some(1), Some(700000)),
+            "{m}"
+        );
+    }
+    let mut config = config;
+    config["process"]["args"] = serde_json::json!(["cat", "/proc/self/uid_map"]);
+    config["process"]["terminal"] = serde_json::json!(false);
+    std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
+    let id = format!("subid-{}", std::process::id());
+    let maps = as_nobody(
+        &["run", "--bundle", bundle.to_str().unwrap(), &id],
+        Path::new("/"),
+    );
+    assert_eq!(maps.lines().count(), 2, "{maps}");
+    assert!(maps.lines().nth(1).unwrap().contains("700000"), "{maps}");
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxIdMappingBuilder, LinuxNamespaceType, Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceType, Mount, Spec};
 
 use crate::Error;
 
@@ -76,11 +76,32 @@ pub fn default_spec() -> Spec {
     spec
 }
 
-/// runc's `--rootless` changes: a user namespace mapping root to the
-/// caller, no network namespace (an unprivileged user could not wire it),
-/// /sys bound from the host instead of mounted, no uid=/gid= mount options,
-/// no resources.
-pub fn rootless(mut spec: Spec, uid: u32, gid: u32) -> Spec {
+/// A user namespace's maps for `caller`: 0 inside is the caller, and with
+/// a subordinate range (`/etc/subuid`, `/etc/subgid`: [`nsbox_ns::subid`])
+/// 1..N inside are that range, written through newuidmap/newgidmap.
+pub fn id_mappings(caller: u32, sub: Option<nsbox_ns::subid::SubRange>) -> Vec<LinuxIdMapping> {
+    let map = |inside: u32, host: u32, size: u32| {
+        LinuxIdMappingBuilder::default()
+            .container_id(inside)
+            .host_id(host)
+            .size(size)
+            .build()
+            .expect("all fields set")
+    };
+    let mut maps = vec![map(0, caller, 1)];
+    maps.extend(sub.map(|r| map(1, r.start, r.count)));
+    maps
+}
+
+/// runc's `--rootless` changes: a user namespace with `uid_maps` and
+/// `gid_maps` ([`id_mappings`]), no network namespace (an unprivileged user
+/// could not wire it), /sys bound from the host instead of mounted, no
+/// uid=/gid= mount options, no resources.
+pub fn rootless(
+    mut spec: Spec,
+    uid_maps: Vec<LinuxIdMapping>,
+    gid_maps: Vec<LinuxIdMapping>,
+) -> Spec {
     let Some(linux) = spec.linux_mut().as_mut() else {
         return spec;
     };
@@ -100,16 +121,8 @@ pub fn rootless(mut spec: Spec, uid: u32, gid: u32) -> Spec {
     user.set_typ(LinuxNamespaceType::User);
     namespaces.push(user);
     linux.set_namespaces(Some(namespaces));
-    let map = |host| {
-        LinuxIdMappingBuilder::default()
-            .container_id(0u32)
-            .host_id(host)
-            .size(1u32)
-            .build()
-            .expect("all fields set")
-    };
-    linux.set_uid_mappings(Some(vec![map(uid)]));
-    linux.set_gid_mappings(Some(vec![map(gid)]));
+    linux.set_uid_mappings(Some(uid_maps));
+    linux.set_gid_mappings(Some(gid_maps));
     linux.set_resources(None);
     let mounts: Vec<Mount> = spec
         .mounts()
@@ -177,7 +190,15 @@ mod tests {
 
     #[test]
     fn rootless_maps_caller_and_drops_netns() {
-        let spec = rootless(default_spec(), 1000, 1000);
+        let range = nsbox_ns::subid::SubRange {
+            start: 100_000,
+            count: 65536,
+        };
+        let spec = rootless(
+            default_spec(),
+            id_mappings(1000, Some(range)),
+            id_mappings(1000, None),
+        );
         let json = serde_json::to_value(&spec).unwrap();
         let ns: Vec<&str> = json["linux"]["namespaces"]
             .as_array()
@@ -187,6 +208,12 @@ mod tests {
             .collect();
         assert!(ns.contains(&"user") && !ns.contains(&"network"), "{ns:?}");
         assert_eq!(json["linux"]["uidMappings"][0]["hostID"], 1000);
+        let sub = &json["linux"]["uidMappings"][1];
+        assert_eq!(
+            (&sub["containerID"], &sub["hostID"], &sub["size"]),
+            (&1.into(), &100_000.into(), &65536.into())
+        );
+        assert_eq!(json["linux"]["gidMappings"].as_array().unwrap().len(), 1);
         let pts = &json["mounts"][2]["options"];
         assert!(!pts.as_array().unwrap().iter().any(|o| o == "gid=5"));
         assert!(json["linux"]["seccomp"]["syscalls"].is_array());

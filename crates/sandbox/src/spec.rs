@@ -13,10 +13,13 @@ use std::path::{Path, PathBuf};
 
 use nsbox_runtime::extensions::{CWD_FALLBACK_ANNOTATION, HOST_ROOT_ANNOTATION, INIT_ANNOTATION};
 use oci_spec::runtime::{
-    Capability, Linux, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder, LinuxIdMapping,
-    LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, Process,
-    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    Capability, Linux, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, Process, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
+
+use nsbox_ns::subid::for_caller;
+use nsbox_runtime::spec::id_mappings;
 
 use crate::error::{build, Error};
 use crate::options::RunOptions;
@@ -171,39 +174,22 @@ fn linux(opts: &RunOptions, net: &NetNs) -> Result<Linux, Error> {
         .seccomp(nsbox_runtime::seccomp::default_for(Some(&capabilities()?)));
     if opts.userns {
         linux = linux
-            .uid_mappings(id_maps(rustix::process::geteuid().as_raw(), "/etc/subuid")?)
-            .gid_mappings(id_maps(rustix::process::getegid().as_raw(), "/etc/subgid")?);
+            // root inside is the caller; a caller who is not root and has
+            // ranges in /etc/subuid and /etc/subgid gets them as 1..N, as in
+            // podman's rootless containers, so chown works inside
+            .uid_mappings(id_mappings(
+                rustix::process::geteuid().as_raw(),
+                for_caller(Path::new("/etc/subuid")),
+            ))
+            .gid_mappings(id_mappings(
+                rustix::process::getegid().as_raw(),
+                for_caller(Path::new("/etc/subgid")),
+            ));
     }
     if let Some(res) = opts.limits.resources()? {
         linux = linux.resources(res);
     }
     build(linux.build())
-}
-
-/// Root inside is the caller; for a caller who is not root and has a range
-/// in `subid_file` (/etc/subuid, /etc/subgid), ids 1..N are that range, as
-/// in podman's rootless containers (written through newuidmap/newgidmap),
-/// so `chown` and package managers work inside. Root's user namespace maps
-/// only itself, as before.
-fn id_maps(caller: u32, subid_file: &str) -> Result<Vec<LinuxIdMapping>, Error> {
-    let map = |inside: u32, host: u32, size: u32| {
-        build(
-            LinuxIdMappingBuilder::default()
-                .container_id(inside)
-                .host_id(host)
-                .size(size)
-                .build(),
-        )
-    };
-    let mut maps = vec![map(0, caller, 1)?];
-    if caller != 0 {
-        let uid = rustix::process::geteuid().as_raw();
-        let name = nsbox_ns::passwd::Users::load().name(uid);
-        if let Some(r) = nsbox_ns::subid::first_range(Path::new(subid_file), uid, &name) {
-            maps.push(map(1, r.start, r.count)?);
-        }
-    }
-    Ok(maps)
 }
 
 /// Fresh /proc, /dev (with devpts, shm, mqueue), /sys and /tmp.
