@@ -377,3 +377,59 @@ fn published_ports_answer_on_loopback_the_bridge_and_from_containers() {
     h.names.clear();
     h.assert_clean();
 }
+
+/// `run -d --net bridge` killed with SIGKILL at random moments, each
+/// followed by `rm -f`: no veth, lease, rule, namespace file, bundle or
+/// state is left in the kernel or on disk (issue 12's crash consistency
+/// for the network; RUNS=N in the environment runs it longer).
+#[test]
+fn bridge_runs_killed_at_random_moments_leave_nothing_after_rm() {
+    let h = TestHost::new("killed");
+    let runs: u32 = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(40);
+    let root = h.root.display().to_string();
+    let net = format!("--net=/run/netns/{}", h.netns);
+    let mut seed = u64::from(std::process::id());
+    for i in 0..runs {
+        let name = format!("k{i}");
+        let mut child = Command::new(NSBOX)
+            .args(["enter", &net, "--", NSBOX, "--root", &root])
+            .args([
+                "run", "-d", "--name", &name, "--net", "bridge", "--", "sleep", "60",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_micros((seed >> 33) % 30_000));
+        // the enter process execs nsbox in place: this is nsbox's pid
+        let _ = child.kill();
+        let _ = child.wait();
+        let out = h.nsbox(&["rm", "-f", &name]);
+        assert!(
+            out.code == 0 || out.stderr.contains("no container named"),
+            "{name}: {out:?}"
+        );
+    }
+    h.assert_clean();
+    // no container state, and no container process (each one's cgroup
+    // would hold it): none of the cgroups is left
+    let left: Vec<_> = std::fs::read_dir(&h.root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".seccomp-cache")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    for i in 0..runs {
+        let found = run("find", ["/sys/fs/cgroup", "-name", &format!("nsbox-k{i}")]);
+        assert_eq!(found.stdout, "", "cgroup of k{i} left");
+    }
+}

@@ -75,7 +75,21 @@ pub fn attach(
 ) -> Result<Attached, Error> {
     let conf = cni::find(&net.conf_dirs, &net.name).map_err(failed("find the CNI network"))?;
     let netns_path = bundle.join("netns");
-    netns::create_at(&netns_path).map_err(failed("make the network namespace"))?;
+    let mut attached = Attached {
+        conf,
+        result: Value::Null,
+        plugin_dirs: net.plugin_dirs.clone(),
+        ports: net.ports.clone(),
+        netns: netns_path.clone(),
+        hosts: hosts_dir(root, &net.name).join("hosts"),
+    };
+    // recorded before ADD (without a result, which DEL may lack), so a run
+    // killed part-way leaves `rm` what to undo
+    record(bundle, &attached)?;
+    if let Err(e) = netns::create_at(&netns_path) {
+        let _ = fs::remove_file(bundle.join("cni.json"));
+        return Err(failed("make the network namespace")(e));
+    }
     let at = Attachment {
         container_id: id,
         netns: &netns_path,
@@ -83,20 +97,13 @@ pub fn attach(
         plugin_dirs: &net.plugin_dirs,
         ports: &net.ports,
     };
-    let result = match cni::add(&conf, &at) {
+    attached.result = match cni::add(&attached.conf, &at) {
         Ok(r) => r,
         Err(e) => {
             let _ = netns::release(&netns_path);
+            let _ = fs::remove_file(bundle.join("cni.json"));
             return Err(failed("CNI ADD")(e));
         }
-    };
-    let attached = Attached {
-        conf,
-        result,
-        plugin_dirs: net.plugin_dirs.clone(),
-        ports: net.ports.clone(),
-        netns: netns_path,
-        hosts: hosts_dir(root, &net.name).join("hosts"),
     };
     let recorded = (|| {
         let mut names =
@@ -114,17 +121,23 @@ pub fn attach(
                 .map_err(failed("record the address"))?;
         }
         write_hosts(&attached.hosts, &names)?;
-        let record = serde_json::to_vec_pretty(&attached).expect("serializes");
-        fs::write(bundle.join("cni.json"), record).map_err(|source| Error::WriteConfig {
-            path: bundle.join("cni.json"),
-            source,
-        })
+        record(bundle, &attached)
     })();
     if let Err(e) = recorded {
         let _ = undo(root, id, &attached);
+        let _ = fs::remove_file(bundle.join("cni.json"));
         return Err(e);
     }
     Ok(attached)
+}
+
+/// The bundle's `cni.json`.
+fn record(bundle: &Path, attached: &Attached) -> Result<(), Error> {
+    let path = bundle.join("cni.json");
+    let bytes = serde_json::to_vec_pretty(attached).expect("serializes");
+    // whole or not at all: a run killed while writing leaves no half record
+    nsbox_runtime::state::write_atomic(&path, &bytes, 0o600)
+        .map_err(|source| Error::WriteConfig { path, source })
 }
 
 /// DEL, by the bundle's `cni.json` (none: nothing to do).
@@ -171,7 +184,8 @@ fn attachment<'a>(id: &'a str, a: &'a Attached) -> Attachment<'a> {
 /// DEL, the namespace released, the name gone from the hosts file (and
 /// the network's directory with its last container).
 fn undo(root: &Path, id: &str, a: &Attached) -> Result<(), Error> {
-    let deleted = cni::del(&a.conf, &attachment(id, a), Some(&a.result)).map_err(failed("CNI DEL"));
+    let result = Some(&a.result).filter(|r| !r.is_null()); // none when killed before ADD ended
+    let deleted = cni::del(&a.conf, &attachment(id, a), result).map_err(failed("CNI DEL"));
     netns::release(&a.netns).map_err(failed("release the network namespace"))?;
     let dir = hosts_dir(root, &a.conf.name);
     let mut names = Leases::lock(&dir).map_err(failed("lock the network"))?;

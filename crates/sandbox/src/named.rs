@@ -103,11 +103,16 @@ pub fn remove(root: &Path, name: &str, force: bool) -> Result<Vec<nsbox_runtime:
             }
             nsbox_runtime::delete::delete(root, name, force).map_err(|e| container(name, e))?
         }
-        Err(nsbox_runtime::Error::NotFound { .. }) if has_bundle => Vec::new(),
+        // no state.json: none at all, or a run killed part-way, whose
+        // state directory the runtime's delete cleans (its cgroup, a
+        // stray init) as any killed create's
         Err(nsbox_runtime::Error::NotFound { .. }) => {
-            return Err(Error::NoSuchContainer {
-                name: name.to_owned(),
-            })
+            if !has_bundle && !root.join(name).is_dir() {
+                return Err(Error::NoSuchContainer {
+                    name: name.to_owned(),
+                });
+            }
+            nsbox_runtime::delete::delete(root, name, true).map_err(|e| container(name, e))?
         }
         Err(e) => return Err(container(name, e)),
     };

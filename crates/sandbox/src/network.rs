@@ -126,6 +126,15 @@ pub fn attach(
         hosts: dir.join("hosts"),
     };
     let made = (|| {
+        // recorded first: a run killed from here on leaves `rm` (or a
+        // re-run's cleanup) all it needs to undo, whatever was done
+        let record = serde_json::to_vec_pretty(&attached).expect("serializes");
+        nsbox_runtime::state::write_atomic(&bundle.join("network.json"), &record, 0o600).map_err(
+            |source| Error::WriteConfig {
+                path: bundle.join("network.json"),
+                source,
+            },
+        )?;
         netns::create_at(&attached.netns).map_err(failed("make the network namespace"))?;
         let ns = nsbox_ns::NsFile::open(&attached.netns, Some(nsbox_ns::NsKind::Net))
             .map_err(|e| failed("open the network namespace")(e.into()))?;
@@ -138,15 +147,11 @@ pub fn attach(
             addr,
         )
         .map_err(failed("connect the container to the bridge"))?;
-        write_hosts(&attached.hosts, &leases)?;
-        let record = serde_json::to_vec_pretty(&attached).expect("serializes");
-        fs::write(bundle.join("network.json"), record).map_err(|source| Error::WriteConfig {
-            path: bundle.join("network.json"),
-            source,
-        })
+        write_hosts(&attached.hosts, &leases)
     })();
     if let Err(e) = made {
         let _ = undo(&mut rtnl, leases, id, &attached);
+        let _ = fs::remove_file(bundle.join("network.json"));
         return Err(e);
     }
     Ok(attached)
@@ -167,7 +172,7 @@ fn detach_bridge(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
             path: record.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sweep(root, bundle, id),
         Err(source) => {
             return Err(Error::Output {
                 path: record,
@@ -180,6 +185,50 @@ fn detach_bridge(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
     let mut rtnl = Rtnl::open().map_err(failed("open rtnetlink"))?;
     undo(&mut rtnl, leases, id, &attached)?;
     let _ = fs::remove_file(&record);
+    Ok(())
+}
+
+/// No record: a run killed between leasing an address and recording it,
+/// or before leasing (the network's first container). Each bridge network
+/// is looked at under its lock (no setup is then half-way): a lease of
+/// `id` is undone as a recorded one would be, and a network left with no
+/// lease loses its rules and state, as with its last container.
+fn sweep(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
+    let Ok(entries) = fs::read_dir(root.join(".net")) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let bridge = entry.file_name().to_string_lossy().into_owned();
+        if bridge.starts_with("cni-") {
+            continue; // CNI networks record before they act (cni_net)
+        }
+        let dir = entry.path();
+        let leases = Leases::lock(&dir).map_err(failed("lock the network"))?;
+        let mut rtnl = Rtnl::open().map_err(failed("open rtnetlink"))?;
+        match leases.by_addr.iter().find(|(_, l)| l.owner == id) {
+            Some((addr, _)) => {
+                let attached = Attached {
+                    bridge: bridge.clone(),
+                    subnet: fs::read_to_string(dir.join("subnet"))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                    addr: *addr,
+                    host_if: bridge::host_if_name(id),
+                    netns: bundle.join("netns"),
+                    hosts: dir.join("hosts"),
+                };
+                undo(&mut rtnl, leases, id, &attached)?;
+            }
+            None if leases.by_addr.is_empty() => {
+                firewall::remove(&bridge).map_err(failed("remove the bridge's rules"))?;
+                leases
+                    .remove(&["hosts", "subnet"])
+                    .map_err(failed("remove the network's state"))?;
+            }
+            None => {}
+        }
+    }
     Ok(())
 }
 
