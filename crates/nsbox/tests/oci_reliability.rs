@@ -1,8 +1,10 @@
-//! A `create` killed with SIGKILL part-way (an engine's timeout, a crash)
-//! leaves nothing that `delete --force` does not take away: the kernel,
-//! not nsbox's files, is the judge (no cgroup named after the container in
-//! any hierarchy, no process of it left, e.g. an init blocked on the exec
-//! fifo of a state directory that is gone).
+//! Reliability under what engines do to a runtime. A `create` killed with
+//! SIGKILL part-way (an engine's timeout, a crash) leaves nothing that
+//! `delete --force` does not take away: the kernel, not nsbox's files, is
+//! the judge (no cgroup named after the container in any hierarchy, no
+//! process of it left, e.g. an init blocked on the exec fifo of a state
+//! directory that is gone). Two creates of one id race: one wins, whole.
+//! `list` and `state` during churn never see a half-written state.
 
 mod oci_common;
 
@@ -148,4 +150,100 @@ fn runs_killed_at_random_moments_leave_nothing() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Two `create`s of one id at once, 10 times: exactly one wins each time,
+/// the other fails with one line saying the id is in use, and the winner
+/// is intact (created, its init waiting).
+#[test]
+fn two_creates_of_one_id_exactly_one_wins() {
+    let oci = Oci::new("create-race");
+    limited(&oci);
+    let root = oci.root.display().to_string();
+    let bundle = oci.bundle.display().to_string();
+    for i in 0..10 {
+        let id = oci.id(&format!("race{i}"));
+        // stderr to files: the winner's init inherits it and lives on
+        let spawn = |n: u32| {
+            let err = oci.dir.join(format!("race{i}-{n}.err"));
+            let child = std::process::Command::new(oci_common::NSBOX)
+                .args(["--root", &root, "create", "--bundle", &bundle, &id])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&err).unwrap())
+                .spawn()
+                .unwrap();
+            (child, err)
+        };
+        let (mut a, mut b) = (spawn(0), spawn(1));
+        let codes = [a.0.wait().unwrap(), b.0.wait().unwrap()];
+        let said = [a.1, b.1].map(|p| std::fs::read_to_string(p).unwrap());
+        assert_eq!(
+            codes.iter().filter(|c| c.success()).count(),
+            1,
+            "{codes:?} {said:?}"
+        );
+        let lost = &said[usize::from(codes[0].success())];
+        assert!(
+            lost.starts_with(&format!(
+                "nsbox: create {id}: container {id:?} already in use"
+            )),
+            "{lost}"
+        );
+        assert_eq!(lost.lines().count(), 1, "{lost}");
+        let st = oci.state(&id);
+        assert_eq!(st["status"], "created", "{st}");
+        assert!(alive(st["pid"].as_u64().unwrap() as u32), "{st}");
+        oci.nsbox(&["delete", "--force", &id]).success();
+    }
+}
+
+/// `list` and `state` while containers are created, started and deleted
+/// beside them: every call succeeds with whole JSON (state.json is only
+/// ever replaced whole), 200 times.
+#[test]
+fn list_and_state_during_churn_see_whole_states() {
+    let oci = Oci::new("list-churn");
+    oci.write_config(&base_config(&["true"]));
+    let root = oci.root.display().to_string();
+    let bundle = oci.bundle.display().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let (root, bundle, stop) = (root.clone(), bundle.clone(), stop.clone());
+        let ids: Vec<String> = (0..1000).map(|i| oci.id(&format!("churn{i}"))).collect();
+        std::thread::spawn(move || {
+            for id in ids {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let run = nsbox_testutil::run(
+                    oci_common::NSBOX,
+                    ["--root", &root, "run", "--bundle", &bundle, &id],
+                );
+                assert_eq!(run.code, 0, "{run:?}");
+            }
+        })
+    };
+    for _ in 0..200 {
+        let out = nsbox_testutil::run(
+            oci_common::NSBOX,
+            ["--root", &root, "list", "--format", "json"],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let all: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        for c in all.as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let st = nsbox_testutil::run(oci_common::NSBOX, ["--root", &root, "state", id]);
+            // gone in between is fine; anything else must be whole
+            if st.code == 0 {
+                let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+                assert_eq!(v["id"], id, "{v}");
+            } else {
+                assert!(st.stderr.contains("does not exist"), "{st:?}");
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
 }
