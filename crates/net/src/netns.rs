@@ -102,24 +102,13 @@ pub fn release(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Binds a new network namespace on the existing file `path`. A thread of
-/// our own makes it (unshare(CLONE_NEWNET) is per task), so the caller's
-/// network never changes.
+/// Binds a new network namespace on the existing file `path`. The calling
+/// thread makes it and goes back to its own network namespace at once
+/// (unshare(CLONE_NEWNET) is per task). Not on a thread of its own: nsbox
+/// forks containers next, and a helper thread can outlive its `join` for a
+/// moment in the kernel's count, which makes that fork refuse.
 fn bind_new(path: &Path) -> Result<(), Error> {
-    std::thread::scope(|s| {
-        s.spawn(|| -> Result<(), Error> {
-            // SAFETY: CLONE_NEWNET changes only this thread's network
-            // namespace; it shares no memory or file state differently.
-            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-                .map_err(|e| Error::Sys {
-                    what: "unshare the network namespace".into(),
-                    source: e.into(),
-                })?;
-            bind(Path::new("/proc/thread-self/ns/net"), path)
-        })
-        .join()
-        .expect("the thread does not panic")
-    })
+    crate::rtnl::in_netns(None, || bind(Path::new("/proc/thread-self/ns/net"), path))
 }
 
 /// `ip netns attach NAME PID`: names the network namespace of `pid`.

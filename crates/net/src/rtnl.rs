@@ -32,24 +32,10 @@ impl Rtnl {
     }
 
     /// A socket of the network namespace `ns` (a netlink socket belongs to
-    /// the namespace of the task that opens it): opened by a thread of our
-    /// own that joins `ns` first, so the caller's namespace never changes.
+    /// the namespace of the task that opens it): the calling thread joins
+    /// `ns`, opens it and goes back ([`in_netns`]).
     pub fn open_in(ns: std::os::fd::BorrowedFd<'_>) -> Result<Rtnl, Error> {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                rustix::thread::move_into_link_name_space(
-                    ns,
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .map_err(|e| Error::Sys {
-                    what: "join the network namespace".into(),
-                    source: e.into(),
-                })?;
-                Rtnl::open()
-            })
-            .join()
-            .expect("the thread does not panic")
-        })
+        in_netns(Some(ns), Rtnl::open)
     }
 
     /// Sends `msg` with `flags` (`NLM_F_REQUEST` is added; `NLM_F_ACK` too
@@ -120,4 +106,41 @@ impl Rtnl {
             }
         }
     }
+}
+
+/// Runs `f` in the network namespace `ns` (none: a new one, unshared) and
+/// puts the calling thread back into its own afterwards, whatever `f`
+/// returned. On the calling thread, never a helper one: nsbox forks
+/// containers later, and a finished helper thread can still count for a
+/// moment in the kernel, which makes that fork refuse (one process, one
+/// thread).
+pub fn in_netns<T>(
+    ns: Option<std::os::fd::BorrowedFd<'_>>,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    use rustix::thread::{move_into_link_name_space, LinkNameSpaceType, UnshareFlags};
+    let sys = |what: &str| {
+        let what = what.to_owned();
+        move |e: rustix::io::Errno| Error::Sys {
+            what,
+            source: e.into(),
+        }
+    };
+    let own = std::fs::File::open("/proc/thread-self/ns/net")
+        .map_err(|e| Error::io("open", "/proc/thread-self/ns/net", e))?;
+    match ns {
+        Some(ns) => move_into_link_name_space(ns, Some(LinkNameSpaceType::Network))
+            .map_err(sys("join the network namespace"))?,
+        // SAFETY: CLONE_NEWNET changes only this thread's network
+        // namespace, which is restored below before anything else runs.
+        None => unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNET) }
+            .map_err(sys("unshare the network namespace"))?,
+    }
+    let result = f();
+    move_into_link_name_space(
+        std::os::fd::AsFd::as_fd(&own),
+        Some(LinkNameSpaceType::Network),
+    )
+    .map_err(sys("go back to the caller's network namespace"))?;
+    result
 }

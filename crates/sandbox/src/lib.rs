@@ -14,6 +14,7 @@
 //! - [`detach`]: a detached container's stdio (`output.log`);
 //! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
 
+pub mod attached;
 pub mod bundle_dir;
 pub mod cni_net;
 pub mod detach;

@@ -117,7 +117,7 @@ pub fn remove(root: &Path, name: &str, force: bool) -> Result<Vec<nsbox_runtime:
         Err(e) => return Err(container(name, e)),
     };
     // its bridge network, if any, before the bundle that records it
-    crate::network::detach(root, &BundleDir::path_of(root, name), name)?;
+    crate::attached::detach(root, &BundleDir::path_of(root, name), name)?;
     drop(BundleDir::existing(root, name)); // removes it
     Ok(warnings)
 }

@@ -157,15 +157,9 @@ pub fn attach(
     Ok(attached)
 }
 
-/// Takes container `id`'s network apart, bridge or CNI, by what its
-/// bundle records (nothing recorded: nothing to do).
+/// Takes container `id`'s bridge network apart, by its bundle's
+/// `network.json` (none: [`sweep`]).
 pub fn detach(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
-    detach_bridge(root, bundle, id)?;
-    crate::cni_net::detach(root, bundle, id)
-}
-
-/// The bridge network's part of [`detach`] (`network.json`).
-fn detach_bridge(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
     let record = bundle.join("network.json");
     let attached: Attached = match fs::read(&record) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Output {
@@ -318,41 +312,6 @@ pub(crate) fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
     move |source| Error::Network {
         what,
         source: Box::new(source),
-    }
-}
-
-/// Detaches the container when dropped, unless [`NetworkGuard::keep`]:
-/// every way out of a run that attached it (before its bundle goes).
-pub struct NetworkGuard {
-    root: PathBuf,
-    bundle: PathBuf,
-    id: String,
-    armed: bool,
-}
-
-impl NetworkGuard {
-    pub fn new(root: &Path, bundle: &Path, id: &str) -> NetworkGuard {
-        NetworkGuard {
-            root: root.to_path_buf(),
-            bundle: bundle.to_path_buf(),
-            id: id.to_owned(),
-            armed: true,
-        }
-    }
-
-    /// The container stays on the network (detached run).
-    pub fn keep(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for NetworkGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            if let Err(e) = detach(&self.root, &self.bundle, &self.id) {
-                eprintln!("nsbox: warning: container {}: {e}", self.id);
-            }
-        }
     }
 }
 

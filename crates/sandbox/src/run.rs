@@ -35,7 +35,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         Net::Bridge(b) => {
             let reached_as = opts.hostname.as_deref().unwrap_or(&id);
             let a = crate::network::attach(&opts.root, bundle.path(), &id, reached_as, b)?;
-            network = Some(crate::network::NetworkGuard::new(
+            network = Some(crate::attached::NetworkGuard::new(
                 &opts.root,
                 bundle.path(),
                 &id,
@@ -48,7 +48,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         Net::Cni(c) => {
             let reached_as = opts.hostname.as_deref().unwrap_or(&id);
             let a = crate::cni_net::attach(&opts.root, bundle.path(), &id, reached_as, c)?;
-            network = Some(crate::network::NetworkGuard::new(
+            network = Some(crate::attached::NetworkGuard::new(
                 &opts.root,
                 bundle.path(),
                 &id,
