@@ -40,3 +40,18 @@ table_header() {
   echo "| benchmark | command | median | vs nsbox |"
   echo "|---|---|---|---|"
 }
+
+# crun_hugetlb: crun on a hybrid host needs hugetlb as a mounted v1
+# hierarchy (bench/runtime.sh's header says why); mounts it at
+# /sys/fs/cgroup/hugetlb when it is not, and leaves it mounted.
+crun_hugetlb() {
+  grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/self/mounts || return 0
+  grep -qw hugetlb /proc/cgroups || return 0
+  awk '$0 ~ / - cgroup / && $NF ~ /(^|,)hugetlb(,|$)/ {f=1} END {exit !f}' /proc/self/mountinfo && return 0
+  mkdir -p /sys/fs/cgroup/hugetlb
+  if mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; then
+    echo "bench: mounted the hugetlb v1 hierarchy at /sys/fs/cgroup/hugetlb (left mounted)" >&2
+  else
+    echo "bench: hugetlb is not a mounted v1 hierarchy and cannot be made one: crun will fail here" >&2
+  fi
+}

@@ -57,17 +57,8 @@ if [ -n "${BASELINE:-}" ]; then
   RUNTIMES=(nsbox nsbox-base runc crun)
 fi
 
-# --- hugetlb for crun --------------------------------------------------------
-hybrid() { grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/self/mounts; }
-hugetlb_v1() { awk '$0 ~ / - cgroup / && $NF ~ /(^|,)hugetlb(,|$)/ {f=1} END {exit !f}' /proc/self/mountinfo; }
-if hybrid && grep -qw hugetlb /proc/cgroups && ! hugetlb_v1; then
-  mkdir -p /sys/fs/cgroup/hugetlb
-  if mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb; then
-    echo "bench: mounted the hugetlb v1 hierarchy at /sys/fs/cgroup/hugetlb (left mounted)" >&2
-  else
-    echo "bench: hugetlb is not a mounted v1 hierarchy and cannot be made one: crun will fail here" >&2
-  fi
-fi
+# --- hugetlb for crun (see the top) ------------------------------------------
+crun_hugetlb
 
 # --- scratch: bundles, state dirs, PATH ----------------------------------------
 W=$(mktemp -d /tmp/nsbox-rt.XXXXXX)
