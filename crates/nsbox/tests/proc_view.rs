@@ -1,0 +1,271 @@
+//! `nsbox proc-view` by effect on the real kernel: a server on a mount point
+//! of the test's own, and readers placed in cgroups the test makes beneath
+//! its own (memory and cpu limits set there), reading the view's files as
+//! any program would. Every test stops its server, removes its mount and its
+//! cgroups, pass or fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use nsbox_cgroups::{Host, ProcCgroups};
+use nsbox_testutil::{require_root, TempDir};
+use serde_json::Value;
+
+const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
+
+/// A running view: its state directory (`--root`) and mount point. Drop
+/// stops it, kills its server if still there, and unmounts what is left.
+struct View {
+    dir: TempDir,
+    pid: u32,
+}
+
+impl View {
+    fn start(tag: &str) -> View {
+        require_root();
+        let dir = TempDir::new(tag);
+        let out = nsbox(
+            &dir,
+            &["proc-view", "start", "--mount-point"],
+            Some(&dir.join("mnt")),
+        );
+        assert!(
+            out.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status = nsbox(&dir, &["proc-view", "status", "--json"], None);
+        let json: Value = serde_json::from_slice(&status.stdout).expect("status --json");
+        let pid = json["pid"].as_u64().expect("a pid") as u32;
+        View { dir, pid }
+    }
+
+    fn mnt(&self) -> PathBuf {
+        self.dir.join("mnt")
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        self.mnt().join(rel)
+    }
+
+    fn nsbox(&self, args: &[&str]) -> Output {
+        nsbox(&self.dir, args, None)
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        let _ = self.nsbox(&["proc-view", "stop"]);
+        if !gone(self.pid) {
+            let _ = Command::new("kill")
+                .args(["-9", &self.pid.to_string()])
+                .status();
+        }
+        nsbox_testutil::unmount_beneath(self.dir.path());
+    }
+}
+
+/// The process has ended (a zombie its new parent has not reaped yet too).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+fn nsbox(dir: &TempDir, args: &[&str], last: Option<&Path>) -> Output {
+    let mut c = Command::new(NSBOX);
+    c.arg("--root").arg(dir.join("root")).args(args);
+    if let Some(p) = last {
+        c.arg(p);
+    }
+    c.output().expect("run nsbox")
+}
+
+/// Cgroups the test made beneath its own, one per hierarchy it needs;
+/// removed at drop (their processes have ended by then).
+struct Cgroups {
+    dirs: Vec<PathBuf>,
+}
+
+impl Cgroups {
+    /// A memory and a cpu cgroup beneath ours, with `memory` bytes and a
+    /// quota of `quota` microseconds per 100 ms.
+    fn new(tag: &str, memory: u64, quota: u64) -> Cgroups {
+        let host = Host::detect().expect("detect cgroups");
+        let own = ProcCgroups::own().expect("our cgroups");
+        let name = format!("nsbox-test-{tag}-{}", std::process::id());
+        let mut cg = Cgroups { dirs: Vec::new() };
+        let (Some(mem), Some(cpu)) = (host.v1_for("memory"), host.v1_for("cpu")) else {
+            panic!(
+                "nsbox-procview's tests need v1 memory and cpu controllers (a v1 or hybrid host); \
+                 the pure v2 case is not written yet"
+            );
+        };
+        for (h, files) in [
+            (mem, vec![("memory.limit_in_bytes", memory.to_string())]),
+            (
+                cpu,
+                vec![
+                    ("cpu.cfs_period_us", "100000".to_owned()),
+                    ("cpu.cfs_quota_us", quota.to_string()),
+                ],
+            ),
+        ] {
+            let dir = h.dir_of(own.path_in(h).unwrap()).unwrap().join(&name);
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+            cg.dirs.push(dir.clone());
+            for (f, v) in files {
+                std::fs::write(dir.join(f), v).unwrap_or_else(|e| panic!("write {f}: {e}"));
+            }
+        }
+        cg
+    }
+
+    /// Runs `script` in a shell that first moves itself into these cgroups.
+    fn sh(&self, script: &str) -> String {
+        let mut enter = String::new();
+        for d in &self.dirs {
+            enter.push_str(&format!("echo $$ > {}/cgroup.procs && ", d.display()));
+        }
+        run_sh(&format!("{enter}{script}"))
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+fn run_sh(script: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "sh -c {script:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn field(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, rest) = l.split_once(':')?;
+        (k == key).then(|| rest.split_whitespace().next()?.parse().ok())?
+    })
+}
+
+#[test]
+fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
+    let view = View::start("pv-limits");
+    let cg = Cgroups::new("pv-limits", 64 << 20, 50_000);
+    let meminfo = cg.sh(&format!("cat {}", view.file("proc/meminfo").display()));
+    assert_eq!(field(&meminfo, "MemTotal"), Some(65536), "{meminfo}");
+    let free = field(&meminfo, "MemFree").unwrap();
+    assert!(free > 0 && free < 65536, "{meminfo}");
+    assert!(
+        field(&meminfo, "MemAvailable").unwrap() <= 65536,
+        "{meminfo}"
+    );
+    let cpuinfo = cg.sh(&format!("cat {}", view.file("proc/cpuinfo").display()));
+    let processors: Vec<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .collect();
+    assert_eq!(processors, ["processor\t: 0"], "{cpuinfo}");
+    let online = cg.sh(&format!(
+        "cat {}",
+        view.file("sys/devices/system/cpu/online").display()
+    ));
+    assert_eq!(online, "0\n");
+    let stat = cg.sh(&format!("cat {}", view.file("proc/stat").display()));
+    let cpus: Vec<&str> = stat
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("cpu"))
+        .collect();
+    assert_eq!(cpus, ["cpu", "cpu0"], "{stat}");
+    assert!(stat.contains("\nctxt "), "the host's other lines: {stat}");
+}
+
+#[test]
+fn a_reader_in_the_hosts_own_cgroups_and_pid_namespace_sees_the_host() {
+    let view = View::start("pv-host");
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(&view.file("sys/devices/system/cpu/online")),
+        read(Path::new("/sys/devices/system/cpu/online"))
+    );
+    let ours: f64 = read(&view.file("proc/uptime"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let host: f64 = read(Path::new("/proc/uptime"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((host - ours).abs() < 2.0, "view {ours}, host {host}");
+}
+
+#[test]
+fn uptime_in_a_new_pid_namespace_counts_from_its_init() {
+    let view = View::start("pv-uptime");
+    let cg = Cgroups::new("pv-uptime", 256 << 20, 100_000);
+    let out = cg.sh(&format!(
+        "exec {NSBOX} unshare -fp -- sh -c 'sleep 1; cat {}'",
+        view.file("proc/uptime").display()
+    ));
+    let up: f64 = out.split(' ').next().unwrap().parse().unwrap();
+    assert!((0.9..5.0).contains(&up), "uptime {out:?}");
+}
+
+#[test]
+fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
+    let view = View::start("pv-life");
+    let again = nsbox(
+        &view.dir,
+        &["proc-view", "start", "--mount-point"],
+        Some(&view.mnt()),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "nsbox: proc-view start: the proc view runs already (pid {}, mounted on {})",
+            view.pid,
+            view.mnt().display()
+        )
+    );
+    let json: Value =
+        serde_json::from_slice(&view.nsbox(&["proc-view", "status", "--json"]).stdout).unwrap();
+    assert_eq!(json["running"], true);
+    assert_eq!(json["mount_point"], view.mnt().display().to_string());
+    let stop = view.nsbox(&["proc-view", "stop"]);
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    assert!(gone(view.pid), "server still alive");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&view.mnt().display().to_string()),
+        "still mounted"
+    );
+    let status = view.nsbox(&["proc-view", "status", "--json"]);
+    let json: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json, serde_json::json!({"running": false}));
+}
