@@ -92,7 +92,7 @@ struct Cgroups {
 }
 
 impl Cgroups {
-    /// A memory and a cpu cgroup beneath ours, with `memory` bytes and a
+    /// A memory and a cpu (and cpuacct) cgroup beneath ours, with `memory` bytes and a
     /// quota of `quota` microseconds per 100 ms.
     fn new(tag: &str, memory: u64, quota: u64) -> Cgroups {
         let host = Host::detect().expect("detect cgroups");
@@ -186,7 +186,20 @@ fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
         view.file("sys/devices/system/cpu/online").display()
     ));
     assert_eq!(online, "0\n");
-    let stat = cg.sh(&format!("cat {}", view.file("proc/stat").display()));
+    // Busy for a moment first: the time shows on its one CPU.
+    let stat = cg.sh(&format!(
+        "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; cat {}",
+        view.file("proc/stat").display()
+    ));
+    let cpu0: Vec<u64> = stat
+        .lines()
+        .find(|l| l.starts_with("cpu0 "))
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(cpu0[0] + cpu0[2] > 0, "no CPU time of its own: {stat}");
     let cpus: Vec<&str> = stat
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -203,6 +216,11 @@ fn a_reader_in_the_hosts_own_cgroups_and_pid_namespace_sees_the_host() {
     assert_eq!(
         read(&view.file("sys/devices/system/cpu/online")),
         read(Path::new("/sys/devices/system/cpu/online"))
+    );
+    let cpu_lines = |t: String| t.lines().filter(|l| l.starts_with("cpu")).count();
+    assert_eq!(
+        cpu_lines(read(&view.file("proc/stat"))),
+        cpu_lines(read(Path::new("/proc/stat")))
     );
     let ours: f64 = read(&view.file("proc/uptime"))
         .split(' ')

@@ -44,6 +44,16 @@ impl Place {
     }
 }
 
+/// What a cgroup says of its CPUs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuLimits {
+    /// Its cpuset; `None` where no cpuset controller reaches the cgroup
+    /// (the caller uses the host's online CPUs).
+    pub cpuset: Option<Vec<u32>>,
+    /// The smallest `(quota, period)` up the tree; `None` when unlimited.
+    pub quota: Option<(u64, u64)>,
+}
+
 /// Where one process's cgroup is, per job.
 #[derive(Debug, Clone)]
 pub struct Reader {
@@ -99,9 +109,8 @@ impl Reader {
         }
     }
 
-    /// The cpuset and the smallest quota; the cpuset is `None` where no
-    /// cpuset controller reaches the cgroup (the caller uses the host's).
-    pub fn cpus(&self) -> Result<(Option<Vec<u32>>, Option<(u64, u64)>)> {
+    /// The cpuset and the smallest quota.
+    pub fn cpus(&self) -> Result<CpuLimits> {
         let cpuset = match (&self.cpuset_v1, self.unified_with("cpuset.cpus.effective")) {
             (Some(p), _) => Some(cpu_list(&p.dir, &["cpuset.effective_cpus", "cpuset.cpus"])?),
             (None, Some(p)) => Some(cpu_list(&p.dir, &["cpuset.cpus.effective"])?),
@@ -112,7 +121,17 @@ impl Reader {
             (None, Some(p)) => quota_v2(p)?,
             (None, None) => None,
         };
-        Ok((cpuset, quota))
+        Ok(CpuLimits { cpuset, quota })
+    }
+
+    /// True when the CPU time is accounted in a hierarchy's root cgroup
+    /// (the host's own): its `stat` is the host's.
+    pub fn cpu_time_is_hosts(&self) -> bool {
+        match (&self.cpuacct_v1, self.unified_with("cpu.stat")) {
+            (Some(p), _) => p.is_root(),
+            (None, Some(p)) => p.is_root(),
+            (None, None) => true,
+        }
     }
 
     /// CPU time used by the cgroup, in USER_HZ ticks.

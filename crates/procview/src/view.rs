@@ -94,6 +94,10 @@ impl Source {
             File::CpuOnline => cpus::online(self.cpus(&reader)?.count()),
             File::Stat => {
                 let n = self.cpus(&reader)?.count();
+                // The host's own cgroup with every CPU: the host's file.
+                if reader.cpu_time_is_hosts() && n == self.host_cpus()?.len() {
+                    return Ok(host);
+                }
                 let up = self.uptime_ticks(&reader)?.0;
                 stat::render(&host, n, reader.cpu_time(self.hz)?, up)
             }
@@ -110,19 +114,23 @@ impl Source {
     }
 
     fn cpus(&self, reader: &Reader) -> Result<cpus::Cpus> {
-        let (cpuset, quota) = reader.cpus()?;
-        let cpuset = match cpuset {
+        let limits = reader.cpus()?;
+        let quota = limits.quota;
+        let cpuset = match limits.cpuset {
             Some(set) => set,
-            None => {
-                let path = self.root.join(File::CpuOnline.path());
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                cpus::parse_list(&text).ok_or(Error::CpuList { path, text })?
-            }
+            None => self.host_cpus()?,
         };
         Ok(cpus::Cpus { cpuset, quota })
+    }
+
+    /// The host's online CPUs.
+    fn host_cpus(&self) -> Result<Vec<u32>> {
+        let path = self.root.join(File::CpuOnline.path());
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        cpus::parse_list(&text).ok_or(Error::CpuList { path, text })
     }
 
     /// Ticks since the reader's container began, and whether that is the
