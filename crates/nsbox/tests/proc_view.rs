@@ -287,3 +287,40 @@ fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
     let json: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json, serde_json::json!({"running": false}));
 }
+
+#[test]
+fn nsbox_run_binds_the_view_and_free_shows_the_containers_memory() {
+    let view = View::start("pv-run");
+    let out = view.nsbox(&[
+        "run",
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--net",
+        "none",
+        "--",
+        "sh",
+        "-c",
+        "free -k; echo ---; cat /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo; \
+         grep -c '^cpu[0-9]' /proc/stat; cat /proc/uptime",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (free, rest) = text.split_once("---\n").unwrap();
+    let mem: Vec<&str> = free
+        .lines()
+        .find(|l| l.starts_with("Mem:"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(mem[1], "65536", "procps free reads the view: {free}");
+    let rest: Vec<&str> = rest.lines().collect();
+    assert_eq!(rest[..3], ["0", "1", "1"], "{text}");
+    let up: f64 = rest[3].split(' ').next().unwrap().parse().unwrap();
+    assert!(up < 5.0, "uptime of a container started now: {}", rest[3]);
+}
