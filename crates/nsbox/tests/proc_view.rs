@@ -13,19 +13,18 @@ use serde_json::Value;
 
 const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
 
-/// A running view: its state directory (`--root`) and mount point. Drop
+/// A running view on a test directory (its `--root` and mount point). Drop
 /// stops it, kills its server if still there, and unmounts what is left.
-struct View {
-    dir: TempDir,
+struct View<'a> {
+    dir: &'a TempDir,
     pid: u32,
 }
 
-impl View {
-    fn start(tag: &str) -> View {
+impl<'a> View<'a> {
+    fn start(dir: &'a TempDir) -> View<'a> {
         require_root();
-        let dir = TempDir::new(tag);
         let out = nsbox(
-            &dir,
+            dir,
             &["proc-view", "start", "--mount-point"],
             Some(&dir.join("mnt")),
         );
@@ -34,7 +33,7 @@ impl View {
             "start: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let status = nsbox(&dir, &["proc-view", "status", "--json"], None);
+        let status = nsbox(dir, &["proc-view", "status", "--json"], None);
         let json: Value = serde_json::from_slice(&status.stdout).expect("status --json");
         let pid = json["pid"].as_u64().expect("a pid") as u32;
         View { dir, pid }
@@ -49,11 +48,11 @@ impl View {
     }
 
     fn nsbox(&self, args: &[&str]) -> Output {
-        nsbox(&self.dir, args, None)
+        nsbox(self.dir, args, None)
     }
 }
 
-impl Drop for View {
+impl Drop for View<'_> {
     fn drop(&mut self) {
         let _ = self.nsbox(&["proc-view", "stop"]);
         if !gone(self.pid) {
@@ -165,7 +164,8 @@ fn field(text: &str, key: &str) -> Option<u64> {
 
 #[test]
 fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
-    let view = View::start("pv-limits");
+    let dir = TempDir::new("pv-limits");
+    let view = View::start(&dir);
     let cg = Cgroups::new("pv-limits", 64 << 20, 50_000);
     let meminfo = cg.sh(&format!("cat {}", view.file("proc/meminfo").display()));
     assert_eq!(field(&meminfo, "MemTotal"), Some(65536), "{meminfo}");
@@ -211,7 +211,8 @@ fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
 
 #[test]
 fn a_reader_in_the_hosts_own_cgroups_and_pid_namespace_sees_the_host() {
-    let view = View::start("pv-host");
+    let dir = TempDir::new("pv-host");
+    let view = View::start(&dir);
     let read = |p: &Path| std::fs::read_to_string(p).unwrap();
     assert_eq!(
         read(&view.file("sys/devices/system/cpu/online")),
@@ -239,7 +240,8 @@ fn a_reader_in_the_hosts_own_cgroups_and_pid_namespace_sees_the_host() {
 
 #[test]
 fn uptime_in_a_new_pid_namespace_counts_from_its_init() {
-    let view = View::start("pv-uptime");
+    let dir = TempDir::new("pv-uptime");
+    let view = View::start(&dir);
     let cg = Cgroups::new("pv-uptime", 256 << 20, 100_000);
     let out = cg.sh(&format!(
         "exec {NSBOX} unshare -fp -- sh -c 'sleep 1; cat {}'",
@@ -251,7 +253,8 @@ fn uptime_in_a_new_pid_namespace_counts_from_its_init() {
 
 #[test]
 fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
-    let view = View::start("pv-life");
+    let dir = TempDir::new("pv-life");
+    let view = View::start(&dir);
     let again = nsbox(
         &view.dir,
         &["proc-view", "start", "--mount-point"],
@@ -290,7 +293,8 @@ fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
 
 #[test]
 fn nsbox_run_binds_the_view_and_free_shows_the_containers_memory() {
-    let view = View::start("pv-run");
+    let dir = TempDir::new("pv-run");
+    let view = View::start(&dir);
     let out = view.nsbox(&[
         "run",
         "-m",
@@ -323,4 +327,57 @@ fn nsbox_run_binds_the_view_and_free_shows_the_containers_memory() {
     assert_eq!(rest[..3], ["0", "1", "1"], "{text}");
     let up: f64 = rest[3].split(' ').next().unwrap().parse().unwrap();
     assert!(up < 5.0, "uptime of a container started now: {}", rest[3]);
+}
+
+#[test]
+fn sigterm_unmounts_and_a_killed_servers_mount_is_replaced_by_the_next_start() {
+    let dir = TempDir::new("pv-signals");
+    let view = View::start(&dir);
+    let meminfo = view.file("proc/meminfo");
+    let kill = |sig: &str, pid: u32| {
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !gone(pid) {
+            assert!(
+                std::time::Instant::now() < end,
+                "pid {pid} outlived kill {sig}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    kill("-TERM", view.pid);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&view.mnt().display().to_string()),
+        "TERM left the mount"
+    );
+    assert!(
+        !dir.join("root/proc-view.json").exists(),
+        "TERM left the state file"
+    );
+
+    // kill -9: readers get ENOTCONN or ECONNABORTED (the restart hand-over is not built
+    // yet); status says it is gone, and the next start mounts anew.
+    drop(view);
+    let view = View::start(&dir);
+    kill("-KILL", view.pid);
+    let err = std::fs::read_to_string(&meminfo).unwrap_err();
+    assert!(
+        [libc::ENOTCONN, libc::ECONNABORTED].contains(&err.raw_os_error().unwrap_or(0)),
+        "{err}"
+    );
+    let status = view.nsbox(&["proc-view", "status", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&status.stdout).unwrap(),
+        serde_json::json!({"running": false})
+    );
+    drop(view);
+    let view = View::start(&dir);
+    let text = std::fs::read_to_string(&meminfo).unwrap();
+    assert!(field(&text, "MemTotal").is_some(), "{text}");
+    drop(view);
 }

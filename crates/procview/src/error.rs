@@ -36,6 +36,8 @@ pub enum Error {
         #[source]
         source: nsbox_ns::procstat::StatError,
     },
+    #[error("block the signals that stop the server")]
+    Signals(#[source] nsbox_ns::Error),
     #[error("the proc view runs already (pid {pid}, mounted on {})", mount_point.display())]
     Running { pid: u32, mount_point: PathBuf },
     #[error("create the mount point {}", path.display())]

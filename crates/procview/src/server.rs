@@ -4,9 +4,12 @@
 //! (the pid's start time must match: a reused pid is not ours).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fuser::{Config, MountOption, SessionACL};
+use nsbox_ns::supervise::Signals;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::mount::{unmount, UnmountFlags};
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +92,10 @@ pub fn serve(state_dir: &Path, mount_point: &Path) -> Result<()> {
     ];
     // Containers read as any uid, in user namespaces too: allow_other.
     config.acl = SessionACL::All;
-    let session =
+    // Blocked before any thread exists, so every thread inherits the mask
+    // and TERM/INT/HUP wait on the signalfd for `watch`.
+    let signals = Signals::block().map_err(Error::Signals)?;
+    let mut session =
         fuser::Session::new(ProcView::new(source), mount_point, &config).map_err(|source| {
             Error::Mount {
                 path: mount_point.to_owned(),
@@ -106,12 +112,40 @@ pub fn serve(state_dir: &Path, mount_point: &Path) -> Result<()> {
         mount_point: mount_point.to_owned(),
     };
     write_state(state_dir, &state)?;
-    let served = session.run().map_err(|source| Error::Serve {
+    let mut unmounter = session.unmount_callable();
+    let done = AtomicBool::new(false);
+    let served = std::thread::scope(|s| {
+        s.spawn(|| watch(&signals, &done, &mut unmounter));
+        let served = session.run();
+        done.store(true, Ordering::Relaxed);
+        served
+    })
+    .map_err(|source| Error::Serve {
         path: mount_point.to_owned(),
         source,
     });
     let _ = std::fs::remove_file(state_path(state_dir));
     served
+}
+
+/// Until the session ends (`done`): on TERM, INT or HUP, unmount, which
+/// ends the session's request loop, so `serve` cleans up and returns.
+fn watch(signals: &Signals, done: &AtomicBool, unmounter: &mut fuser::SessionUnmounter) {
+    let tick = Timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    while !done.load(Ordering::Relaxed) {
+        let fd = signals.fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        let _ = rustix::event::poll(&mut fds, Some(&tick));
+        while let Some(r) = signals.read() {
+            if r.signal != libc::SIGCHLD {
+                let _ = unmounter.unmount();
+                return;
+            }
+        }
+    }
 }
 
 /// Written to a temporary name and renamed, so a reader never sees half.
