@@ -256,7 +256,7 @@ fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
     let dir = TempDir::new("pv-life");
     let view = View::start(&dir);
     let again = nsbox(
-        &view.dir,
+        view.dir,
         &["proc-view", "start", "--mount-point"],
         Some(&view.mnt()),
     );
