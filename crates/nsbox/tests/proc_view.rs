@@ -91,8 +91,8 @@ struct Cgroups {
 }
 
 impl Cgroups {
-    /// A memory and a cpu (and cpuacct) cgroup beneath ours, with `memory` bytes and a
-    /// quota of `quota` microseconds per 100 ms.
+    /// Memory, cpu, cpuacct and unified cgroups beneath ours, with `memory`
+    /// bytes and a quota of `quota` microseconds per 100 ms.
     fn new(tag: &str, memory: u64, quota: u64) -> Cgroups {
         let host = Host::detect().expect("detect cgroups");
         let own = ProcCgroups::own().expect("our cgroups");
@@ -104,7 +104,7 @@ impl Cgroups {
                  the pure v2 case is not written yet"
             );
         };
-        for (h, files) in [
+        let mut want = vec![
             (mem, vec![("memory.limit_in_bytes", memory.to_string())]),
             (
                 cpu,
@@ -113,7 +113,16 @@ impl Cgroups {
                     ("cpu.cfs_quota_us", quota.to_string()),
                 ],
             ),
-        ] {
+        ];
+        // As an engine does: its CPU time accounted in a cgroup of its own,
+        // and one in the unified hierarchy (its PSI files), the last.
+        if let Some(acct) = host.v1_for("cpuacct").filter(|h| !h.has("cpu")) {
+            want.push((acct, Vec::new()));
+        }
+        if let Some(unified) = &host.unified {
+            want.push((unified, Vec::new()));
+        }
+        for (h, files) in want {
             let dir = h.dir_of(own.path_in(h).unwrap()).unwrap().join(&name);
             std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
             cg.dirs.push(dir.clone());
@@ -207,6 +216,25 @@ fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
         .collect();
     assert_eq!(cpus, ["cpu", "cpu0"], "{stat}");
     assert!(stat.contains("\nctxt "), "the host's other lines: {stat}");
+    // No swap on this cgroup (memsw unset and the host's swap, if any, is
+    // not shown as its own): the header, and a line only with a swap total.
+    let swaps = cg.sh(&format!("cat {}", view.file("proc/swaps").display()));
+    assert!(swaps.starts_with("Filename"), "{swaps}");
+    let swap_total = field(&meminfo, "SwapTotal").unwrap();
+    assert_eq!(
+        swaps.lines().count(),
+        1 + usize::from(swap_total > 0),
+        "{swaps}"
+    );
+    // PSI from its own unified cgroup: an idle new cgroup did no IO.
+    if Path::new("/proc/pressure/io").exists() {
+        let unified = cg.dirs.last().unwrap();
+        let psi = cg.sh(&format!("cat {}", view.file("proc/pressure/io").display()));
+        assert_eq!(
+            psi,
+            std::fs::read_to_string(unified.join("io.pressure")).unwrap()
+        );
+    }
 }
 
 #[test]

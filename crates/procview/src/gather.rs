@@ -93,6 +93,13 @@ impl Reader {
         self.unified.as_ref().filter(|p| p.dir.join(file).exists())
     }
 
+    /// `file` of the process's own unified cgroup (not the root's, which
+    /// is the host's), when there is one.
+    pub fn own_unified_file(&self, file: &str) -> Option<PathBuf> {
+        let p = self.unified.as_ref().filter(|p| !p.is_root())?;
+        Some(p.dir.join(file)).filter(|f| f.exists())
+    }
+
     /// Memory limit and counters; `None` for a cgroup at a hierarchy's root
     /// (the host's own), which keeps the host's file.
     pub fn memory(&self) -> Result<Option<Memory>> {

@@ -34,6 +34,11 @@ pub const NODES: &[Node] = &[
     file(12, 2, "stat", File::Stat),
     file(13, 2, "uptime", File::Uptime),
     file(14, 6, "online", File::CpuOnline),
+    dir(7, 2, "pressure"),
+    file(15, 2, "swaps", File::Swaps),
+    file(16, 7, "cpu", File::PressureCpu),
+    file(17, 7, "memory", File::PressureMemory),
+    file(18, 7, "io", File::PressureIo),
 ];
 
 const fn dir(ino: u64, parent: u64, name: &'static str) -> Node {

@@ -9,7 +9,7 @@ use nsbox_cgroups::Host;
 
 use crate::error::{Error, Result};
 use crate::gather::Reader;
-use crate::render::{cpus, meminfo, stat, uptime};
+use crate::render::{cpus, meminfo, stat, swaps, uptime};
 
 /// A file of the view, at its path beneath the mount point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +19,23 @@ pub enum File {
     Stat,
     Uptime,
     CpuOnline,
+    Swaps,
+    PressureCpu,
+    PressureMemory,
+    PressureIo,
 }
 
 impl File {
-    pub const ALL: [File; 5] = [
+    pub const ALL: [File; 9] = [
         File::Meminfo,
         File::Cpuinfo,
         File::Stat,
         File::Uptime,
         File::CpuOnline,
+        File::Swaps,
+        File::PressureCpu,
+        File::PressureMemory,
+        File::PressureIo,
     ];
 
     /// Where it sits beneath the mount point (LXCFS's layout) and, from
@@ -39,6 +47,20 @@ impl File {
             File::Stat => "proc/stat",
             File::Uptime => "proc/uptime",
             File::CpuOnline => "sys/devices/system/cpu/online",
+            File::Swaps => "proc/swaps",
+            File::PressureCpu => "proc/pressure/cpu",
+            File::PressureMemory => "proc/pressure/memory",
+            File::PressureIo => "proc/pressure/io",
+        }
+    }
+
+    /// The cgroup v2 file with the cgroup's own numbers, for the PSI files.
+    fn cgroup_file(self) -> Option<&'static str> {
+        match self {
+            File::PressureCpu => Some("cpu.pressure"),
+            File::PressureMemory => Some("memory.pressure"),
+            File::PressureIo => Some("io.pressure"),
+            _ => None,
         }
     }
 }
@@ -100,6 +122,18 @@ impl Source {
                 }
                 let up = self.uptime_ticks(&reader)?.0;
                 stat::render(&host, n, reader.cpu_time(self.hz)?, up)
+            }
+            File::Swaps => match reader.memory()? {
+                Some(m) => swaps::render(&host, &self.host_file(File::Meminfo)?, &m),
+                None => host,
+            },
+            File::PressureCpu | File::PressureMemory | File::PressureIo => {
+                let name = file.cgroup_file().unwrap_or_default();
+                match reader.own_unified_file(name) {
+                    Some(path) => std::fs::read_to_string(&path)
+                        .map_err(|source| Error::Read { path, source })?,
+                    None => host,
+                }
             }
             File::Uptime => match self.uptime_ticks(&reader)? {
                 (_, true) => host,

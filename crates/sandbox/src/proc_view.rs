@@ -12,13 +12,15 @@ use nsbox_procview::{server, File};
 use crate::error::Error;
 
 /// (source on the host, destination in the container) of each file of the
-/// running view; none when no view runs.
+/// running view that the host has too (a kernel without PSI has no
+/// /proc/pressure, and procfs takes no new files); none when no view runs.
 pub fn binds(root: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
     let Some(state) = server::status(root).map_err(|e| Error::ProcView(Box::new(e)))? else {
         return Ok(Vec::new());
     };
     Ok(File::ALL
         .iter()
+        .filter(|f| Path::new("/").join(f.path()).exists())
         .map(|f| (state.mount_point.join(f.path()), format!("/{}", f.path())))
         .collect())
 }

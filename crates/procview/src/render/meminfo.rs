@@ -43,13 +43,26 @@ fn line(key: &str, kb: u64) -> String {
     format!("{:<16}{kb:>8} kB", format!("{key}:"))
 }
 
+/// Whether the cgroup's memory is its own view (a limit below the host's
+/// memory); otherwise it sees the host's files.
+pub fn is_limited(host: &str, m: &Memory) -> bool {
+    m.limit / 1024 < field(host, "MemTotal").unwrap_or(u64::MAX)
+}
+
+/// (SwapTotal, SwapFree) in kB: its swap limit, capped by the host's swap;
+/// `None` when the kernel accounts no swap for it.
+pub fn swap(host: &str, m: &Memory) -> Option<(u64, u64)> {
+    let limit = m.swap_limit?;
+    let total = (limit / 1024).min(field(host, "SwapTotal").unwrap_or(0));
+    Some((total, total.saturating_sub(m.swap_usage / 1024)))
+}
+
 /// The host's `meminfo` text with the cgroup's numbers in place.
 pub fn render(host: &str, m: &Memory) -> String {
-    let host_total = field(host, "MemTotal").unwrap_or(u64::MAX);
-    let total = m.limit / 1024;
-    if total >= host_total {
+    if !is_limited(host, m) {
         return host.to_owned();
     }
+    let total = m.limit / 1024;
     let kb = |b: u64| b / 1024;
     let c = &m.counters;
     let used = kb(m.usage).min(total);
@@ -59,11 +72,7 @@ pub fn render(host: &str, m: &Memory) -> String {
     let available = free
         .saturating_add(kb(c.active_file + c.inactive_file + c.slab_reclaimable))
         .min(total);
-    let swap = m.swap_limit.map(|limit| {
-        let host_swap = field(host, "SwapTotal").unwrap_or(0);
-        let swap_total = kb(limit).min(host_swap);
-        (swap_total, swap_total.saturating_sub(kb(m.swap_usage)))
-    });
+    let swap = swap(host, m);
     let ours = |key: &str| -> Option<u64> {
         Some(match key {
             "MemTotal" => total,

@@ -5,6 +5,7 @@
 pub mod cpus;
 pub mod meminfo;
 pub mod stat;
+pub mod swaps;
 pub mod uptime;
 
 /// The value of `Key:   N ...` in a `/proc/meminfo`-style text.
