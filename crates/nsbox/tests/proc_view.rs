@@ -135,11 +135,16 @@ impl Cgroups {
 
     /// Runs `script` in a shell that first moves itself into these cgroups.
     fn sh(&self, script: &str) -> String {
+        run_sh(&self.script(script))
+    }
+
+    /// `script` preceded by the moves into these cgroups.
+    fn script(&self, script: &str) -> String {
         let mut enter = String::new();
         for d in &self.dirs {
             enter.push_str(&format!("echo $$ > {}/cgroup.procs && ", d.display()));
         }
-        run_sh(&format!("{enter}{script}"))
+        format!("{enter}{script}")
     }
 }
 
@@ -408,4 +413,55 @@ fn sigterm_unmounts_and_a_killed_servers_mount_is_replaced_by_the_next_start() {
     let text = std::fs::read_to_string(&meminfo).unwrap();
     assert!(field(&text, "MemTotal").is_some(), "{text}");
     drop(view);
+}
+
+#[test]
+fn readers_in_many_cgroups_at_once_each_get_their_own_numbers() {
+    let dir = TempDir::new("pv-many");
+    let view = View::start(&dir);
+    let file = view.file("proc/meminfo");
+    let cgroups: Vec<(u64, Cgroups)> = (1..=8u64)
+        .map(|i| {
+            (
+                i * 16,
+                Cgroups::new(&format!("pv-many{i}"), (i * 16) << 20, 100_000),
+            )
+        })
+        .collect();
+    // Three readers per cgroup, each reading 30 times, all at once.
+    let children: Vec<(u64, std::process::Child)> = cgroups
+        .iter()
+        .flat_map(|(mib, cg)| {
+            let script = cg.script(&format!(
+                "for i in $(seq 30); do grep ^MemTotal: {}; done",
+                file.display()
+            ));
+            (0..3).map(move |_| {
+                let child = Command::new("sh")
+                    .args(["-c", &script])
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn sh");
+                (*mib, child)
+            })
+        })
+        .collect();
+    // Every reader ends before anything is checked, so the cgroups are
+    // empty for their removal even when a check fails.
+    let outputs: Vec<(u64, Output)> = children
+        .into_iter()
+        .map(|(mib, child)| (mib, child.wait_with_output().unwrap()))
+        .collect();
+    for (mib, out) in outputs {
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 30, "{text}");
+        for line in text.lines() {
+            assert_eq!(
+                field(line, "MemTotal"),
+                Some(mib * 1024),
+                "cgroup of {mib} MiB: {line}"
+            );
+        }
+    }
 }

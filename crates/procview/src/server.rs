@@ -20,6 +20,9 @@ use crate::view::Source;
 /// Where the view is mounted unless told otherwise.
 pub const DEFAULT_MOUNT_POINT: &str = "/var/lib/nsbox/proc-view";
 
+/// Request loops serving the mount at once.
+const THREADS: usize = 4;
+
 /// The state file's name in the state directory (nsbox's `--root`).
 const STATE_FILE: &str = "proc-view.json";
 
@@ -92,6 +95,10 @@ pub fn serve(state_dir: &Path, mount_point: &Path) -> Result<()> {
     ];
     // Containers read as any uid, in user namespaces too: allow_other.
     config.acl = SessionACL::All;
+    // One slow reader (a v1 memory.stat in a deep tree) must not hold up
+    // the others: a few request loops on cloned descriptors.
+    config.n_threads = Some(THREADS);
+    config.clone_fd = true;
     // Blocked before any thread exists, so every thread inherits the mask
     // and TERM/INT/HUP wait on the signalfd for `watch`.
     let signals = Signals::block().map_err(Error::Signals)?;
