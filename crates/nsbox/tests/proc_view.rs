@@ -142,7 +142,7 @@ impl Cgroups {
     fn script(&self, script: &str) -> String {
         let mut enter = String::new();
         for d in &self.dirs {
-            enter.push_str(&format!("echo $$ > {}/cgroup.procs && ", d.display()));
+            enter.push_str(&format!("echo $$ > {}/cgroup.procs || exit 1; ", d.display()));
         }
         format!("{enter}{script}")
     }
@@ -464,4 +464,29 @@ fn readers_in_many_cgroups_at_once_each_get_their_own_numbers() {
             );
         }
     }
+}
+
+#[test]
+fn loadavg_counts_the_cgroups_own_busy_task() {
+    let dir = TempDir::new("pv-load");
+    let view = View::start(&dir);
+    let cg = Cgroups::new("pv-load", 64 << 20, 100_000);
+    let file = view.file("proc/loadavg");
+    // The first read starts the sampling; two 5-second samples with one
+    // busy task give the kernel's 1 - (1884/2048)^2 = 0.15 for a minute.
+    let out = cg.sh(&format!(
+        "(while :; do :; done) & busy=$!; cat {f}; sleep 11; cat {f}; kill $busy",
+        f = file.display()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    let log = std::fs::read_to_string(dir.join("root/proc-view.log")).unwrap_or_default();
+    assert_eq!(lines.len(), 2, "{out}{log}");
+    assert!(lines[0].starts_with("0.00 0.00 0.00 "), "{out}{log}");
+    let f: Vec<&str> = lines[1].split(' ').collect();
+    let one: f64 = f[0].parse().unwrap();
+    assert!((0.1..0.5).contains(&one), "{out}");
+    // Its own tasks only: the shell, the loop, sleep's parent shell and cat.
+    let (_, total) = f[3].split_once('/').unwrap();
+    assert!(total.parse::<u32>().unwrap() < 8, "{out}");
+    assert_eq!(f[4], "0", "no host pid: {out}");
 }

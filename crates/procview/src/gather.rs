@@ -100,6 +100,20 @@ impl Reader {
         Some(p.dir.join(file)).filter(|f| f.exists())
     }
 
+    /// The cgroup's task list for its load: v1's cpu (or cpuacct) `tasks`,
+    /// else the unified `cgroup.threads`; `None` at a hierarchy's root.
+    pub fn tasks(&self) -> Option<PathBuf> {
+        let v1 = self.cpu_v1.as_ref().or(self.cpuacct_v1.as_ref());
+        match v1 {
+            Some(p) => (!p.is_root()).then(|| p.dir.join("tasks")),
+            None => self
+                .unified
+                .as_ref()
+                .filter(|p| !p.is_root())
+                .map(|p| p.dir.join("cgroup.threads")),
+        }
+    }
+
     /// Memory limit and counters; `None` for a cgroup at a hierarchy's root
     /// (the host's own), which keeps the host's file.
     pub fn memory(&self) -> Result<Option<Memory>> {

@@ -9,6 +9,7 @@
 //!   numbers to the file (unit-tested on fixed text).
 //! - [`gather`]: those numbers for one process, from its cgroup files (v1,
 //!   v2 or hybrid).
+//! - [`load`]: load averages of the cgroups read, sampled every 5 s.
 //! - [`view`]: the files, and one built for one reader (the host's file on
 //!   any error).
 //! - [`tree`], [`filesystem`]: the FUSE side.
@@ -17,6 +18,7 @@
 pub mod error;
 pub mod filesystem;
 pub mod gather;
+pub mod load;
 pub mod render;
 pub mod server;
 pub mod tree;

@@ -102,6 +102,7 @@ pub fn serve(state_dir: &Path, mount_point: &Path) -> Result<()> {
     // Blocked before any thread exists, so every thread inherits the mask
     // and TERM/INT/HUP wait on the signalfd for `watch`.
     let signals = Signals::block().map_err(Error::Signals)?;
+    let loads = source.loads();
     let mut session =
         fuser::Session::new(ProcView::new(source), mount_point, &config).map_err(|source| {
             Error::Mount {
@@ -123,6 +124,7 @@ pub fn serve(state_dir: &Path, mount_point: &Path) -> Result<()> {
     let done = AtomicBool::new(false);
     let served = std::thread::scope(|s| {
         s.spawn(|| watch(&signals, &done, &mut unmounter));
+        s.spawn(|| loads.run(&done));
         let served = session.run();
         done.store(true, Ordering::Relaxed);
         served

@@ -36,6 +36,7 @@ pub const NODES: &[Node] = &[
     file(14, 6, "online", File::CpuOnline),
     dir(7, 2, "pressure"),
     file(15, 2, "swaps", File::Swaps),
+    file(19, 2, "loadavg", File::Loadavg),
     file(16, 7, "cpu", File::PressureCpu),
     file(17, 7, "memory", File::PressureMemory),
     file(18, 7, "io", File::PressureIo),

@@ -4,12 +4,14 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nsbox_cgroups::Host;
 
 use crate::error::{Error, Result};
 use crate::gather::Reader;
-use crate::render::{cpus, meminfo, stat, swaps, uptime};
+use crate::load::{self, Loads};
+use crate::render::{cpus, loadavg, meminfo, stat, swaps, uptime};
 
 /// A file of the view, at its path beneath the mount point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,19 +22,21 @@ pub enum File {
     Uptime,
     CpuOnline,
     Swaps,
+    Loadavg,
     PressureCpu,
     PressureMemory,
     PressureIo,
 }
 
 impl File {
-    pub const ALL: [File; 9] = [
+    pub const ALL: [File; 10] = [
         File::Meminfo,
         File::Cpuinfo,
         File::Stat,
         File::Uptime,
         File::CpuOnline,
         File::Swaps,
+        File::Loadavg,
         File::PressureCpu,
         File::PressureMemory,
         File::PressureIo,
@@ -48,6 +52,7 @@ impl File {
             File::Uptime => "proc/uptime",
             File::CpuOnline => "sys/devices/system/cpu/online",
             File::Swaps => "proc/swaps",
+            File::Loadavg => "proc/loadavg",
             File::PressureCpu => "proc/pressure/cpu",
             File::PressureMemory => "proc/pressure/memory",
             File::PressureIo => "proc/pressure/io",
@@ -66,11 +71,12 @@ impl File {
 }
 
 /// Where the host's files are read: `/` normally; tests give a fake tree.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Source {
     host: Host,
     root: PathBuf,
     hz: u64,
+    loads: Arc<Loads>,
 }
 
 impl Source {
@@ -80,7 +86,13 @@ impl Source {
             host: Host::detect().map_err(Error::Host)?,
             root: PathBuf::from("/"),
             hz: rustix::param::clock_ticks_per_second(),
+            loads: Arc::default(),
         })
+    }
+
+    /// The load averages, for the thread that samples them (`Loads::run`).
+    pub fn loads(&self) -> Arc<Loads> {
+        Arc::clone(&self.loads)
     }
 
     /// `file` for the process `pid`; the host's file if anything fails.
@@ -123,6 +135,14 @@ impl Source {
                 let up = self.uptime_ticks(&reader)?.0;
                 stat::render(&host, n, reader.cpu_time(self.hz)?, up)
             }
+            File::Loadavg => match reader.tasks() {
+                Some(tasks) => {
+                    let avg = self.loads.get(&tasks);
+                    let (active, total) = load::count(&tasks);
+                    loadavg::render(&avg, active, total)
+                }
+                None => host,
+            },
             File::Swaps => match reader.memory()? {
                 Some(m) => swaps::render(&host, &self.host_file(File::Meminfo)?, &m),
                 None => host,
