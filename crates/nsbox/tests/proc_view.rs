@@ -142,7 +142,10 @@ impl Cgroups {
     fn script(&self, script: &str) -> String {
         let mut enter = String::new();
         for d in &self.dirs {
-            enter.push_str(&format!("echo $$ > {}/cgroup.procs || exit 1; ", d.display()));
+            enter.push_str(&format!(
+                "echo $$ > {}/cgroup.procs || exit 1; ",
+                d.display()
+            ));
         }
         format!("{enter}{script}")
     }
@@ -360,6 +363,27 @@ fn nsbox_run_binds_the_view_and_free_shows_the_containers_memory() {
     assert_eq!(rest[..3], ["0", "1", "1"], "{text}");
     let up: f64 = rest[3].split(' ').next().unwrap().parse().unwrap();
     assert!(up < 5.0, "uptime of a container started now: {}", rest[3]);
+
+    // In a user namespace too (the server mounts with allow_other).
+    let out = view.nsbox(&[
+        "run",
+        "--userns",
+        "-m",
+        "32m",
+        "--net",
+        "none",
+        "--",
+        "grep",
+        "^MemTotal:",
+        "/proc/meminfo",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&text, "MemTotal"), Some(32768), "{text}");
 }
 
 #[test]
