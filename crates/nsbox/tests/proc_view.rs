@@ -514,3 +514,61 @@ fn loadavg_counts_the_cgroups_own_busy_task() {
     assert!(total.parse::<u32>().unwrap() < 8, "{out}");
     assert_eq!(f[4], "0", "no host pid: {out}");
 }
+
+#[test]
+fn diskstats_shows_the_cgroups_own_writes_and_only_its_disks() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("pv-disk");
+    let view = View::start(&dir);
+    let host = Host::detect().unwrap();
+    let own = ProcCgroups::own().unwrap();
+    let blkio = host
+        .v1_for("blkio")
+        .expect("nsbox-procview's diskstats test needs v1 blkio");
+    let cg_dir = blkio
+        .dir_of(own.path_in(blkio).unwrap())
+        .unwrap()
+        .join(format!("nsbox-test-pv-disk-{}", std::process::id()));
+    std::fs::create_dir(&cg_dir).unwrap();
+    let cg = Cgroups {
+        dirs: vec![cg_dir.clone()],
+    };
+    // v1 counts a cgroup's IO in blkio.throttle.* only where a rule applies:
+    // a limit no test reaches, on the disk /var/tmp is on.
+    let scratch = TempDir::new_in(Path::new("/var/tmp"), "pv-disk");
+    let dev = std::fs::metadata(scratch.path()).unwrap().dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    std::fs::write(
+        cg_dir.join("blkio.throttle.write_bps_device"),
+        format!("{major}:{minor} 10000000000"),
+    )
+    .unwrap_or_else(|e| panic!("a throttle rule on {major}:{minor} (not a whole disk?): {e}"));
+    let out = cg.sh(&format!(
+        "dd if=/dev/zero of={}/f bs=1M count=4 oflag=direct 2>/dev/null && cat {}",
+        scratch.path().display(),
+        view.file("proc/diskstats").display()
+    ));
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 1, "only the disk it wrote to: {out}");
+    let l = &lines[0];
+    assert_eq!(
+        (l[0], l[1]),
+        (major.to_string().as_str(), minor.to_string().as_str()),
+        "{out}"
+    );
+    assert!(l[7].parse::<u64>().unwrap() >= 1, "writes completed: {out}");
+    assert_eq!(l[9], "8192", "4 MiB in sectors: {out}");
+    assert_eq!(
+        l.len(),
+        std::fs::read_to_string("/proc/diskstats")
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .count()
+    );
+}

@@ -10,6 +10,7 @@ use nsbox_cgroups::{fs as cgfs, Hierarchy, Host, ProcCgroups};
 
 use crate::error::{Error, Result};
 use crate::render::cpus::parse_list;
+use crate::render::diskstats::{self, Io};
 use crate::render::meminfo::{Counters, Memory};
 use crate::render::stat::CpuTime;
 
@@ -63,6 +64,7 @@ pub struct Reader {
     cpuset_v1: Option<Place>,
     cpu_v1: Option<Place>,
     cpuacct_v1: Option<Place>,
+    blkio_v1: Option<Place>,
 }
 
 impl Reader {
@@ -80,6 +82,7 @@ impl Reader {
             cpuset_v1: v1("cpuset"),
             cpu_v1: v1("cpu"),
             cpuacct_v1: v1("cpuacct"),
+            blkio_v1: v1("blkio"),
         })
     }
 
@@ -111,6 +114,26 @@ impl Reader {
                 .as_ref()
                 .filter(|p| !p.is_root())
                 .map(|p| p.dir.join("cgroup.threads")),
+        }
+    }
+
+    /// The cgroup's IO per device (v1 blkio's throttle counters, which
+    /// every scheduler keeps, or v2 io.stat); `None` at a hierarchy's root.
+    pub fn disk_io(&self) -> Result<Option<Io>> {
+        if let Some(p) = &self.blkio_v1 {
+            if p.is_root() {
+                return Ok(None);
+            }
+            let mut io = Io::new();
+            let ios = read(&p.dir.join("blkio.throttle.io_serviced_recursive"))?;
+            diskstats::parse_v1(&ios, &mut io, false);
+            let bytes = read(&p.dir.join("blkio.throttle.io_service_bytes_recursive"))?;
+            diskstats::parse_v1(&bytes, &mut io, true);
+            return Ok(Some(io));
+        }
+        match self.unified_with("io.stat").filter(|p| !p.is_root()) {
+            Some(p) => Ok(Some(diskstats::parse_v2(&read(&p.dir.join("io.stat"))?))),
+            None => Ok(None),
         }
     }
 

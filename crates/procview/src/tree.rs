@@ -37,6 +37,7 @@ pub const NODES: &[Node] = &[
     dir(7, 2, "pressure"),
     file(15, 2, "swaps", File::Swaps),
     file(19, 2, "loadavg", File::Loadavg),
+    file(20, 2, "diskstats", File::Diskstats),
     file(16, 7, "cpu", File::PressureCpu),
     file(17, 7, "memory", File::PressureMemory),
     file(18, 7, "io", File::PressureIo),

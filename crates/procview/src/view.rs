@@ -11,7 +11,7 @@ use nsbox_cgroups::Host;
 use crate::error::{Error, Result};
 use crate::gather::Reader;
 use crate::load::{self, Loads};
-use crate::render::{cpus, loadavg, meminfo, stat, swaps, uptime};
+use crate::render::{cpus, diskstats, loadavg, meminfo, stat, swaps, uptime};
 
 /// A file of the view, at its path beneath the mount point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,13 +23,14 @@ pub enum File {
     CpuOnline,
     Swaps,
     Loadavg,
+    Diskstats,
     PressureCpu,
     PressureMemory,
     PressureIo,
 }
 
 impl File {
-    pub const ALL: [File; 10] = [
+    pub const ALL: [File; 11] = [
         File::Meminfo,
         File::Cpuinfo,
         File::Stat,
@@ -37,6 +38,7 @@ impl File {
         File::CpuOnline,
         File::Swaps,
         File::Loadavg,
+        File::Diskstats,
         File::PressureCpu,
         File::PressureMemory,
         File::PressureIo,
@@ -53,6 +55,7 @@ impl File {
             File::CpuOnline => "sys/devices/system/cpu/online",
             File::Swaps => "proc/swaps",
             File::Loadavg => "proc/loadavg",
+            File::Diskstats => "proc/diskstats",
             File::PressureCpu => "proc/pressure/cpu",
             File::PressureMemory => "proc/pressure/memory",
             File::PressureIo => "proc/pressure/io",
@@ -141,6 +144,10 @@ impl Source {
                     let (active, total) = load::count(&tasks);
                     loadavg::render(&avg, active, total)
                 }
+                None => host,
+            },
+            File::Diskstats => match reader.disk_io()? {
+                Some(io) => diskstats::render(&host, &io),
                 None => host,
             },
             File::Swaps => match reader.memory()? {

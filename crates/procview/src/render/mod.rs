@@ -3,6 +3,7 @@
 //! reads a file, so every rule is unit-tested on fixed text.
 
 pub mod cpus;
+pub mod diskstats;
 pub mod loadavg;
 pub mod meminfo;
 pub mod stat;
