@@ -152,9 +152,16 @@ impl Cgroups {
 }
 
 impl Drop for Cgroups {
+    /// A killed process leaves its cgroup only once reaped: retried for a
+    /// second.
     fn drop(&mut self) {
         for d in &self.dirs {
-            let _ = std::fs::remove_dir(d);
+            for _ in 0..50 {
+                if std::fs::remove_dir(d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
     }
 }
@@ -499,7 +506,7 @@ fn loadavg_counts_the_cgroups_own_busy_task() {
     // The first read starts the sampling; two 5-second samples with one
     // busy task give the kernel's 1 - (1884/2048)^2 = 0.15 for a minute.
     let out = cg.sh(&format!(
-        "(while :; do :; done) & busy=$!; cat {f}; sleep 11; cat {f}; kill $busy",
+        "(while :; do :; done) & busy=$!; trap 'kill $busy' EXIT; cat {f}; sleep 11; cat {f}",
         f = file.display()
     ));
     let lines: Vec<&str> = out.lines().collect();
