@@ -15,9 +15,11 @@ apt-get update -qq
 # libseccomp-dev/pkg-config: nsbox-seccomp links libseccomp; gcc/libc6-dev:
 # oci_default_spec builds a static syscall probe (tests/probes) with cc -static;
 # nftables: `nft`, which nsbox-net's bridge rules go through (nft -j);
-# containernetworking-plugins: the CNI plugins `run --net cni:NAME` is tested with.
+# containernetworking-plugins: the CNI plugins `run --net cni:NAME` is tested with;
+# fuse3: /dev/fuse and fusermount3 for nsbox proc-view (fuser mounts with mount(2)
+# as root, no libfuse needed to build).
 apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libseccomp-dev pkg-config \
-  gcc libc6-dev nftables containernetworking-plugins >/dev/null
+  gcc libc6-dev nftables containernetworking-plugins fuse3 >/dev/null
 # qemu-system-x86/cpio: tests/vm boots Debian's kernel (fetched with
 # `apt-get download`, never installed) on pure cgroup v2 and v1-only hosts;
 # without recommends, which pull in a GUI.

@@ -35,6 +35,9 @@ pub enum Command {
     /// Named network namespaces, as `ip netns` keeps them: add, list, exec, pids, identify, delete.
     #[command(subcommand)]
     Netns(cmd::netns::NetnsCommand),
+    /// The per-container /proc view (LXCFS's job): start, stop, status.
+    #[command(subcommand)]
+    ProcView(cmd::proc_view::ProcViewCommand),
     /// Container networks: `check NAME` (CNI's CHECK).
     #[command(subcommand)]
     Net(cmd::net::NetCommand),
@@ -96,6 +99,7 @@ impl Command {
             Command::Ns(ns) => ns.verb(),
             Command::Netns(c) => c.verb(),
             Command::Net(c) => c.verb(),
+            Command::ProcView(c) => c.verb(),
             Command::Stop(_) => "stop",
             Command::Rm(_) => "rm",
             Command::Link(c) => c.verb(),
@@ -166,6 +170,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Ns(ns) => cmd::ns::run(ns),
         Command::Netns(c) => cmd::netns::run(c),
         Command::Net(c) => cmd::net::run(c),
+        Command::ProcView(c) => cmd::proc_view::run(c),
         Command::Stop(args) => cmd::stop::run(args),
         Command::Rm(args) => cmd::rm::run(args),
         Command::Link(c) => cmd::batch::one(cmd::batch::NetCommand::Link(c)),

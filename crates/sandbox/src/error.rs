@@ -21,6 +21,10 @@ pub enum Error {
         source: oci_spec::OciSpecError,
     },
 
+    /// The /proc view's state could not be read (`nsbox proc-view`).
+    #[error("find the proc view")]
+    ProcView(#[source] Box<nsbox_procview::Error>),
+
     /// A path nsbox must write into the spec is not UTF-8.
     #[error("{path}: not UTF-8")]
     NotUtf8 { path: PathBuf },

@@ -24,6 +24,7 @@ pub mod limits;
 pub mod named;
 pub mod network;
 pub mod options;
+pub mod proc_view;
 pub mod run;
 pub mod spec;
 

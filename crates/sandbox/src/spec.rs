@@ -275,6 +275,17 @@ fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
             )?);
         }
     }
+    for (source, dest) in crate::proc_view::binds(&opts.root)? {
+        let source = source.to_str().ok_or_else(|| Error::NotUtf8 {
+            path: source.clone(),
+        })?;
+        mounts.push(mount(
+            &dest,
+            "bind",
+            source,
+            &["bind", "ro", "nosuid", "nodev", "noexec"],
+        )?);
+    }
     Ok(mounts)
 }
 

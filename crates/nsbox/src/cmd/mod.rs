@@ -16,6 +16,7 @@ pub mod net;
 pub mod netns;
 pub mod ns;
 pub mod pause;
+pub mod proc_view;
 pub mod ps;
 pub mod resume;
 pub mod rm;

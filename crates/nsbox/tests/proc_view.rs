@@ -1,0 +1,581 @@
+//! `nsbox proc-view` by effect on the real kernel: a server on a mount point
+//! of the test's own, and readers placed in cgroups the test makes beneath
+//! its own (memory and cpu limits set there), reading the view's files as
+//! any program would. Every test stops its server, removes its mount and its
+//! cgroups, pass or fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use nsbox_cgroups::{Host, ProcCgroups};
+use nsbox_testutil::{require_root, TempDir};
+use serde_json::Value;
+
+const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
+
+/// A running view on a test directory (its `--root` and mount point). Drop
+/// stops it, kills its server if still there, and unmounts what is left.
+struct View<'a> {
+    dir: &'a TempDir,
+    pid: u32,
+}
+
+impl<'a> View<'a> {
+    fn start(dir: &'a TempDir) -> View<'a> {
+        require_root();
+        let out = nsbox(
+            dir,
+            &["proc-view", "start", "--mount-point"],
+            Some(&dir.join("mnt")),
+        );
+        assert!(
+            out.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status = nsbox(dir, &["proc-view", "status", "--json"], None);
+        let json: Value = serde_json::from_slice(&status.stdout).expect("status --json");
+        let pid = json["pid"].as_u64().expect("a pid") as u32;
+        View { dir, pid }
+    }
+
+    fn mnt(&self) -> PathBuf {
+        self.dir.join("mnt")
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        self.mnt().join(rel)
+    }
+
+    fn nsbox(&self, args: &[&str]) -> Output {
+        nsbox(self.dir, args, None)
+    }
+}
+
+impl Drop for View<'_> {
+    fn drop(&mut self) {
+        let _ = self.nsbox(&["proc-view", "stop"]);
+        if !gone(self.pid) {
+            let _ = Command::new("kill")
+                .args(["-9", &self.pid.to_string()])
+                .status();
+        }
+        nsbox_testutil::unmount_beneath(self.dir.path());
+    }
+}
+
+/// The process has ended (a zombie its new parent has not reaped yet too).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+fn nsbox(dir: &TempDir, args: &[&str], last: Option<&Path>) -> Output {
+    let mut c = Command::new(NSBOX);
+    c.arg("--root").arg(dir.join("root")).args(args);
+    if let Some(p) = last {
+        c.arg(p);
+    }
+    c.output().expect("run nsbox")
+}
+
+/// Cgroups the test made beneath its own, one per hierarchy it needs;
+/// removed at drop (their processes have ended by then).
+struct Cgroups {
+    dirs: Vec<PathBuf>,
+}
+
+impl Cgroups {
+    /// Memory, cpu, cpuacct and unified cgroups beneath ours, with `memory`
+    /// bytes and a quota of `quota` microseconds per 100 ms.
+    fn new(tag: &str, memory: u64, quota: u64) -> Cgroups {
+        let host = Host::detect().expect("detect cgroups");
+        let own = ProcCgroups::own().expect("our cgroups");
+        let name = format!("nsbox-test-{tag}-{}", std::process::id());
+        let mut cg = Cgroups { dirs: Vec::new() };
+        let (Some(mem), Some(cpu)) = (host.v1_for("memory"), host.v1_for("cpu")) else {
+            panic!(
+                "nsbox-procview's tests need v1 memory and cpu controllers (a v1 or hybrid host); \
+                 the pure v2 case is not written yet"
+            );
+        };
+        let mut want = vec![
+            (mem, vec![("memory.limit_in_bytes", memory.to_string())]),
+            (
+                cpu,
+                vec![
+                    ("cpu.cfs_period_us", "100000".to_owned()),
+                    ("cpu.cfs_quota_us", quota.to_string()),
+                ],
+            ),
+        ];
+        // As an engine does: its CPU time accounted in a cgroup of its own,
+        // and one in the unified hierarchy (its PSI files), the last.
+        if let Some(acct) = host.v1_for("cpuacct").filter(|h| !h.has("cpu")) {
+            want.push((acct, Vec::new()));
+        }
+        if let Some(unified) = &host.unified {
+            want.push((unified, Vec::new()));
+        }
+        for (h, files) in want {
+            let dir = h.dir_of(own.path_in(h).unwrap()).unwrap().join(&name);
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+            cg.dirs.push(dir.clone());
+            for (f, v) in files {
+                std::fs::write(dir.join(f), v).unwrap_or_else(|e| panic!("write {f}: {e}"));
+            }
+        }
+        cg
+    }
+
+    /// Runs `script` in a shell that first moves itself into these cgroups.
+    fn sh(&self, script: &str) -> String {
+        run_sh(&self.script(script))
+    }
+
+    /// `script` preceded by the moves into these cgroups.
+    fn script(&self, script: &str) -> String {
+        let mut enter = String::new();
+        for d in &self.dirs {
+            enter.push_str(&format!(
+                "echo $$ > {}/cgroup.procs || exit 1; ",
+                d.display()
+            ));
+        }
+        format!("{enter}{script}")
+    }
+}
+
+impl Drop for Cgroups {
+    /// A killed process leaves its cgroup only once reaped: retried for a
+    /// second.
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            for _ in 0..50 {
+                if std::fs::remove_dir(d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn run_sh(script: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "sh -c {script:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn field(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, rest) = l.split_once(':')?;
+        (k == key).then(|| rest.split_whitespace().next()?.parse().ok())?
+    })
+}
+
+#[test]
+fn a_reader_limited_to_64m_and_half_a_cpu_sees_its_limits() {
+    let dir = TempDir::new("pv-limits");
+    let view = View::start(&dir);
+    let cg = Cgroups::new("pv-limits", 64 << 20, 50_000);
+    let meminfo = cg.sh(&format!("cat {}", view.file("proc/meminfo").display()));
+    assert_eq!(field(&meminfo, "MemTotal"), Some(65536), "{meminfo}");
+    let free = field(&meminfo, "MemFree").unwrap();
+    assert!(free > 0 && free < 65536, "{meminfo}");
+    assert!(
+        field(&meminfo, "MemAvailable").unwrap() <= 65536,
+        "{meminfo}"
+    );
+    let cpuinfo = cg.sh(&format!("cat {}", view.file("proc/cpuinfo").display()));
+    let processors: Vec<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .collect();
+    assert_eq!(processors, ["processor\t: 0"], "{cpuinfo}");
+    let online = cg.sh(&format!(
+        "cat {}",
+        view.file("sys/devices/system/cpu/online").display()
+    ));
+    assert_eq!(online, "0\n");
+    // Busy for a moment first: the time shows on its one CPU.
+    let stat = cg.sh(&format!(
+        "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; cat {}",
+        view.file("proc/stat").display()
+    ));
+    let cpu0: Vec<u64> = stat
+        .lines()
+        .find(|l| l.starts_with("cpu0 "))
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(cpu0[0] + cpu0[2] > 0, "no CPU time of its own: {stat}");
+    let cpus: Vec<&str> = stat
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("cpu"))
+        .collect();
+    assert_eq!(cpus, ["cpu", "cpu0"], "{stat}");
+    assert!(stat.contains("\nctxt "), "the host's other lines: {stat}");
+    // No swap on this cgroup (memsw unset and the host's swap, if any, is
+    // not shown as its own): the header, and a line only with a swap total.
+    let swaps = cg.sh(&format!("cat {}", view.file("proc/swaps").display()));
+    assert!(swaps.starts_with("Filename"), "{swaps}");
+    let swap_total = field(&meminfo, "SwapTotal").unwrap();
+    assert_eq!(
+        swaps.lines().count(),
+        1 + usize::from(swap_total > 0),
+        "{swaps}"
+    );
+    // PSI from its own unified cgroup: an idle new cgroup did no IO.
+    if Path::new("/proc/pressure/io").exists() {
+        let unified = cg.dirs.last().unwrap();
+        let psi = cg.sh(&format!("cat {}", view.file("proc/pressure/io").display()));
+        assert_eq!(
+            psi,
+            std::fs::read_to_string(unified.join("io.pressure")).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_reader_in_the_hosts_own_cgroups_and_pid_namespace_sees_the_host() {
+    let dir = TempDir::new("pv-host");
+    let view = View::start(&dir);
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(&view.file("sys/devices/system/cpu/online")),
+        read(Path::new("/sys/devices/system/cpu/online"))
+    );
+    let cpu_lines = |t: String| t.lines().filter(|l| l.starts_with("cpu")).count();
+    assert_eq!(
+        cpu_lines(read(&view.file("proc/stat"))),
+        cpu_lines(read(Path::new("/proc/stat")))
+    );
+    let ours: f64 = read(&view.file("proc/uptime"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let host: f64 = read(Path::new("/proc/uptime"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((host - ours).abs() < 2.0, "view {ours}, host {host}");
+}
+
+#[test]
+fn uptime_in_a_new_pid_namespace_counts_from_its_init() {
+    let dir = TempDir::new("pv-uptime");
+    let view = View::start(&dir);
+    let cg = Cgroups::new("pv-uptime", 256 << 20, 100_000);
+    let out = cg.sh(&format!(
+        "exec {NSBOX} unshare -fp -- sh -c 'sleep 1; cat {}'",
+        view.file("proc/uptime").display()
+    ));
+    let up: f64 = out.split(' ').next().unwrap().parse().unwrap();
+    assert!((0.9..5.0).contains(&up), "uptime {out:?}");
+}
+
+#[test]
+fn start_twice_says_it_runs_stop_ends_it_and_unmounts() {
+    let dir = TempDir::new("pv-life");
+    let view = View::start(&dir);
+    let again = nsbox(
+        view.dir,
+        &["proc-view", "start", "--mount-point"],
+        Some(&view.mnt()),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "nsbox: proc-view start: the proc view runs already (pid {}, mounted on {})",
+            view.pid,
+            view.mnt().display()
+        )
+    );
+    let json: Value =
+        serde_json::from_slice(&view.nsbox(&["proc-view", "status", "--json"]).stdout).unwrap();
+    assert_eq!(json["running"], true);
+    assert_eq!(json["mount_point"], view.mnt().display().to_string());
+    let stop = view.nsbox(&["proc-view", "stop"]);
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    assert!(gone(view.pid), "server still alive");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&view.mnt().display().to_string()),
+        "still mounted"
+    );
+    let status = view.nsbox(&["proc-view", "status", "--json"]);
+    let json: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json, serde_json::json!({"running": false}));
+}
+
+#[test]
+fn nsbox_run_binds_the_view_and_free_shows_the_containers_memory() {
+    let dir = TempDir::new("pv-run");
+    let view = View::start(&dir);
+    let out = view.nsbox(&[
+        "run",
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--net",
+        "none",
+        "--",
+        "sh",
+        "-c",
+        "free -k; echo ---; cat /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo; \
+         grep -c '^cpu[0-9]' /proc/stat; cat /proc/uptime",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (free, rest) = text.split_once("---\n").unwrap();
+    let mem: Vec<&str> = free
+        .lines()
+        .find(|l| l.starts_with("Mem:"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(mem[1], "65536", "procps free reads the view: {free}");
+    let rest: Vec<&str> = rest.lines().collect();
+    assert_eq!(rest[..3], ["0", "1", "1"], "{text}");
+    let up: f64 = rest[3].split(' ').next().unwrap().parse().unwrap();
+    assert!(up < 5.0, "uptime of a container started now: {}", rest[3]);
+
+    // In a user namespace too (the server mounts with allow_other).
+    let out = view.nsbox(&[
+        "run",
+        "--userns",
+        "-m",
+        "32m",
+        "--net",
+        "none",
+        "--",
+        "grep",
+        "^MemTotal:",
+        "/proc/meminfo",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&text, "MemTotal"), Some(32768), "{text}");
+}
+
+#[test]
+fn sigterm_unmounts_and_a_killed_servers_mount_is_replaced_by_the_next_start() {
+    let dir = TempDir::new("pv-signals");
+    let view = View::start(&dir);
+    let meminfo = view.file("proc/meminfo");
+    let kill = |sig: &str, pid: u32| {
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !gone(pid) {
+            assert!(
+                std::time::Instant::now() < end,
+                "pid {pid} outlived kill {sig}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    kill("-TERM", view.pid);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(&view.mnt().display().to_string()),
+        "TERM left the mount"
+    );
+    assert!(
+        !dir.join("root/proc-view.json").exists(),
+        "TERM left the state file"
+    );
+
+    // kill -9: readers get ENOTCONN or ECONNABORTED (the restart hand-over is not built
+    // yet); status says it is gone, and the next start mounts anew.
+    drop(view);
+    let view = View::start(&dir);
+    kill("-KILL", view.pid);
+    let err = std::fs::read_to_string(&meminfo).unwrap_err();
+    assert!(
+        [libc::ENOTCONN, libc::ECONNABORTED].contains(&err.raw_os_error().unwrap_or(0)),
+        "{err}"
+    );
+    let status = view.nsbox(&["proc-view", "status", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&status.stdout).unwrap(),
+        serde_json::json!({"running": false})
+    );
+    drop(view);
+    let view = View::start(&dir);
+    let text = std::fs::read_to_string(&meminfo).unwrap();
+    assert!(field(&text, "MemTotal").is_some(), "{text}");
+    drop(view);
+}
+
+#[test]
+fn readers_in_many_cgroups_at_once_each_get_their_own_numbers() {
+    let dir = TempDir::new("pv-many");
+    let view = View::start(&dir);
+    let file = view.file("proc/meminfo");
+    let cgroups: Vec<(u64, Cgroups)> = (1..=8u64)
+        .map(|i| {
+            (
+                i * 16,
+                Cgroups::new(&format!("pv-many{i}"), (i * 16) << 20, 100_000),
+            )
+        })
+        .collect();
+    // Three readers per cgroup, each reading 30 times, all at once.
+    let children: Vec<(u64, std::process::Child)> = cgroups
+        .iter()
+        .flat_map(|(mib, cg)| {
+            let script = cg.script(&format!(
+                "for i in $(seq 30); do grep ^MemTotal: {}; done",
+                file.display()
+            ));
+            (0..3).map(move |_| {
+                let child = Command::new("sh")
+                    .args(["-c", &script])
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn sh");
+                (*mib, child)
+            })
+        })
+        .collect();
+    // Every reader ends before anything is checked, so the cgroups are
+    // empty for their removal even when a check fails.
+    let outputs: Vec<(u64, Output)> = children
+        .into_iter()
+        .map(|(mib, child)| (mib, child.wait_with_output().unwrap()))
+        .collect();
+    for (mib, out) in outputs {
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 30, "{text}");
+        for line in text.lines() {
+            assert_eq!(
+                field(line, "MemTotal"),
+                Some(mib * 1024),
+                "cgroup of {mib} MiB: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn loadavg_counts_the_cgroups_own_busy_task() {
+    let dir = TempDir::new("pv-load");
+    let view = View::start(&dir);
+    let cg = Cgroups::new("pv-load", 64 << 20, 100_000);
+    let file = view.file("proc/loadavg");
+    // The first read starts the sampling; two 5-second samples with one
+    // busy task give the kernel's 1 - (1884/2048)^2 = 0.15 for a minute.
+    let out = cg.sh(&format!(
+        "(while :; do :; done) & busy=$!; trap 'kill $busy' EXIT; cat {f}; sleep 11; cat {f}",
+        f = file.display()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    let log = std::fs::read_to_string(dir.join("root/proc-view.log")).unwrap_or_default();
+    assert_eq!(lines.len(), 2, "{out}{log}");
+    assert!(lines[0].starts_with("0.00 0.00 0.00 "), "{out}{log}");
+    let f: Vec<&str> = lines[1].split(' ').collect();
+    let one: f64 = f[0].parse().unwrap();
+    assert!((0.1..0.5).contains(&one), "{out}");
+    // Its own tasks only: the shell, the loop, sleep's parent shell and cat.
+    let (_, total) = f[3].split_once('/').unwrap();
+    assert!(total.parse::<u32>().unwrap() < 8, "{out}");
+    assert_eq!(f[4], "0", "no host pid: {out}");
+}
+
+#[test]
+fn diskstats_shows_the_cgroups_own_writes_and_only_its_disks() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("pv-disk");
+    let view = View::start(&dir);
+    let host = Host::detect().unwrap();
+    let own = ProcCgroups::own().unwrap();
+    let blkio = host
+        .v1_for("blkio")
+        .expect("nsbox-procview's diskstats test needs v1 blkio");
+    let cg_dir = blkio
+        .dir_of(own.path_in(blkio).unwrap())
+        .unwrap()
+        .join(format!("nsbox-test-pv-disk-{}", std::process::id()));
+    std::fs::create_dir(&cg_dir).unwrap();
+    let cg = Cgroups {
+        dirs: vec![cg_dir.clone()],
+    };
+    // v1 counts a cgroup's IO in blkio.throttle.* only where a rule applies:
+    // a limit no test reaches, on the disk /var/tmp is on.
+    let scratch = TempDir::new_in(Path::new("/var/tmp"), "pv-disk");
+    let dev = std::fs::metadata(scratch.path()).unwrap().dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    std::fs::write(
+        cg_dir.join("blkio.throttle.write_bps_device"),
+        format!("{major}:{minor} 10000000000"),
+    )
+    .unwrap_or_else(|e| panic!("a throttle rule on {major}:{minor} (not a whole disk?): {e}"));
+    let out = cg.sh(&format!(
+        "dd if=/dev/zero of={}/f bs=1M count=4 oflag=direct 2>/dev/null && cat {}",
+        scratch.path().display(),
+        view.file("proc/diskstats").display()
+    ));
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 1, "only the disk it wrote to: {out}");
+    let l = &lines[0];
+    assert_eq!(
+        (l[0], l[1]),
+        (major.to_string().as_str(), minor.to_string().as_str()),
+        "{out}"
+    );
+    assert!(l[7].parse::<u64>().unwrap() >= 1, "writes completed: {out}");
+    assert_eq!(l[9], "8192", "4 MiB in sectors: {out}");
+    assert_eq!(
+        l.len(),
+        std::fs::read_to_string("/proc/diskstats")
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .count()
+    );
+}
