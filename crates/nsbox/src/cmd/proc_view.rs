@@ -45,7 +45,7 @@ impl ProcViewCommand {
 const WAIT: Duration = Duration::from_secs(10);
 
 pub fn run(c: ProcViewCommand) -> anyhow::Result<u8> {
-    let root = &crate::global::global().root;
+    let root = &crate::global::root()?;
     match c {
         ProcViewCommand::Start {
             mount_point,
