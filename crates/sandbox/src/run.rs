@@ -24,40 +24,35 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         }
         None => generate_id(),
     };
-    let bundle = BundleDir::create(&opts.root, &id)?; // removed on every way out unless kept
-                                                      // (declared after the bundle: dropped, so detached, before it goes)
-    let mut network = None;
-    let net = match &opts.net {
-        Net::Host => NetNs::Host,
-        Net::None => NetNs::New,
-        Net::Path(p) => joined(p.clone()),
-        Net::Container(name) => joined(crate::named::net_of(&opts.root, name)?),
+    // removed on every way out unless kept
+    let bundle = BundleDir::create(&opts.root, &id)?;
+    // a network of its own (bridge or CNI): its namespace file and hosts
+    let reached_as = opts.hostname.as_deref().unwrap_or(&id);
+    let own_net = match &opts.net {
         Net::Bridge(b) => {
-            let reached_as = opts.hostname.as_deref().unwrap_or(&id);
             let a = crate::network::attach(&opts.root, bundle.path(), &id, reached_as, b)?;
-            network = Some(crate::attached::NetworkGuard::new(
-                &opts.root,
-                bundle.path(),
-                &id,
-            ));
-            NetNs::Attached {
-                netns: a.netns,
-                etc: crate::network::etc_files(bundle.path(), reached_as, a.hosts)?,
-            }
+            Some((a.netns, a.hosts))
         }
         Net::Cni(c) => {
-            let reached_as = opts.hostname.as_deref().unwrap_or(&id);
             let a = crate::cni_net::attach(&opts.root, bundle.path(), &id, reached_as, c)?;
-            network = Some(crate::attached::NetworkGuard::new(
-                &opts.root,
-                bundle.path(),
-                &id,
-            ));
-            NetNs::Attached {
-                netns: a.netns,
-                etc: crate::network::etc_files(bundle.path(), reached_as, a.hosts)?,
-            }
+            Some((a.netns, a.hosts))
         }
+        _ => None,
+    };
+    // declared after the bundle: dropped, so detached, before it goes
+    let network = own_net
+        .is_some()
+        .then(|| crate::attached::NetworkGuard::new(&opts.root, bundle.path(), &id));
+    let net = match (own_net, &opts.net) {
+        (Some((netns, hosts)), _) => NetNs::Attached {
+            netns,
+            etc: crate::network::etc_files(bundle.path(), reached_as, hosts)?,
+        },
+        (None, Net::Host) => NetNs::Host,
+        (None, Net::None) => NetNs::New,
+        (None, Net::Path(p)) => joined(p.clone()),
+        (None, Net::Container(name)) => joined(crate::named::net_of(&opts.root, name)?),
+        (None, Net::Bridge(_) | Net::Cni(_)) => unreachable!("attached above"),
     };
     let rootfs = match &opts.rootfs {
         Some(dir) => checked_rootfs(dir)?,
