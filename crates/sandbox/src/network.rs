@@ -98,8 +98,17 @@ pub fn attach(
                 },
             )
             .map_err(failed("lease an address"))?;
-        firewall::apply(&net.bridge, net.subnet, &leases.ports())
-            .map_err(failed("set up the bridge's rules"))?;
+        // the table is written when missing and when ports change: its
+        // masquerade and forward rules are the subnet's, not a container's
+        let applied = dir.join("rules");
+        if !applied.exists() || !net.ports.is_empty() {
+            firewall::apply(&net.bridge, net.subnet, &leases.ports())
+                .map_err(failed("set up the bridge's rules"))?;
+            fs::write(&applied, b"").map_err(|source| Error::WriteConfig {
+                path: applied,
+                source,
+            })?;
+        }
         Ok(addr)
     })();
     let addr = match leased {
@@ -110,7 +119,7 @@ pub fn attach(
             let _ = leases.release(id);
             if leases.by_addr.is_empty() {
                 let _ = firewall::remove(&net.bridge);
-                let _ = leases.remove(&["hosts", "subnet"]);
+                let _ = leases.remove(&["hosts", "subnet", "rules"]);
             } else {
                 let _ = firewall::apply(&net.bridge, net.subnet, &leases.ports());
             }
@@ -217,7 +226,7 @@ fn sweep(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
             None if leases.by_addr.is_empty() => {
                 firewall::remove(&bridge).map_err(failed("remove the bridge's rules"))?;
                 leases
-                    .remove(&["hosts", "subnet"])
+                    .remove(&["hosts", "subnet", "rules"])
                     .map_err(failed("remove the network's state"))?;
             }
             None => {}
@@ -232,17 +241,23 @@ fn sweep(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
 fn undo(rtnl: &mut Rtnl, mut leases: Leases, id: &str, a: &Attached) -> Result<(), Error> {
     bridge::detach(rtnl, &a.host_if).map_err(failed("delete the container's veth"))?;
     netns::release(&a.netns).map_err(failed("release the network namespace"))?;
+    let had_ports = leases
+        .by_addr
+        .values()
+        .any(|l| l.owner == id && !l.ports.is_empty());
     leases.release(id).map_err(failed("release the address"))?;
     if !leases.by_addr.is_empty() {
-        // its published ports go with it
-        let subnet: Cidr = a.subnet.parse().map_err(failed("read the subnet"))?;
-        firewall::apply(&a.bridge, subnet, &leases.ports())
-            .map_err(failed("rewrite the bridge's rules"))?;
+        if had_ports {
+            // its published ports go with it
+            let subnet: Cidr = a.subnet.parse().map_err(failed("read the subnet"))?;
+            firewall::apply(&a.bridge, subnet, &leases.ports())
+                .map_err(failed("rewrite the bridge's rules"))?;
+        }
         return write_hosts(&a.hosts, &leases);
     }
     firewall::remove(&a.bridge).map_err(failed("remove the bridge's rules"))?;
     leases
-        .remove(&["hosts", "subnet"])
+        .remove(&["hosts", "subnet", "rules"])
         .map_err(failed("remove the network's state"))
 }
 
