@@ -6,16 +6,24 @@
 # kernel under qemu (TCG, no KVM needed; AppArmor on, as Debian boots it)
 # with everything in an initramfs. See docs/ARCHITECTURE.md, "VM tests".
 #
-#   tests/vm/run.sh [v1] [v2] [v2-leaf] [hybrid] [-- TEST-ARGS...]  (default: all four)
+#   tests/vm/run.sh [v1] [v2] [v2-leaf] [hybrid] [systemd-v2] [systemd-hybrid]
+#                   [-- TEST-ARGS...]  (default: all six)
 #
 # v2-leaf: pure v2 with the tests in a leaf cgroup that holds processes
 # (as under systemd: a service or session scope) instead of the root cgroup.
 # hybrid: v1 controllers each in its own hierarchy, cgroup2 (without them)
 # at /sys/fs/cgroup/unified, as the build machine is laid out.
+# systemd-v2, systemd-hybrid: systemd as PID 1 (Debian's, on a root file
+# system built by debootstrap), on cgroup v2 and on a hybrid host
+# (systemd.unified_cgroup_hierarchy=0); the tests run from a service and
+# drive systemd's cgroup driver (`--systemd-cgroup`) over D-Bus.
 #
 # Needs qemu-system-x86, cpio, busybox-static and apt's package lists (the
-# kernel .deb is fetched with `apt-get download`, never installed). Caches
-# the unpacked kernel in target/vm/kernel/<package>_<version>/.
+# kernel .deb is fetched with `apt-get download`, never installed), and for
+# the systemd modes debootstrap and a Debian mirror (NSBOX_VM_MIRROR,
+# default deb.debian.org): without them those modes fail, they never skip.
+# Caches the unpacked kernel in target/vm/kernel/<package>_<version>/ and
+# the systemd root file system in target/vm/systemd-image/<suite>-<hash>/.
 # Exits nonzero if a run fails, its result line is missing, or it takes more
 # than NSBOX_VM_TIMEOUT seconds (default 900).
 set -euo pipefail
@@ -37,6 +45,8 @@ skip_v1=()
 skip_v2=()
 skip_v2_leaf=()
 skip_hybrid=()
+skip_systemd_v2=()
+skip_systemd_hybrid=()
 
 say() { echo "tests/vm: $*" >&2; }
 fail() {
@@ -53,11 +63,13 @@ while [ $# -gt 0 ]; do
 done
 # what follows `--` goes to every test binary: test names to run, --nocapture
 test_args=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(v2 v1 v2-leaf hybrid)
+[ ${#modes[@]} -gt 0 ] || modes=(v2 v1 v2-leaf hybrid systemd-v2 systemd-hybrid)
+systemd_modes=
 for m in "${modes[@]}"; do
     case "$m" in
         v1 | v2 | v2-leaf | hybrid) ;;
-        *) fail "unknown mode '$m' (want v1, v2, v2-leaf or hybrid)" ;;
+        systemd-v2 | systemd-hybrid) systemd_modes=1 ;;
+        *) fail "unknown mode '$m' (want v1, v2, v2-leaf, hybrid, systemd-v2 or systemd-hybrid)" ;;
     esac
 done
 for tool in qemu-system-x86_64 cpio gzip apt-get apt-cache dpkg-deb ldd; do
@@ -106,17 +118,71 @@ kernel_dir() {
     echo "$dir"
 }
 
+# --- the systemd modes' root file system: Debian with systemd and dbus ---
+# debootstrap's minbase plus these packages, trimmed of documentation and
+# apt's caches, with getty, timers and first-boot units masked (nothing
+# may wait on the console or wake during the tests). Packed once as a
+# cpio archive; each run appends its own small archive (init, the test
+# service, the binaries) and the kernel unpacks both, the second on top.
+debian_suite=bookworm
+debian_mirror=${NSBOX_VM_MIRROR:-http://deb.debian.org/debian}
+systemd_packages=systemd,systemd-sysv,dbus,busybox-static
+
+# $1: the root directory debootstrap made
+configure_systemd_root() {
+    local r=$1 u
+    rm -rf "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/* "$r"/usr/share/doc/* \
+        "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/locale/*
+    for u in serial-getty@ttyS0.service getty@tty1.service getty.target \
+        systemd-firstboot.service apt-daily.timer apt-daily-upgrade.timer \
+        dpkg-db-backup.timer e2scrub_all.timer fstrim.timer e2scrub_reap.service \
+        systemd-timesyncd.service; do
+        ln -sfn /dev/null "$r/etc/systemd/system/$u"
+    done
+    echo nsbox-vm >"$r/etc/hostname"
+}
+
+systemd_image() {
+    local key dir tmp
+    # a new image when the suite, the packages or the configuration change
+    key=$(printf '%s\n' "$debian_suite" "$systemd_packages" "$(declare -f configure_systemd_root)" |
+        sha256sum | cut -c1-12)
+    dir=$vm/systemd-image/$debian_suite-$key
+    if [ -e "$dir/.complete" ]; then
+        echo "$dir"
+        return
+    fi
+    command -v debootstrap >/dev/null ||
+        fail "debootstrap not found: the systemd modes build their root file system with it (apt-get install debootstrap)"
+    say "building the systemd image ($debian_suite, $systemd_packages) from $debian_mirror"
+    rm -rf "$vm/systemd-image"
+    tmp=$dir.tmp
+    mkdir -p "$tmp"
+    debootstrap --variant=minbase --include="$systemd_packages" "$debian_suite" \
+        "$tmp/root" "$debian_mirror" >"$tmp/debootstrap.log" 2>&1 ||
+        fail "debootstrap $debian_suite from $debian_mirror failed (the systemd modes need it; log: $tmp/debootstrap.log)"
+    configure_systemd_root "$tmp/root"
+    (cd "$tmp/root" && find . -print0 | sort -z |
+        cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$tmp/root.cpio.gz"
+    rm -f "$tmp/debootstrap.log"
+    touch "$tmp/.complete"
+    mv "$tmp" "$dir"
+    say "systemd image: $(du -sh "$dir/root" | cut -f1) in $dir"
+    echo "$dir"
+}
+
 # --- the test binaries ---
 # Every test binary of nsbox-cgroups (unit tests and tests/real_kernel.rs),
 # nsbox's integration tests named in $runtime_tests, and the nsbox binary
 # those run; written to $vm/binaries as `cgroups PATH`, `runtime PATH MODES`
 # and `nsbox PATH` lines.
 #
-# A runtime test is NAME (run in every mode) or NAME:MODE,MODE (only
-# there). oci_seccomp holds the LSM tests: AppArmor is on in every mode,
-# and the seccomp tests do not depend on the cgroup kind, so one mode
-# proves them.
-runtime_tests=(oci_cgroups oci_seccomp:v2)
+# A runtime test is NAME (run in every busybox mode: v1, v2, v2-leaf,
+# hybrid) or NAME:MODE,MODE (only there; the systemd modes run only the
+# tests that name them). oci_seccomp holds the LSM tests: AppArmor is on in
+# every mode, and the seccomp tests do not depend on the cgroup kind, so
+# one mode proves them. oci_systemd needs systemd as PID 1.
+runtime_tests=(oci_cgroups oci_seccomp:v2 oci_systemd:systemd-v2,systemd-hybrid)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
 # message contains every string given
@@ -168,8 +234,14 @@ install_binary() {
     # debug info is of no use in the VM and triples the image
     strip --strip-debug -o "$dest" "$bin" 2>/dev/null || cp "$bin" "$dest"
     # shared libraries and the loader, at the paths the binary asks for
+    # (for the systemd image: those it lacks, under /usr, since its /lib
+    # and /lib64 are links an archive entry would replace)
     for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
         [ -e "$root$lib" ] && continue
+        if [ -n "${image_root:-}" ]; then
+            [ -e "$image_root$lib" ] && continue
+            case "$lib" in /lib/* | /lib64/*) lib=/usr$lib ;; esac
+        fi
         mkdir -p "$root$(dirname "$lib")"
         cp -L "$lib" "$root$lib"
     done
@@ -218,18 +290,82 @@ build_initramfs() {
     echo "$out"
 }
 
+# --- the systemd modes' initramfs: the image, then the tests on top ---
+# $1: the image directory (systemd_image), $2: the list from test_binaries.
+# The second archive holds /init (tests/vm/init-systemd: onto a tmpfs,
+# then systemd), the service that runs the tests (tests/vm/systemd-tests)
+# and the runtime tests that name a systemd mode, with nsbox.
+build_systemd_initramfs() {
+    local image=$1 list=$2 out=$vm/initramfs-systemd.cpio.gz kind bin only nsbox wants
+    root=$vm/systemd-overlay
+    image_root=$image/root
+    rm -rf "$root"
+    mkdir -p "$root"/{newroot,tests/bin,tests/modes,usr/local/sbin,etc/systemd/system}
+    cp "$here/init-systemd" "$root/init"
+    cp "$here/systemd-tests" "$root/usr/local/sbin/nsbox-vm-tests"
+    chmod 0755 "$root/init" "$root/usr/local/sbin/nsbox-vm-tests"
+    cat >"$root/etc/systemd/system/nsbox-vm-tests.service" <<'UNIT'
+[Unit]
+Description=nsbox VM tests
+Wants=dbus.service
+After=dbus.service systemd-logind.service basic.target
+
+[Service]
+Type=simple
+ExecStart=/usr/local/sbin/nsbox-vm-tests
+StandardOutput=tty
+StandardError=inherit
+TTYPath=/dev/ttyS0
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    wants=$root/etc/systemd/system/multi-user.target.wants
+    mkdir -p "$wants"
+    ln -s ../nsbox-vm-tests.service "$wants/nsbox-vm-tests.service"
+    nsbox=$(sed -n 's/^nsbox //p' "$list")
+    while read -r kind bin only; do
+        case "$kind" in
+            runtime)
+                [[ ,$only, == *,systemd-* ]] || continue
+                install_binary "$bin" "$root/tests/bin/$(basename "$bin")"
+                tr , '\n' <<<"$only" >"$root/tests/modes/$(basename "$bin")"
+                ;;
+            nsbox) install_binary "$bin" "$root$bin" ;;
+        esac
+    done <"$list"
+    printf '%s\n' ${test_args[@]+"${test_args[@]}"} >"$root/tests/args"
+    printf '%s\n' ${skip_systemd_v2[@]+"${skip_systemd_v2[@]}"} >"$root/tests/skip-systemd-v2"
+    printf '%s\n' ${skip_systemd_hybrid[@]+"${skip_systemd_hybrid[@]}"} >"$root/tests/skip-systemd-hybrid"
+    unset image_root
+    {
+        cat "$image/root.cpio.gz"
+        (cd "$root" && find . -print0 | sort -z |
+            cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1
+    } >"$out.tmp"
+    mv "$out.tmp" "$out"
+    echo "$out"
+}
+
 # --- one boot ---
 run_vm() {
-    local mode=$1 kdir=$2 initrd=$3 log=$vm/console-$1.log append rc code start
+    local mode=$1 kdir=$2 initrd=$3 log=$vm/console-$1.log append rc code start mem=1G
     append="console=ttyS0 panic=-1 quiet nsbox.cgroup=$mode"
-    case "$mode" in v2*) append="$append cgroup_no_v1=all" ;; esac
+    case "$mode" in
+        v2*) append="$append cgroup_no_v1=all" ;;
+        # the image and its copy on a tmpfs take ~300 MB more
+        systemd-v2) append="$append systemd.unified_cgroup_hierarchy=1" mem=2G ;;
+        systemd-hybrid) append="$append systemd.unified_cgroup_hierarchy=0" mem=2G ;;
+    esac
+    append="$append systemd.show_status=false"
     say "booting $(basename "$kdir") for cgroup $mode (log: $log)"
     start=$(date +%s)
     set +e
     # stdin from /dev/null: -nographic would otherwise put a terminal in raw
     # mode and take keys for its monitor
     timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-        -accel tcg -m 1G -smp 2 -nographic -no-reboot \
+        -accel tcg -m "$mem" -smp 2 -nographic -no-reboot \
         -nic none -kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$append" \
         </dev/null 2>&1 | tr -d '\r' | sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$log"
     rc=${PIPESTATUS[0]}
@@ -257,8 +393,16 @@ test_binaries >"$vm/binaries"
 say "test binaries: $(sed -n 's/^[cr][a-z]* \([^ ]*\).*/\1/p' "$vm/binaries" | xargs -n1 basename | tr '\n' ' ')"
 initrd=$(build_initramfs "$kdir" "$vm/binaries")
 say "initramfs: $(($(stat -c %s "$initrd") / 1024)) KiB"
+if [ -n "$systemd_modes" ]; then
+    image=$(systemd_image)
+    initrd_systemd=$(build_systemd_initramfs "$image" "$vm/binaries")
+    say "systemd initramfs: $(($(stat -c %s "$initrd_systemd") / 1024)) KiB"
+fi
 status=0
 for m in "${modes[@]}"; do
-    run_vm "$m" "$kdir" "$initrd" || status=1
+    case "$m" in
+        systemd-*) run_vm "$m" "$kdir" "$initrd_systemd" || status=1 ;;
+        *) run_vm "$m" "$kdir" "$initrd" || status=1 ;;
+    esac
 done
 exit $status

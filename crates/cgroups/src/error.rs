@@ -196,4 +196,38 @@ pub enum Error {
         value: i64,
         found: String,
     },
+
+    /// A systemd cgroups path where systemd does not run.
+    #[error("systemd cgroups path {path:?}: no systemd runs on this host (/run/systemd/system is missing)")]
+    NoSystemd { path: String },
+
+    #[error("connect to the systemd {bus} manager's bus")]
+    SystemdConnect {
+        bus: &'static str,
+        #[source]
+        source: zbus::Error,
+    },
+
+    #[error("systemd ({bus} manager): {method} {unit}")]
+    SystemdCall {
+        method: &'static str,
+        unit: String,
+        bus: &'static str,
+        #[source]
+        source: zbus::Error,
+    },
+
+    #[error("systemd: {method} {unit}: the job ended with result {result:?}")]
+    SystemdJob {
+        method: &'static str,
+        unit: String,
+        result: String,
+    },
+
+    #[error("systemd: {method} {unit}: the job did not end within {secs} s")]
+    SystemdTimeout {
+        method: &'static str,
+        unit: String,
+        secs: u64,
+    },
 }

@@ -13,6 +13,8 @@
 //!   events, remove. It writes only to directories it created, and on v2 to
 //!   the `cgroup.subtree_control` of ancestors, all or nothing, never in
 //!   one holding processes (`v2::delegate`).
+//! - [`systemd::Scope`] is the systemd driver: the cgroup is a transient
+//!   unit systemd makes (over D-Bus), then handled at its directories.
 //! - Each controller is one file behind [`controller::Controller`], in
 //!   `v1/` and `v2/`.
 //!
@@ -29,6 +31,7 @@ pub mod oom;
 pub mod path;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 pub mod tree;
 pub mod v1;
 pub mod v2;

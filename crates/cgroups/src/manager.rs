@@ -17,7 +17,7 @@ use crate::host::{Host, Mode, ProcCgroups};
 use crate::path::CgroupPath;
 use crate::resources::Resources;
 use crate::stats::{self, Stats};
-use crate::{hybrid, v1, v2};
+use crate::{hybrid, systemd, v1, v2};
 
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -32,6 +32,9 @@ pub enum Cgroup {
         v1: v1::Manager,
         unified: v2::Manager,
     },
+    /// A systemd unit (the systemd driver): systemd makes and removes the
+    /// cgroup; everything else goes to its directories as above.
+    Systemd(systemd::Scope),
 }
 
 impl Cgroup {
@@ -65,6 +68,8 @@ impl Cgroup {
             Cgroup::V1(m) => m.create(),
             Cgroup::V2(m) => m.create(&v2::needed_controllers(res)),
             Cgroup::Hybrid { v1, unified } => hybrid::create(v1, unified, res),
+            // made with its first process: systemd::Scope::start
+            Cgroup::Systemd(_) => Ok(()),
         }
     }
 
@@ -77,6 +82,7 @@ impl Cgroup {
     pub fn take_v1_only(&self, res: &mut Resources) -> Vec<&'static str> {
         match self {
             Cgroup::V1(_) => Vec::new(),
+            Cgroup::Systemd(s) => s.fs.take_v1_only(res),
             Cgroup::V2(_) => v2::v1_only::take(res, |_| true),
             Cgroup::Hybrid { v1, .. } => v2::v1_only::take(res, |c| {
                 // net_cls has no v2 twin: without its v1 mount it is missing,
@@ -95,6 +101,7 @@ impl Cgroup {
             Cgroup::V1(m) => m.apply(res),
             Cgroup::V2(m) => m.apply(res),
             Cgroup::Hybrid { v1, unified } => hybrid::apply(v1, unified, res),
+            Cgroup::Systemd(s) => s.set(res),
         }
     }
 
@@ -109,6 +116,7 @@ impl Cgroup {
                 v1.dirs.iter_mut().for_each(|d| d.adopt_leaf());
                 unified.dir.adopt_leaf();
             }
+            Cgroup::Systemd(s) => s.adopt(),
         }
     }
 
@@ -131,6 +139,7 @@ impl Cgroup {
     pub fn add_pid_v1(&self, pid: u32) -> Result<()> {
         let m = match self {
             Cgroup::V2(_) => return Ok(()),
+            Cgroup::Systemd(s) => return s.fs.add_pid_v1(pid),
             Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => m,
         };
         for d in &m.dirs {
@@ -150,6 +159,7 @@ impl Cgroup {
     pub fn clone_fd(&self) -> Result<Option<OwnedFd>> {
         match self {
             Cgroup::V1(_) => Ok(None),
+            Cgroup::Systemd(s) => s.fs.clone_fd(),
             Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => m.open_fd().map(Some),
         }
     }
@@ -167,6 +177,7 @@ impl Cgroup {
                 d.push(unified.path());
                 d
             }
+            Cgroup::Systemd(s) => s.fs.dirs(),
         }
     }
 
@@ -207,6 +218,7 @@ impl Cgroup {
 
     fn freezer(&self) -> Result<Freezer<'_>> {
         match self {
+            Cgroup::Systemd(s) => s.fs.freezer(),
             Cgroup::V1(m) => m
                 .dir("freezer")
                 .map(Freezer::V1)
@@ -228,8 +240,11 @@ impl Cgroup {
     /// the signal loop too.
     pub fn kill(&self) -> Result<()> {
         let start = Instant::now();
+        if let Cgroup::Systemd(s) = self {
+            return s.fs.kill();
+        }
         let v2_dir = match self {
-            Cgroup::V1(_) => None,
+            Cgroup::V1(_) | Cgroup::Systemd(_) => None,
             Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => Some(m.path()),
         };
         let cgroup_kill = v2_dir.map(|d| d.join("cgroup.kill")).filter(|p| p.exists());
@@ -304,6 +319,7 @@ impl Cgroup {
 
     fn memory_dir(&self) -> Result<MemDir<'_>> {
         match self {
+            Cgroup::Systemd(s) => s.fs.memory_dir(),
             Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {
                 field: "memory".to_owned(),
                 controller: "memory".to_owned(),
@@ -318,8 +334,12 @@ impl Cgroup {
     /// cpu, memory and pids statistics, each from the hierarchy holding it.
     /// A controller the cgroup does not have reads as zeros.
     pub fn stats(&self) -> Result<Stats> {
+        if let Cgroup::Systemd(s) = self {
+            return s.fs.stats();
+        }
         let mut s = Stats::default();
         let (v1m, v2m) = match self {
+            Cgroup::Systemd(_) => (None, None),
             Cgroup::V1(m) => (Some(m), None),
             Cgroup::V2(m) => (None, Some(m)),
             Cgroup::Hybrid { v1, unified } => (Some(v1), Some(unified)),
@@ -354,6 +374,7 @@ impl Cgroup {
                 let b = unified.remove();
                 a.and(b)
             }
+            Cgroup::Systemd(s) => s.stop(),
         }
     }
 
@@ -362,6 +383,7 @@ impl Cgroup {
     /// callers that want a raw value.
     pub fn read_file(&self, controller: Option<&str>, file: &str) -> Result<String> {
         let dir = match (self, controller) {
+            (Cgroup::Systemd(s), _) => return s.fs.read_file(controller, file),
             (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, None) => m.path(),
             (Cgroup::V1(_), None) => {
                 return Err(Error::NoUnified {
