@@ -25,8 +25,9 @@ pub struct Global {
     /// Log debug lines too.
     #[arg(long)]
     pub debug: bool,
-    /// Accepted for runc compatibility: cgroups are managed through cgroupfs;
-    /// a systemd-style cgroupsPath (slice:prefix:name) is refused clearly.
+    /// Use systemd's cgroup driver (runc's flag): the container's cgroup is
+    /// a transient unit, cgroupsPath slice:prefix:name; without systemd
+    /// running, refused in one line.
     #[arg(long)]
     pub systemd_cgroup: bool,
     /// For link, addr and route: act inside network namespace NS (a name

@@ -34,6 +34,8 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// `--no-pivot`: enter the rootfs by MS_MOVE onto / and chroot.
     pub no_pivot: bool,
+    /// `--systemd-cgroup`: the cgroup is a systemd unit (`placement`).
+    pub systemd_cgroup: bool,
 }
 
 /// A created container: init waits on the exec fifo.
@@ -93,7 +95,8 @@ pub(crate) fn create_with_console(opts: &CreateOptions, proxy: bool) -> Result<C
         cgroup: None,
     };
     let fifo = fifo::create(&guard.dir().fifo_path())?;
-    let (placement, mut warnings) = placement::prepare(&opts.id, &bundle.spec, guard.dir())?;
+    let (placement, mut warnings) =
+        placement::prepare(&opts.id, &bundle.spec, guard.dir(), opts.systemd_cgroup)?;
     let placement = guard.cgroup.insert(placement);
     let cgroup_sync = placement.join_at_sync();
     let mut ns_plan = ns_plan;
@@ -247,7 +250,7 @@ fn sync(
                         .write(pid)
                         .map_err(|source| Error::IdMaps { pid, source })?;
                 }
-                if let Some(placement) = &guard.cgroup {
+                if let Some(placement) = &mut guard.cgroup {
                     placement.join(pid)?;
                 }
                 parent

@@ -25,10 +25,18 @@
 //! The handle (`nsbox_cgroups::Cgroup`, serializable, with the directories
 //! it made) is recorded in state.json; [`recorded`] gives it back to `delete`,
 //! `kill --all`, `ps`, `update`, `pause`, `resume` and `events`.
+//!
+//! This is where the driver is chosen. With `--systemd-cgroup`, or a
+//! cgroups path in systemd's `slice:prefix:name` form, the cgroup is a
+//! transient systemd unit (`nsbox_cgroups::systemd`): planned here, and
+//! started at sync 1 with init as its process (systemd makes no empty
+//! scope), its limits set before init goes on. Every later verb uses the
+//! same handle, which speaks to systemd where it must (update, delete).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nsbox_cgroups::{Cgroup, CgroupPath};
+use nsbox_cgroups::systemd::{Bus, Scope};
+use nsbox_cgroups::{Cgroup, CgroupPath, Resources};
 use oci_spec::runtime::Spec;
 
 use crate::state::Record;
@@ -41,6 +49,8 @@ pub struct Placement {
     fd: Option<OwnedFd>,
     /// Still ours to undo on drop (not yet recorded in state.json).
     armed: bool,
+    /// A systemd unit still to start at sync 1: its limits and description.
+    unit: Option<(Resources, String)>,
 }
 
 impl Placement {
@@ -51,15 +61,28 @@ impl Placement {
 
     /// True when the child must be added to v1 hierarchies at sync 1
     /// (pure v1 and hybrid hosts).
+    /// (pure v1 and hybrid hosts), or a systemd unit started with it.
     pub fn join_at_sync(&self) -> bool {
-        matches!(self.cgroup, Some(Cgroup::V1(_) | Cgroup::Hybrid { .. }))
+        matches!(
+            self.cgroup,
+            Some(Cgroup::V1(_) | Cgroup::Hybrid { .. } | Cgroup::Systemd(_))
+        )
     }
 
-    /// Sync 1: puts `pid` into the hierarchies it was not born in.
-    pub fn join(&self, pid: u32) -> Result<(), Error> {
-        let Some(cg) = &self.cgroup else {
+    /// Sync 1: puts `pid` into the hierarchies it was not born in, or
+    /// starts the systemd unit with it.
+    pub fn join(&mut self, pid: u32) -> Result<(), Error> {
+        let Some(cg) = &mut self.cgroup else {
             return Ok(());
         };
+        if let (Cgroup::Systemd(scope), Some((res, description))) = (&mut *cg, self.unit.take()) {
+            return scope
+                .start(Some(pid), &res, &description)
+                .map_err(|source| Error::Cgroup {
+                    what: format!("start systemd unit {}", scope.unit()),
+                    source,
+                });
+        }
         let r = if self.fd.is_some() {
             cg.add_pid_v1(pid)
         } else {
@@ -96,22 +119,23 @@ impl Drop for Placement {
     }
 }
 
-/// The cgroups path of `spec`, or the default for container `id`.
-pub fn path_of(id: &str, spec: &Spec) -> Result<CgroupPath, Error> {
-    let linux = spec.linux().as_ref();
-    let raw = linux
+/// The config's `linux.cgroupsPath`, as given.
+fn raw_path(spec: &Spec) -> Option<String> {
+    spec.linux()
+        .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
-        .map(|p| p.to_string_lossy().into_owned());
-    if let Some(path) = raw.as_deref().filter(|p| is_systemd_form(p)) {
-        return Err(Error::SystemdCgroupPath {
-            path: path.to_string(),
-            why: if std::path::Path::new("/run/systemd/system").exists() {
-                "nsbox drives cgroups through cgroupfs only"
-            } else {
-                "no systemd runs on this host (/run/systemd/system is missing)"
-            },
-        });
-    }
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// True when the container's cgroup is a systemd unit: `--systemd-cgroup`
+/// was given, or the path has systemd's form.
+pub fn uses_systemd(spec: &Spec, systemd_flag: bool) -> bool {
+    systemd_flag || raw_path(spec).is_some_and(|p| is_systemd_form(&p))
+}
+
+/// The cgroupfs path of `spec`, or the default for container `id`.
+pub fn path_of(id: &str, spec: &Spec) -> Result<CgroupPath, Error> {
+    let raw = raw_path(spec);
     CgroupPath::parse(raw.as_deref(), &format!("nsbox-{id}")).map_err(|source| Error::Cgroup {
         what: "linux.cgroupsPath".into(),
         source,
@@ -138,12 +162,16 @@ pub fn prepare(
     id: &str,
     spec: &Spec,
     state: &crate::state::StateDir,
+    systemd_flag: bool,
 ) -> Result<(Placement, Vec<Error>), Error> {
     let linux = spec.linux().as_ref();
     let mut res = crate::limits::from_oci(
         linux.and_then(|l| l.resources().as_ref()),
         linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
     )?;
+    if uses_systemd(spec, systemd_flag) {
+        return plan_unit(id, raw_path(spec).as_deref(), res, state);
+    }
     let path = path_of(id, spec)?;
     let mut cg = Cgroup::for_caller(&path).map_err(|source| Error::Cgroup {
         what: "find the cgroup hierarchies".into(),
@@ -179,6 +207,7 @@ pub fn prepare(
         cgroup: Some(cg),
         fd: None,
         armed: true,
+        unit: None,
     };
     let cg = placement.cgroup.as_mut().expect("just set");
     cg.apply(&res).map_err(|source| Error::Cgroup {
@@ -189,6 +218,43 @@ pub fn prepare(
         what: "open cgroup for CLONE_INTO_CGROUP".into(),
         source,
     })?;
+    Ok((placement, warnings))
+}
+
+/// The systemd driver's share of `prepare`: plans the unit (the system
+/// manager for root, the caller's user manager otherwise) and records it;
+/// [`Placement::join`] starts it at sync 1. No D-Bus yet: zbus starts
+/// threads, and the clone must come from a single-threaded process.
+fn plan_unit(
+    id: &str,
+    raw: Option<&str>,
+    mut res: Resources,
+    state: &crate::state::StateDir,
+) -> Result<(Placement, Vec<Error>), Error> {
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        return Err(Error::SystemdCgroupPath {
+            path: raw.unwrap_or_default().to_string(),
+            why: "no systemd runs on this host (/run/systemd/system is missing)",
+        });
+    }
+    let bus = if rustix::process::geteuid().is_root() {
+        Bus::System
+    } else {
+        Bus::User
+    };
+    let scope = Scope::plan(raw, id, bus).map_err(|source| Error::Cgroup {
+        what: "linux.cgroupsPath".into(),
+        source,
+    })?;
+    let cg = Cgroup::Systemd(scope);
+    let warnings = crate::limits::take_v1_only(&cg, &mut res, "config.json");
+    state.write_cgroup(&cg, true)?;
+    let placement = Placement {
+        cgroup: Some(cg),
+        fd: None,
+        armed: true,
+        unit: Some((res, format!("nsbox container {id}"))),
+    };
     Ok((placement, warnings))
 }
 
@@ -238,13 +304,18 @@ pub fn exec_placement(
         what: "open cgroup for CLONE_INTO_CGROUP".into(),
         source,
     })?;
-    let v1 = match cg {
+    Ok((fd, v1_procs(cg)))
+}
+
+/// The `cgroup.procs` files of the v1 hierarchies of `cg`.
+fn v1_procs(cg: &Cgroup) -> Vec<std::path::PathBuf> {
+    match cg {
         Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => {
             m.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
         }
         Cgroup::V2(_) => Vec::new(),
-    };
-    Ok((fd, v1))
+        Cgroup::Systemd(s) => v1_procs(&s.fs),
+    }
 }
 
 /// Kills whatever is left in the cgroup and removes it in every hierarchy

@@ -72,6 +72,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         console_socket: None,
         no_new_keyring: false,
         no_pivot: false,
+        systemd_cgroup: false,
     };
     let output = opts
         .detach

@@ -62,6 +62,7 @@ impl ContainerFlags {
             console_socket: self.console_socket.clone(),
             no_new_keyring: self.no_new_keyring,
             no_pivot: self.no_pivot,
+            systemd_cgroup: crate::global::global().systemd_cgroup,
         })
     }
 }
