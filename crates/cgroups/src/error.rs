@@ -205,7 +205,7 @@ pub enum Error {
     SystemdConnect {
         bus: &'static str,
         #[source]
-        source: zbus::Error,
+        source: Box<zbus::Error>,
     },
 
     #[error("systemd ({bus} manager): {method} {unit}")]
@@ -214,7 +214,7 @@ pub enum Error {
         unit: String,
         bus: &'static str,
         #[source]
-        source: zbus::Error,
+        source: Box<zbus::Error>,
     },
 
     #[error("systemd: {method} {unit}: the job ended with result {result:?}")]

@@ -340,3 +340,13 @@ fn a_failed_create_leaves_no_unit_and_no_cgroup() {
         cgroup_dirs_named(&unit)
     );
 }
+
+/// `nsbox features` says what engines look for before they pass
+/// `--systemd-cgroup` (runs on any host).
+#[test]
+fn features_report_the_systemd_driver() {
+    let out = nsbox_testutil::run(oci_common::NSBOX, ["features"]).success();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["linux"]["cgroup"]["systemd"], true, "{v}");
+    assert_eq!(v["linux"]["cgroup"]["systemdUser"], true, "{v}");
+}

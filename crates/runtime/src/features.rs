@@ -70,12 +70,12 @@ pub fn features() -> Features {
     capabilities.sort();
     linux.set_capabilities(Some(capabilities));
     // cgroups through nsbox-cgroups (cgroupfs: v1, v2 and hybrid hosts, rdma
-    // included; no systemd driver).
+    // included) and the systemd driver (system and user managers, over D-Bus).
     let mut cgroup = Cgroup::default();
     cgroup.set_v1(Some(true));
     cgroup.set_v2(Some(true));
-    cgroup.set_systemd(Some(false));
-    cgroup.set_systemd_user(Some(false));
+    cgroup.set_systemd(Some(true));
+    cgroup.set_systemd_user(Some(true));
     cgroup.set_rdma(Some(true));
     linux.set_cgroup(Some(cgroup));
     linux.set_seccomp(Some(crate::seccomp::features()));

@@ -38,7 +38,7 @@ impl Manager {
         }
         .map_err(|source| Error::SystemdConnect {
             bus: bus.name(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Manager { conn, bus })
     }
@@ -53,7 +53,7 @@ impl Manager {
             method,
             unit: unit.to_owned(),
             bus: self.bus.name(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -141,10 +141,7 @@ impl Scope {
                 .iter()
                 .any(|d| d.ends_with(cg.trim_start_matches('/')))
         {
-            self.fs = Box::new(Cgroup::for_caller(&CgroupPath::parse(
-                Some(&cg),
-                self.unit(),
-            )?)?);
+            *self.fs = Cgroup::for_caller(&CgroupPath::parse(Some(&cg), self.unit())?)?;
         }
         self.fs.create(res)?;
         if let Some(pid) = pid {

@@ -49,12 +49,12 @@ impl UnitPath {
         if !slice.ends_with(".slice") {
             return Err(invalid("the slice's name must end in .slice"));
         }
-        expand_slice(slice).map_err(|_| invalid("not a valid slice name"))?;
+        expand_slice(slice).ok_or_else(|| invalid("not a valid slice name"))?;
         if name.is_empty() {
             return Err(invalid("the unit name is empty"));
         }
         let unit = if name.ends_with(".slice") {
-            expand_slice(name).map_err(|_| invalid("not a valid slice name"))?;
+            expand_slice(name).ok_or_else(|| invalid("not a valid slice name"))?;
             name.to_owned()
         } else if prefix.is_empty() {
             format!("{name}.scope")
@@ -89,19 +89,20 @@ impl UnitPath {
 
 /// The cgroup path of slice `name` relative to the root: every dash-joined
 /// prefix is a parent slice; `-.slice` is the root itself (an empty path).
-pub fn expand_slice(name: &str) -> std::result::Result<String, ()> {
-    let base = name.strip_suffix(".slice").ok_or(())?;
+/// `None` for a name systemd would refuse.
+pub fn expand_slice(name: &str) -> Option<String> {
+    let base = name.strip_suffix(".slice")?;
     if base == "-" {
-        return Ok(String::new());
+        return Some(String::new());
     }
     if base.is_empty() || base.contains('/') || base.starts_with('-') || base.ends_with('-') {
-        return Err(());
+        return None;
     }
     let mut out = String::new();
     let mut prefix = String::new();
     for (i, part) in base.split('-').enumerate() {
         if part.is_empty() {
-            return Err(()); // "a--b"
+            return None; // "a--b"
         }
         if i > 0 {
             prefix.push('-');
@@ -111,7 +112,7 @@ pub fn expand_slice(name: &str) -> std::result::Result<String, ()> {
         out.push_str(&prefix);
         out.push_str(".slice");
     }
-    Ok(out)
+    Some(out)
 }
 
 /// systemd's rule for unit names: at most 255 bytes of ASCII letters,
@@ -149,7 +150,7 @@ mod tests {
             ".slice",
             "a.scope",
         ] {
-            assert!(expand_slice(bad).is_err(), "{bad}");
+            assert!(expand_slice(bad).is_none(), "{bad}");
         }
     }
 
