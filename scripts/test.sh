@@ -24,6 +24,9 @@ apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libsecco
 # `apt-get download`, never installed) on pure cgroup v2 and v1-only hosts;
 # without recommends, which pull in a GUI.
 apt-get install -y -qq --no-install-recommends qemu-system-x86 cpio >/dev/null
+# debootstrap: tests/vm's systemd modes boot Debian's systemd from a root
+# file system it builds (cached under target/vm/systemd-image).
+apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 # podman, containerd: engines that run nsbox as their OCI runtime
 # (crates/nsbox/tests/engine_*.rs); runc, crun: the runtimes bench/runtime.sh
 # compares with. Without recommends: podman's pull in dbus-user-session,
@@ -78,5 +81,8 @@ cargo test --workspace -- --test-threads=2
 # /sys/fs/cgroup/unified), each under qemu with AppArmor enabled (v2 also
 # runs oci_seccomp for its AppArmor case; docs/ARCHITECTURE.md, "VM
 # tests"). A test that cannot run on this machine's kind says on stderr
-# which of these runs it.
-bash tests/vm/run.sh v2 v1 v2-leaf hybrid
+# which of these runs it. systemd-v2 and systemd-hybrid boot Debian's
+# systemd as PID 1 (v2, and hybrid with systemd.unified_cgroup_hierarchy=0)
+# for the systemd cgroup driver's tests (crates/nsbox/tests/oci_systemd.rs):
+# ~2 min each, plus ~1 min once to build their image.
+bash tests/vm/run.sh v2 v1 v2-leaf hybrid systemd-v2 systemd-hybrid
