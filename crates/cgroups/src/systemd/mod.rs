@@ -33,6 +33,12 @@ pub use unit_name::UnitPath;
 /// Where systemd keeps the sign that it runs as the init (sd_booted(3)).
 const BOOTED: &str = "/run/systemd/system";
 
+/// /proc/devices (empty if unreadable: whole-major device rules then get
+/// no property, and the files alone hold them).
+fn proc_devices() -> String {
+    std::fs::read_to_string("/proc/devices").unwrap_or_default()
+}
+
 /// Which systemd manager holds the unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Bus {
@@ -115,7 +121,7 @@ impl Scope {
         if let Some(pid) = pid.filter(|_| !self.path.is_slice()) {
             props.push(("PIDs", Prop::Pids(vec![pid])));
         }
-        props.extend(properties::limits(res, self.unified()));
+        props.extend(properties::limits(res, self.unified(), &proc_devices()));
         mgr.start_transient(self.unit(), &props)?;
         self.started = true;
         let r = self.finish_start(&mgr, pid, res);
@@ -159,7 +165,8 @@ impl Scope {
     /// `update`: the properties systemd has, then every file.
     pub fn set(&mut self, res: &Resources) -> Result<()> {
         let mgr = dbus::Manager::connect(self.bus)?;
-        mgr.set_properties(self.unit(), &properties::limits(res, self.unified()))?;
+        let props = properties::limits(res, self.unified(), &proc_devices());
+        mgr.set_properties(self.unit(), &props)?;
         self.fs.apply(res)
     }
 

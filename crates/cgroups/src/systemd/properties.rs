@@ -53,8 +53,9 @@ pub fn base(description: &str, unified: bool) -> Vec<(&'static str, Prop)> {
 }
 
 /// The limits of `res` that systemd has properties for; `unified` says
-/// whether the unit's controllers are cgroup v2 ones (pure v2 host).
-pub fn limits(res: &Resources, unified: bool) -> Vec<(&'static str, Prop)> {
+/// whether the unit's controllers are cgroup v2 ones (pure v2 host);
+/// `proc_devices` is the text of /proc/devices (names for whole majors).
+pub fn limits(res: &Resources, unified: bool, proc_devices: &str) -> Vec<(&'static str, Prop)> {
     let mut p = Vec::new();
     if let Some(m) = &res.memory {
         let limit = m.limit.filter(|&v| v != 0);
@@ -153,7 +154,7 @@ pub fn limits(res: &Resources, unified: bool) -> Vec<(&'static str, Prop)> {
             p.push(("BlockIOWeight", Prop::U64(u64::from(w))));
         }
     }
-    if let Some((policy, allow)) = devices(&res.devices) {
+    if let Some((policy, allow)) = devices(&res.devices, proc_devices) {
         p.push(("DevicePolicy", Prop::Str(policy.to_owned())));
         if !allow.is_empty() {
             p.push(("DeviceAllow", Prop::Devices(allow)));
@@ -221,11 +222,15 @@ pub fn bitmask(list: &str) -> Option<Vec<u8>> {
 }
 
 /// Device rules as systemd's policy and allow list, when they take the
-/// shape systemd can say: an optional "deny all" first, then allow rules
-/// only (what engines send). A rule list of any other shape gets no
-/// device property (systemd's policy stays `auto`) and is left to the
-/// cgroup files alone.
-fn devices(rules: &[DeviceRule]) -> Option<(&'static str, Vec<(String, String)>)> {
+/// shape systemd can say: "deny all" and allow rules (what engines send;
+/// a "deny all" takes back every allow before it). A rule list of any
+/// other shape (a narrower deny, a whole major /proc/devices has no name
+/// for) gets no device property (systemd's policy stays `auto`) and is
+/// left to the cgroup files alone.
+fn devices(
+    rules: &[DeviceRule],
+    proc_devices: &str,
+) -> Option<(&'static str, Vec<(String, String)>)> {
     if rules.is_empty() {
         return None;
     }
@@ -236,10 +241,11 @@ fn devices(rules: &[DeviceRule]) -> Option<(&'static str, Vec<(String, String)>)
     };
     let mut allow = Vec::new();
     let mut open = true;
-    for (i, r) in rules.iter().enumerate() {
+    for r in rules {
         if !r.allow {
-            if i == 0 && all(r) {
+            if all(r) {
                 open = false;
+                allow.clear();
                 continue;
             }
             return None;
@@ -263,9 +269,11 @@ fn devices(rules: &[DeviceRule]) -> Option<(&'static str, Vec<(String, String)>)
             .collect();
         let path = match (r.major.filter(|&m| m >= 0), r.minor.filter(|&m| m >= 0)) {
             (None, None) => format!("{kind}-*"),
+            // one minor of every major: systemd has no such rule
+            (None, Some(_)) => return None,
             (Some(major), Some(minor)) => format!("/dev/{kind}/{major}:{minor}"),
             // a whole major goes by its name in /proc/devices
-            _ => return None,
+            (Some(major), None) => format!("{kind}-{}", major_name(proc_devices, kind, major)?),
         };
         allow.push((path, access));
     }
@@ -274,6 +282,24 @@ fn devices(rules: &[DeviceRule]) -> Option<(&'static str, Vec<(String, String)>)
     } else {
         Some(("strict", allow))
     }
+}
+
+/// The name /proc/devices gives `major` in its section for `kind`
+/// ("Character devices:" or "Block devices:").
+fn major_name<'a>(proc_devices: &'a str, kind: &str, major: i64) -> Option<&'a str> {
+    let header = if kind == "char" {
+        "Character devices:"
+    } else {
+        "Block devices:"
+    };
+    proc_devices
+        .lines()
+        .skip_while(|l| l.trim() != header)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.trim().split_once(' '))
+        .find(|(n, _)| n.parse() == Ok(major))
+        .map(|(_, name)| name.trim())
 }
 
 #[cfg(test)]
@@ -322,7 +348,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            limits(&res, true),
+            limits(&res, true, ""),
             vec![
                 ("MemoryMax", Prop::U64(64 << 20)),
                 ("MemoryLow", Prop::U64(1 << 20)),
@@ -336,7 +362,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            limits(&res, false),
+            limits(&res, false, ""),
             vec![
                 ("MemoryLimit", Prop::U64(64 << 20)),
                 ("CPUShares", Prop::U64(1024)),
@@ -356,8 +382,11 @@ mod tests {
             pids: Some(Pids { limit: 0 }),
             ..Default::default()
         };
-        assert!(limits(&zeros, true).is_empty());
+        assert!(limits(&zeros, true, "").is_empty());
     }
+
+    const PROC_DEVICES: &str =
+        "Character devices:\n  1 mem\n  4 /dev/vc/0\n136 pts\n\nBlock devices:\n  8 sd\n";
 
     #[test]
     fn device_rules_become_a_strict_allow_list() {
@@ -371,10 +400,13 @@ mod tests {
                     access: Some(access.into()),
                 }
             };
+        // runc's order: the config's rules, then the standard devices
         let rules = vec![
+            rule(true, Some('b'), Some(8), Some(0), "r"),
             rule(false, None, None, None, "rwm"),
             rule(true, Some('c'), Some(1), Some(3), "rwm"),
             rule(true, Some('c'), None, None, "m"),
+            rule(true, Some('c'), Some(136), None, "rwm"),
         ];
         assert_eq!(
             limits(
@@ -382,7 +414,8 @@ mod tests {
                     devices: rules,
                     ..Default::default()
                 },
-                true
+                true,
+                PROC_DEVICES
             ),
             vec![
                 ("DevicePolicy", Prop::Str("strict".into())),
@@ -390,12 +423,27 @@ mod tests {
                     "DeviceAllow",
                     Prop::Devices(vec![
                         ("/dev/char/1:3".into(), "rwm".into()),
-                        ("char-*".into(), "m".into())
+                        ("char-*".into(), "m".into()),
+                        ("char-pts".into(), "rwm".into())
                     ])
                 ),
             ]
         );
-        // a deny after allows: left to the files
+        // a major /proc/devices does not name, a narrower deny: the files
+        let unnamed = vec![
+            rule(false, None, None, None, "rwm"),
+            rule(true, Some('c'), Some(99), None, "rwm"),
+        ];
+        assert!(limits(
+            &Resources {
+                devices: unnamed,
+                ..Default::default()
+            },
+            true,
+            PROC_DEVICES
+        )
+        .is_empty());
+        assert_eq!(major_name(PROC_DEVICES, "block", 8), Some("sd"));
         let rules = vec![
             rule(true, None, None, None, "rwm"),
             rule(false, Some('c'), Some(1), Some(3), "rwm"),
@@ -405,7 +453,8 @@ mod tests {
                 devices: rules,
                 ..Default::default()
             },
-            true
+            true,
+            PROC_DEVICES
         )
         .is_empty());
     }
