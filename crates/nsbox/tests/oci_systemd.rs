@@ -350,3 +350,111 @@ fn features_report_the_systemd_driver() {
     assert_eq!(v["linux"]["cgroup"]["systemd"], true, "{v}");
     assert_eq!(v["linux"]["cgroup"]["systemdUser"], true, "{v}");
 }
+
+/// Device rules become the unit's policy (`strict`, the standard devices
+/// allowed by number or by their /proc/devices name) and hold inside: a
+/// host device bound in is refused.
+#[test]
+fn device_rules_are_the_units_policy_and_hold_inside() {
+    if !systemd_here() {
+        return;
+    }
+    let mut t = Sd::new("sd-dev");
+    let id = t.oci().id("dev");
+    let unit = format!("nsbox-{id}.scope");
+    let mut c = base_config(&[
+        "sh",
+        "-c",
+        "cat /dev/null && echo null=ok > /out; head -c1 /kmsg 2> /err || echo kmsg=denied >> /out; sleep 1000",
+    ]);
+    c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    c["linux"]["cgroupsPath"] = json!(format!("system.slice:nsbox:{id}"));
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/kmsg", "type": "bind", "source": "/dev/kmsg", "options": ["bind"]}),
+    );
+    t.oci().write_config(&c);
+    t.start(&id, &unit);
+    assert_eq!(show(&unit, "DevicePolicy"), "strict");
+    let allow = show(&unit, "DeviceAllow");
+    for want in ["/dev/char/1:3 rwm", "char-pts rwm"] {
+        assert!(allow.contains(want), "{want} not in {allow}");
+    }
+    wait_for("the device checks", Duration::from_secs(10), || {
+        read(&t.rootfs("out")).lines().count() == 2
+    });
+    assert_eq!(read(&t.rootfs("out")), "null=ok\nkmsg=denied");
+    assert!(
+        read(&t.rootfs("err")).contains("Operation not permitted"),
+        "{}",
+        read(&t.rootfs("err"))
+    );
+}
+
+/// `events` streams the OOM kill in the unit's cgroup.
+#[test]
+fn events_report_an_oom_in_the_scope() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    if !systemd_here() {
+        return;
+    }
+    let mut t = Sd::new("sd-oom");
+    let id = t.oci().id("oom");
+    let unit = format!("nsbox-{id}.scope");
+    t.config(
+        &format!("{WAIT_GO}; dd if=/dev/zero of=/dev/null bs=128M count=1; sleep 1000"),
+        json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}}),
+        &format!("system.slice:nsbox:{id}"),
+    );
+    t.start(&id, &unit);
+    let mut events = Command::new(oci_common::NSBOX)
+        .args(["--root", &t.oci().root.display().to_string()])
+        .args(["events", "--interval", "200ms", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(events.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "stats", "{first}");
+    std::fs::write(t.rootfs("go"), "").unwrap();
+    let mut oom = None;
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["type"] == "oom" {
+            oom = Some(v);
+            break;
+        }
+    }
+    let _ = events.kill();
+    let _ = events.wait();
+    assert_eq!(oom.expect("an oom event"), json!({"type": "oom", "id": id}));
+}
+
+/// Half a CPU as systemd's CPUQuotaPerSecUSec and cpu.max / cfs_quota:
+/// two busy loops get half a core between them.
+#[test]
+fn a_cpu_quota_holds_busy_loops_to_half_a_core() {
+    if !systemd_here() {
+        return;
+    }
+    let mut t = Sd::new("sd-cpu");
+    let id = t.oci().id("cpu");
+    let unit = format!("nsbox-{id}.scope");
+    t.config(
+        "while :; do :; done & while :; do :; done",
+        json!({"cpu": {"quota": 50000, "period": 100000}}),
+        &format!("system.slice:nsbox:{id}"),
+    );
+    t.start(&id, &unit);
+    let usage = || {
+        let out = t.oci().nsbox(&["events", "--stats", &id]).success();
+        let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+        v["data"]["cpu"]["usage"]["total"].as_u64().unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let (u0, t0) = (usage(), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (u1, t1) = (usage(), Instant::now());
+    let cores = (u1 - u0) as f64 / (t1 - t0).as_nanos() as f64;
+    assert!((0.3..0.7).contains(&cores), "used {cores:.2} cores");
+}
