@@ -126,7 +126,9 @@ kernel_dir() {
 # service, the binaries) and the kernel unpacks both, the second on top.
 debian_suite=bookworm
 debian_mirror=${NSBOX_VM_MIRROR:-http://deb.debian.org/debian}
-systemd_packages=systemd,systemd-sysv,dbus,busybox-static
+# dbus-user-session: the session bus of a user's own manager (the rootless
+# test's); systemd's user manager starts for user 1000 by lingering
+systemd_packages=systemd,systemd-sysv,dbus,dbus-user-session,busybox-static
 
 # $1: the root directory debootstrap made
 configure_systemd_root() {

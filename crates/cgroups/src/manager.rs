@@ -32,9 +32,12 @@ pub enum Cgroup {
         v1: v1::Manager,
         unified: v2::Manager,
     },
-    /// A systemd unit (the systemd driver): systemd makes and removes the
-    /// cgroup; everything else goes to its directories as above.
-    Systemd(systemd::Scope),
+    /// A systemd unit (the systemd driver, `systemd`): systemd makes and
+    /// removes the cgroup; everything else goes to its directories, `fs`.
+    Systemd {
+        unit: systemd::Unit,
+        fs: Box<Cgroup>,
+    },
 }
 
 impl Cgroup {
@@ -60,6 +63,59 @@ impl Cgroup {
         Cgroup::new(&Host::detect()?, &ProcCgroups::own()?, path)
     }
 
+    /// The systemd unit for container `id` from its cgroups path (see
+    /// [`systemd::Unit::plan`]), with a handle of the directories it will
+    /// have; touches nothing. [`Cgroup::start_unit`] makes it.
+    pub fn systemd(path: Option<&str>, id: &str, bus: systemd::Bus) -> Result<Cgroup> {
+        let unit = systemd::Unit::plan(path, id, bus)?;
+        let fs = Cgroup::for_caller(&CgroupPath::parse(Some(&unit.planned_cgroup()), id)?)?;
+        Ok(Cgroup::Systemd {
+            unit,
+            fs: Box::new(fs),
+        })
+    }
+
+    /// The systemd unit's name, for a handle of the systemd driver.
+    pub fn unit_name(&self) -> Option<&str> {
+        match self {
+            Cgroup::Systemd { unit, .. } => Some(unit.name()),
+            _ => None,
+        }
+    }
+
+    fn is_v2(&self) -> bool {
+        matches!(self, Cgroup::V2(_))
+    }
+
+    /// Starts the systemd unit with `pid` inside and the limits of `res`
+    /// (systemd makes no empty scope, so this is the unit's creation), then
+    /// makes the directories systemd did not (v1 hierarchies it leaves
+    /// alone), puts `pid` there too and writes every limit to the files.
+    /// On failure the unit is stopped and nothing it made is left. For a
+    /// cgroupfs handle: [`Cgroup::add_pid`].
+    pub fn start_unit(&mut self, pid: u32, res: &Resources, description: &str) -> Result<()> {
+        let Cgroup::Systemd { unit, fs } = self else {
+            return self.add_pid(pid);
+        };
+        let cg = unit.start(pid, res, description, fs.is_v2())?;
+        let r = (|| {
+            // the planned directories, unless systemd says otherwise (a
+            // user manager elsewhere than its usual place)
+            let rel = Path::new(cg.trim_start_matches('/'));
+            if !cg.is_empty() && !fs.dirs().iter().any(|d| d.ends_with(rel)) {
+                **fs = Cgroup::for_caller(&CgroupPath::parse(Some(&cg), unit.name())?)?;
+            }
+            fs.create(res)?;
+            fs.add_pid(pid)?;
+            fs.apply(res)
+        })();
+        if r.is_err() {
+            let _ = unit.stop();
+            let _ = fs.remove();
+        }
+        r
+    }
+
     /// Makes the directories (recording which, so that removal takes only
     /// those) and, on v2, enables the controllers `res` needs. On failure
     /// nothing it made or enabled is left behind.
@@ -68,8 +124,8 @@ impl Cgroup {
             Cgroup::V1(m) => m.create(),
             Cgroup::V2(m) => m.create(&v2::needed_controllers(res)),
             Cgroup::Hybrid { v1, unified } => hybrid::create(v1, unified, res),
-            // made with its first process: systemd::Scope::start
-            Cgroup::Systemd(_) => Ok(()),
+            // made with its first process: Cgroup::start_unit
+            Cgroup::Systemd { .. } => Ok(()),
         }
     }
 
@@ -82,7 +138,7 @@ impl Cgroup {
     pub fn take_v1_only(&self, res: &mut Resources) -> Vec<&'static str> {
         match self {
             Cgroup::V1(_) => Vec::new(),
-            Cgroup::Systemd(s) => s.fs.take_v1_only(res),
+            Cgroup::Systemd { fs, .. } => fs.take_v1_only(res),
             Cgroup::V2(_) => v2::v1_only::take(res, |_| true),
             Cgroup::Hybrid { v1, .. } => v2::v1_only::take(res, |c| {
                 // net_cls has no v2 twin: without its v1 mount it is missing,
@@ -101,7 +157,10 @@ impl Cgroup {
             Cgroup::V1(m) => m.apply(res),
             Cgroup::V2(m) => m.apply(res),
             Cgroup::Hybrid { v1, unified } => hybrid::apply(v1, unified, res),
-            Cgroup::Systemd(s) => s.set(res),
+            Cgroup::Systemd { unit, fs } => {
+                unit.set(res, fs.is_v2())?;
+                fs.apply(res)
+            }
         }
     }
 
@@ -116,7 +175,8 @@ impl Cgroup {
                 v1.dirs.iter_mut().for_each(|d| d.adopt_leaf());
                 unified.dir.adopt_leaf();
             }
-            Cgroup::Systemd(s) => s.adopt(),
+            // started if its cgroup exists, so that `remove` stops it
+            Cgroup::Systemd { unit, fs } => unit.adopt(fs.dirs().iter().any(|d| d.is_dir())),
         }
     }
 
@@ -139,7 +199,7 @@ impl Cgroup {
     pub fn add_pid_v1(&self, pid: u32) -> Result<()> {
         let m = match self {
             Cgroup::V2(_) => return Ok(()),
-            Cgroup::Systemd(s) => return s.fs.add_pid_v1(pid),
+            Cgroup::Systemd { fs, .. } => return fs.add_pid_v1(pid),
             Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => m,
         };
         for d in &m.dirs {
@@ -159,7 +219,7 @@ impl Cgroup {
     pub fn clone_fd(&self) -> Result<Option<OwnedFd>> {
         match self {
             Cgroup::V1(_) => Ok(None),
-            Cgroup::Systemd(s) => s.fs.clone_fd(),
+            Cgroup::Systemd { fs, .. } => fs.clone_fd(),
             Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => m.open_fd().map(Some),
         }
     }
@@ -177,7 +237,7 @@ impl Cgroup {
                 d.push(unified.path());
                 d
             }
-            Cgroup::Systemd(s) => s.fs.dirs(),
+            Cgroup::Systemd { fs, .. } => fs.dirs(),
         }
     }
 
@@ -218,7 +278,7 @@ impl Cgroup {
 
     fn freezer(&self) -> Result<Freezer<'_>> {
         match self {
-            Cgroup::Systemd(s) => s.fs.freezer(),
+            Cgroup::Systemd { fs, .. } => fs.freezer(),
             Cgroup::V1(m) => m
                 .dir("freezer")
                 .map(Freezer::V1)
@@ -240,11 +300,11 @@ impl Cgroup {
     /// the signal loop too.
     pub fn kill(&self) -> Result<()> {
         let start = Instant::now();
-        if let Cgroup::Systemd(s) = self {
-            return s.fs.kill();
+        if let Cgroup::Systemd { fs, .. } = self {
+            return fs.kill();
         }
         let v2_dir = match self {
-            Cgroup::V1(_) | Cgroup::Systemd(_) => None,
+            Cgroup::V1(_) | Cgroup::Systemd { .. } => None,
             Cgroup::V2(m) | Cgroup::Hybrid { unified: m, .. } => Some(m.path()),
         };
         let cgroup_kill = v2_dir.map(|d| d.join("cgroup.kill")).filter(|p| p.exists());
@@ -319,7 +379,7 @@ impl Cgroup {
 
     fn memory_dir(&self) -> Result<MemDir<'_>> {
         match self {
-            Cgroup::Systemd(s) => s.fs.memory_dir(),
+            Cgroup::Systemd { fs, .. } => fs.memory_dir(),
             Cgroup::V1(m) => m.dir("memory").map(MemDir::V1).ok_or(Error::NoController {
                 field: "memory".to_owned(),
                 controller: "memory".to_owned(),
@@ -334,12 +394,12 @@ impl Cgroup {
     /// cpu, memory and pids statistics, each from the hierarchy holding it.
     /// A controller the cgroup does not have reads as zeros.
     pub fn stats(&self) -> Result<Stats> {
-        if let Cgroup::Systemd(s) = self {
-            return s.fs.stats();
+        if let Cgroup::Systemd { fs, .. } = self {
+            return fs.stats();
         }
         let mut s = Stats::default();
         let (v1m, v2m) = match self {
-            Cgroup::Systemd(_) => (None, None),
+            Cgroup::Systemd { .. } => (None, None),
             Cgroup::V1(m) => (Some(m), None),
             Cgroup::V2(m) => (None, Some(m)),
             Cgroup::Hybrid { v1, unified } => (Some(v1), Some(unified)),
@@ -374,7 +434,10 @@ impl Cgroup {
                 let b = unified.remove();
                 a.and(b)
             }
-            Cgroup::Systemd(s) => s.stop(),
+            Cgroup::Systemd { unit, fs } => {
+                unit.stop()?;
+                fs.remove()
+            }
         }
     }
 
@@ -383,7 +446,7 @@ impl Cgroup {
     /// callers that want a raw value.
     pub fn read_file(&self, controller: Option<&str>, file: &str) -> Result<String> {
         let dir = match (self, controller) {
-            (Cgroup::Systemd(s), _) => return s.fs.read_file(controller, file),
+            (Cgroup::Systemd { fs, .. }, _) => return fs.read_file(controller, file),
             (Cgroup::V2(m), _) | (Cgroup::Hybrid { unified: m, .. }, None) => m.path(),
             (Cgroup::V1(_), None) => {
                 return Err(Error::NoUnified {

@@ -320,7 +320,7 @@ fn unified_cgroup_freeze_and_thaw() {
     let mut g = Guard::new("v2freeze", &Resources::default());
     let dir = match &g.cg {
         Cgroup::Hybrid { unified, .. } | Cgroup::V2(unified) => unified.path().to_owned(),
-        Cgroup::Systemd(_) => unreachable!("Guard makes a cgroupfs cgroup"),
+        Cgroup::Systemd { .. } => unreachable!("Guard makes a cgroupfs cgroup"),
         Cgroup::V1(_) => {
             assert!(Host::detect().unwrap().unified.is_none());
             return nsbox_testutil::skip_here(
@@ -364,7 +364,7 @@ fn kill_by_signals_through_v1_freezer() {
     let mut g = Guard::new("v1kill", &Resources::default());
     let v1only = match &g.cg {
         Cgroup::Hybrid { v1, .. } | Cgroup::V1(v1) => Cgroup::V1(v1.clone()),
-        Cgroup::Systemd(_) => unreachable!("Guard makes a cgroupfs cgroup"),
+        Cgroup::Systemd { .. } => unreachable!("Guard makes a cgroupfs cgroup"),
         Cgroup::V2(_) => {
             return nsbox_testutil::skip_here("pure v2: no v1 freezer", &["hybrid", "v1"]);
         }
@@ -666,7 +666,7 @@ fn v2_device_filter_allows_only_listed_devices() {
     let mut g = Guard::new("bpfdev", &Resources::default());
     let dir = match &g.cg {
         Cgroup::Hybrid { unified, .. } | Cgroup::V2(unified) => unified.path().to_owned(),
-        Cgroup::Systemd(_) => unreachable!("Guard makes a cgroupfs cgroup"),
+        Cgroup::Systemd { .. } => unreachable!("Guard makes a cgroupfs cgroup"),
         Cgroup::V1(_) => {
             return nsbox_testutil::skip_here(
                 "pure v1: devices are the v1 controller's",

@@ -458,3 +458,79 @@ fn a_cpu_quota_holds_busy_loops_to_half_a_core() {
     let cores = (u1 - u0) as f64 / (t1 - t0).as_nanos() as f64;
     assert!((0.3..0.7).contains(&cores), "used {cores:.2} cores");
 }
+
+/// An unprivileged user with a systemd manager of its own (lingering, as
+/// tests/vm/systemd-tests sets up uid 1000) runs a rootless container with
+/// a memory limit: the unit goes to its user manager over the session bus
+/// and the limit holds. User managers get cgroup v2 controllers only.
+#[test]
+fn rootless_memory_limit_through_the_user_manager() {
+    use std::os::unix::fs::chown;
+    if !systemd_here() {
+        return;
+    }
+    if !unified() {
+        return nsbox_testutil::skip_here(
+            "a user manager is delegated cgroup v2 controllers only",
+            &["systemd-v2"],
+        );
+    }
+    const UID: u32 = 1000;
+    let runtime_dir = format!("/run/user/{UID}");
+    assert!(
+        Path::new(&format!("{runtime_dir}/bus")).exists(),
+        "no session bus for uid {UID}: tests/vm/systemd-tests enables lingering for nsbox-user"
+    );
+    let t = Sd::new("sd-rootless");
+    let mine = t.oci().dir.join("rl");
+    let state = t.oci().dir.join("rl-state");
+    for d in [&mine, &state] {
+        std::fs::create_dir(d).unwrap();
+        chown(d, Some(UID), Some(UID)).unwrap();
+    }
+    let as_user = |args: &[&str]| {
+        let uid = UID.to_string();
+        let mut all = vec!["--reuid", &uid, "--regid", &uid, "--clear-groups", "env"];
+        let xdg = format!("XDG_RUNTIME_DIR={runtime_dir}");
+        let bus = format!("DBUS_SESSION_BUS_ADDRESS=unix:path={runtime_dir}/bus");
+        all.extend([xdg.as_str(), bus.as_str(), oci_common::NSBOX]);
+        all.extend_from_slice(args);
+        nsbox_testutil::run("setpriv", &all)
+    };
+    let mine_s = mine.display().to_string();
+    as_user(&["spec", "--rootless", "--bundle", &mine_s]).success();
+    let mut c: Value =
+        serde_json::from_str(&std::fs::read_to_string(mine.join("config.json")).unwrap()).unwrap();
+    c["process"]["terminal"] = false.into();
+    c["process"]["args"] = json!([
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/dev/null bs=128M count=1 2>/dev/null; echo dd=$?"
+    ]);
+    c["root"]["path"] = t.oci().bundle.join("rootfs").display().to_string().into();
+    // the user alone (useradd gave it subordinate ids, which `spec
+    // --rootless` maps too, but the VM has no newuidmap to write them)
+    let own = json!([{"containerID": 0, "hostID": UID, "size": 1}]);
+    c["linux"]["uidMappings"] = own.clone();
+    c["linux"]["gidMappings"] = own;
+    let id = t.oci().id("rootless");
+    let unit = format!("nsbox-{id}.scope");
+    c["linux"]["resources"] = json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}});
+    c["linux"]["cgroupsPath"] = json!(format!("user.slice:nsbox:{id}"));
+    std::fs::write(mine.join("config.json"), c.to_string()).unwrap();
+    let state_s = state.display().to_string();
+    let out = as_user(&[
+        "--systemd-cgroup",
+        "--root",
+        &state_s,
+        "run",
+        "--bundle",
+        &mine_s,
+        &id,
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "dd=137\n", "dd was not OOM-killed: {out:?}");
+    assert!(!state.join(&id).exists());
+    let dirs = cgroup_dirs_named(&unit);
+    assert!(dirs.is_empty(), "{dirs:?}");
+}

@@ -35,7 +35,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nsbox_cgroups::systemd::{Bus, Scope};
+use nsbox_cgroups::systemd::Bus;
 use nsbox_cgroups::{Cgroup, CgroupPath, Resources};
 use oci_spec::runtime::Spec;
 
@@ -65,7 +65,7 @@ impl Placement {
     pub fn join_at_sync(&self) -> bool {
         matches!(
             self.cgroup,
-            Some(Cgroup::V1(_) | Cgroup::Hybrid { .. } | Cgroup::Systemd(_))
+            Some(Cgroup::V1(_) | Cgroup::Hybrid { .. } | Cgroup::Systemd { .. })
         )
     }
 
@@ -75,13 +75,11 @@ impl Placement {
         let Some(cg) = &mut self.cgroup else {
             return Ok(());
         };
-        if let (Cgroup::Systemd(scope), Some((res, description))) = (&mut *cg, self.unit.take()) {
-            return scope
-                .start(Some(pid), &res, &description)
-                .map_err(|source| Error::Cgroup {
-                    what: format!("start systemd unit {}", scope.unit()),
-                    source,
-                });
+        if let Some((res, description)) = self.unit.take() {
+            let what = format!("start systemd unit {}", cg.unit_name().unwrap_or_default());
+            return cg
+                .start_unit(pid, &res, &description)
+                .map_err(|source| Error::Cgroup { what, source });
         }
         let r = if self.fd.is_some() {
             cg.add_pid_v1(pid)
@@ -242,11 +240,10 @@ fn plan_unit(
     } else {
         Bus::User
     };
-    let scope = Scope::plan(raw, id, bus).map_err(|source| Error::Cgroup {
+    let cg = Cgroup::systemd(raw, id, bus).map_err(|source| Error::Cgroup {
         what: "linux.cgroupsPath".into(),
         source,
     })?;
-    let cg = Cgroup::Systemd(scope);
     let warnings = crate::limits::take_v1_only(&cg, &mut res, "config.json");
     state.write_cgroup(&cg, true)?;
     let placement = Placement {
@@ -314,7 +311,7 @@ fn v1_procs(cg: &Cgroup) -> Vec<std::path::PathBuf> {
             m.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
         }
         Cgroup::V2(_) => Vec::new(),
-        Cgroup::Systemd(s) => v1_procs(&s.fs),
+        Cgroup::Systemd { fs, .. } => v1_procs(fs),
     }
 }
 

@@ -1,15 +1,15 @@
 //! The systemd cgroup driver: on a host booted with systemd, a container's
 //! cgroup is a transient unit that systemd makes and owns, as runc's and
-//! crun's `--systemd-cgroup` do. A [`Scope`] is planned from the config's
+//! crun's `--systemd-cgroup` do. A [`Unit`] is planned from the config's
 //! `slice:prefix:name` path (touching nothing), started with the
 //! container's init as its first process (systemd has no empty scopes:
 //! `StartTransientUnit` with `PIDs`, `Delegate=yes`, the limits it has
-//! properties for; see [`properties`]), and from then on handled like a
-//! cgroupfs cgroup at the directories systemd made: every limit is also
-//! written to the files, and freeze, kill, stats and OOM events read and
-//! write the files. Stopping the unit removes its cgroup; the directories
-//! the driver made itself (v1 hierarchies systemd leaves alone, such as
-//! cpuset or freezer) are removed as cgroupfs removes them.
+//! properties for; see [`properties`]), and stopped (systemd removes its
+//! cgroup). The handle, `Cgroup::Systemd`, pairs it with a cgroupfs handle
+//! of the unit's directories (`manager`): every limit is also written to
+//! the files, freeze, kill, stats and OOM events use them, and the
+//! directories the driver made itself (v1 hierarchies systemd leaves
+//! alone, such as cpuset or freezer) are removed as cgroupfs removes them.
 //!
 //! The system manager serves root; an unprivileged caller gets its own
 //! user manager on the session bus (its slices beneath
@@ -24,8 +24,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::manager::Cgroup;
-use crate::path::CgroupPath;
 use crate::resources::Resources;
 use properties::Prop;
 pub use unit_name::UnitPath;
@@ -57,132 +55,103 @@ impl Bus {
     }
 }
 
-/// A container's transient unit and its cgroup directories.
+/// A container's transient unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
+pub struct Unit {
     pub path: UnitPath,
     pub bus: Bus,
-    /// The unit's cgroup in every hierarchy, handled as cgroupfs handles it.
-    pub fs: Box<Cgroup>,
     /// Set once systemd has the unit.
     pub started: bool,
 }
 
-impl Scope {
+impl Unit {
     /// Plans the unit for container `id` from its cgroups path (`None`:
     /// runc's default, `nsbox-<id>.scope` in the manager's default slice);
-    /// touches nothing but /proc. Fails in one line when systemd does not
-    /// run this host.
-    pub fn plan(path: Option<&str>, id: &str, bus: Bus) -> Result<Scope> {
+    /// touches nothing. Fails in one line when systemd does not run this
+    /// host.
+    pub fn plan(path: Option<&str>, id: &str, bus: Bus) -> Result<Unit> {
         if !Path::new(BOOTED).exists() {
             return Err(Error::NoSystemd {
                 path: path.unwrap_or_default().to_owned(),
             });
         }
-        let (default_slice, base) = match bus {
-            Bus::System => ("system.slice", String::new()),
-            Bus::User => {
-                let uid = rustix::process::geteuid().as_raw();
-                (
-                    "user.slice",
-                    format!("user.slice/user-{uid}.slice/user@{uid}.service/"),
-                )
-            }
+        let default_slice = match bus {
+            Bus::System => "system.slice",
+            Bus::User => "user.slice",
         };
-        let unit = UnitPath::parse(path, default_slice, id)?;
-        let cg = format!("/{base}{}", unit.cgroup());
-        let fs = Cgroup::for_caller(&CgroupPath::parse(Some(&cg), id)?)?;
-        Ok(Scope {
-            path: unit,
+        Ok(Unit {
+            path: UnitPath::parse(path, default_slice, id)?,
             bus,
-            fs: Box::new(fs),
             started: false,
         })
     }
 
-    pub fn unit(&self) -> &str {
+    pub fn name(&self) -> &str {
         &self.path.unit
     }
 
-    /// True when the unit's controllers are cgroup v2 ones.
-    fn unified(&self) -> bool {
-        matches!(*self.fs, Cgroup::V2(_))
+    /// Where the unit's cgroup will be, from the root of the tree: the
+    /// system manager's units at the top, a user manager's beneath
+    /// `user@UID.service` (where systemd puts it; `ControlGroup` says
+    /// for sure once started).
+    pub fn planned_cgroup(&self) -> String {
+        match self.bus {
+            Bus::System => format!("/{}", self.path.cgroup()),
+            Bus::User => {
+                let uid = rustix::process::geteuid().as_raw();
+                format!(
+                    "/user.slice/user-{uid}.slice/user@{uid}.service/{}",
+                    self.path.cgroup()
+                )
+            }
+        }
     }
 
     /// Starts the unit with `pid` inside (none for a slice) and the limits
-    /// of `res`, waits for systemd to finish, then makes what systemd
-    /// did not (v1 hierarchies it leaves alone), puts `pid` there too and
-    /// writes every limit to the files. On failure nothing is left: the
-    /// unit is stopped, the directories made removed.
-    pub fn start(&mut self, pid: Option<u32>, res: &Resources, description: &str) -> Result<()> {
+    /// of `res` (`unified`: the unit's controllers are cgroup v2 ones),
+    /// waits for systemd to finish, and returns its cgroup as systemd
+    /// reports it.
+    pub fn start(
+        &mut self,
+        pid: u32,
+        res: &Resources,
+        description: &str,
+        unified: bool,
+    ) -> Result<String> {
         let mgr = dbus::Manager::connect(self.bus)?;
-        let mut props = properties::base(description, self.unified());
+        let mut props = properties::base(description, unified);
         props.push(("Slice", Prop::Str(self.path.slice.clone())));
-        if let Some(pid) = pid.filter(|_| !self.path.is_slice()) {
+        if !self.path.is_slice() {
             props.push(("PIDs", Prop::Pids(vec![pid])));
         }
-        props.extend(properties::limits(res, self.unified(), &proc_devices()));
-        mgr.start_transient(self.unit(), &props)?;
+        props.extend(properties::limits(res, unified, &proc_devices()));
+        mgr.start_transient(self.name(), &props)?;
         self.started = true;
-        let r = self.finish_start(&mgr, pid, res);
-        if r.is_err() {
-            let _ = self.stop_with(&mgr);
-        }
-        r
-    }
-
-    fn finish_start(
-        &mut self,
-        mgr: &dbus::Manager,
-        pid: Option<u32>,
-        res: &Resources,
-    ) -> Result<()> {
-        // the planned directories unless systemd says otherwise (a user
-        // manager elsewhere than its usual place)
-        let cg = mgr.control_group(self.unit())?;
-        if !cg.is_empty()
-            && !self
-                .fs
-                .dirs()
-                .iter()
-                .any(|d| d.ends_with(cg.trim_start_matches('/')))
-        {
-            *self.fs = Cgroup::for_caller(&CgroupPath::parse(Some(&cg), self.unit())?)?;
-        }
-        self.fs.create(res)?;
-        if let Some(pid) = pid {
-            self.fs.add_pid(pid)?;
-        }
-        self.fs.apply(res)
+        mgr.control_group(self.name())
     }
 
     /// For a unit recorded before its start by a creator that was killed:
-    /// started if its cgroup exists, so that `remove` stops it.
-    pub fn adopt(&mut self) {
-        self.started = self.fs.dirs().iter().any(|d| d.is_dir());
+    /// started when its cgroup `exists`, so that `stop` stops it.
+    pub fn adopt(&mut self, exists: bool) {
+        self.started = exists;
     }
 
-    /// `update`: the properties systemd has, then every file.
-    pub fn set(&mut self, res: &Resources) -> Result<()> {
-        let mgr = dbus::Manager::connect(self.bus)?;
-        let props = properties::limits(res, self.unified(), &proc_devices());
-        mgr.set_properties(self.unit(), &props)?;
-        self.fs.apply(res)
+    /// `update`: the properties systemd has for `res`.
+    pub fn set(&self, res: &Resources, unified: bool) -> Result<()> {
+        let props = properties::limits(res, unified, &proc_devices());
+        if props.is_empty() {
+            return Ok(());
+        }
+        dbus::Manager::connect(self.bus)?.set_properties(self.name(), &props)
     }
 
-    /// Stops the unit (systemd removes its cgroup) and removes the
-    /// directories the driver made; the processes must be gone.
+    /// Stops the unit (systemd removes its cgroup); the processes must be
+    /// gone. Nothing to do for a unit never started.
     pub fn stop(&mut self) -> Result<()> {
         if self.started {
-            let mgr = dbus::Manager::connect(self.bus)?;
-            self.stop_with(&mgr)?;
+            dbus::Manager::connect(self.bus)?.stop(self.name())?;
+            self.started = false;
         }
-        self.fs.remove()
-    }
-
-    fn stop_with(&mut self, mgr: &dbus::Manager) -> Result<()> {
-        mgr.stop(self.unit())?;
-        self.started = false;
         Ok(())
     }
 }
