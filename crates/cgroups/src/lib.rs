@@ -13,8 +13,9 @@
 //!   events, remove. It writes only to directories it created, and on v2 to
 //!   the `cgroup.subtree_control` of ancestors, all or nothing, never in
 //!   one holding processes (`v2::delegate`).
-//! - [`systemd::Scope`] is the systemd driver: the cgroup is a transient
-//!   unit systemd makes (over D-Bus), then handled at its directories.
+//! - [`systemd`] is the systemd driver: the cgroup is a transient unit
+//!   systemd makes (over D-Bus), then handled at its directories
+//!   (`Cgroup::Systemd`).
 //! - Each controller is one file behind [`controller::Controller`], in
 //!   `v1/` and `v2/`.
 //!
