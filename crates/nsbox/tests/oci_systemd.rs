@@ -513,6 +513,12 @@ fn rootless_memory_limit_through_the_user_manager() {
     let own = json!([{"containerID": 0, "hostID": UID, "size": 1}]);
     c["linux"]["uidMappings"] = own.clone();
     c["linux"]["gidMappings"] = own;
+    // a cgroup namespace of its own, as podman gives rootless containers on
+    // cgroup v2: a user namespace may mount cgroup2 only there
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "cgroup"}));
     let id = t.oci().id("rootless");
     let unit = format!("nsbox-{id}.scope");
     c["linux"]["resources"] = json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}});
