@@ -155,3 +155,34 @@ impl Unit {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::Cgroup;
+    use crate::v2;
+
+    /// The handle survives a trip through JSON (the runtime's state), and
+    /// says which unit it is; a unit never started stops as a no-op.
+    #[test]
+    fn the_handle_round_trips_and_an_unstarted_unit_stops_quietly() {
+        let unit = Unit {
+            path: UnitPath::parse(Some("machine.slice:libpod:abc"), "system.slice", "x").unwrap(),
+            bus: Bus::System,
+            started: false,
+        };
+        assert_eq!(unit.planned_cgroup(), "/machine.slice/libpod-abc.scope");
+        let mut cg = Cgroup::Systemd {
+            unit,
+            fs: Box::new(Cgroup::V2(v2::Manager::at(
+                "/nonexistent/machine.slice/libpod-abc.scope".into(),
+            ))),
+        };
+        let json = serde_json::to_string(&cg).unwrap();
+        let back: Cgroup = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cg);
+        assert_eq!(cg.unit_name(), Some("libpod-abc.scope"));
+        assert_eq!(cg.procs().unwrap(), Vec::<u32>::new());
+        cg.remove().unwrap();
+    }
+}
