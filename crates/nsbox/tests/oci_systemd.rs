@@ -541,3 +541,28 @@ fn rootless_memory_limit_through_the_user_manager() {
     let dirs = cgroup_dirs_named(&unit);
     assert!(dirs.is_empty(), "{dirs:?}");
 }
+
+/// Where no systemd runs (this build machine), `--systemd-cgroup` with no
+/// cgroups path is refused in one line that says so, and nothing is made.
+/// (A `slice:prefix:name` path there: oci_errors.rs.)
+#[test]
+fn without_systemd_the_flag_is_refused_in_one_line() {
+    if Path::new("/run/systemd/system").exists() {
+        return nsbox_testutil::skip_here("systemd runs this host", &[]);
+    }
+    let oci = Oci::new("sd-none");
+    oci.write_config(&base_config(&["true"]));
+    let id = oci.id("none");
+    let bundle = oci.bundle.display().to_string();
+    let out = oci.nsbox(&["--systemd-cgroup", "create", "--bundle", &bundle, &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "nsbox: create {id}: --systemd-cgroup: no systemd runs on this host \
+             (/run/systemd/system is missing); without the flag nsbox uses cgroupfs\n"
+        ),
+        "{out:?}"
+    );
+    assert!(!oci.state_dir(&id).exists());
+}

@@ -318,6 +318,10 @@ pub enum Error {
     #[error("config.json: linux.cgroupsPath {path:?} is systemd's slice:prefix:name form, which needs the systemd cgroup driver: {why}; give a cgroupfs path (absolute, or relative to nsbox's own cgroup)")]
     SystemdCgroupPath { path: String, why: &'static str },
 
+    /// `--systemd-cgroup` where no systemd runs.
+    #[error("--systemd-cgroup: no systemd runs on this host (/run/systemd/system is missing); without the flag nsbox uses cgroupfs")]
+    NoSystemd,
+
     #[error("container {id:?} has no cgroup (it was created unprivileged without one)")]
     NoCgroup { id: String },
 

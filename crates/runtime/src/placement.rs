@@ -230,9 +230,12 @@ fn plan_unit(
     state: &crate::state::StateDir,
 ) -> Result<(Placement, Vec<Error>), Error> {
     if !std::path::Path::new("/run/systemd/system").exists() {
-        return Err(Error::SystemdCgroupPath {
-            path: raw.unwrap_or_default().to_string(),
-            why: "no systemd runs on this host (/run/systemd/system is missing)",
+        return Err(match raw.filter(|p| is_systemd_form(p)) {
+            Some(path) => Error::SystemdCgroupPath {
+                path: path.to_string(),
+                why: "no systemd runs on this host (/run/systemd/system is missing)",
+            },
+            None => Error::NoSystemd,
         });
     }
     let bus = if rustix::process::geteuid().is_root() {
