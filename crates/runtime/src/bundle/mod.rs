@@ -83,6 +83,17 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         },
         Err(err) => (err.path().to_string(), err.into_inner()),
     };
+    // Some of oci-spec's enums report a value of the wrong JSON type as a
+    // syntax error ("expected value"); in a well-formed document that is a
+    // bad field, and its path says which.
+    let well_formed = || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    if (inner.is_syntax() || inner.is_eof()) && !path.is_empty() && well_formed() {
+        return Err(Error::ConfigField {
+            file,
+            field: path,
+            msg: "invalid value: not of this field's type".to_string(),
+        });
+    }
     if inner.is_syntax() || inner.is_eof() {
         return Err(Error::ConfigSyntax {
             file,
@@ -186,6 +197,21 @@ mod tests {
         assert!(
             err.starts_with("config.json: process.args: invalid type"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_in_an_enum_names_field() {
+        // oci-spec reads rlimit and device types through a string: a number
+        // there came back as a syntax error without the field.
+        let text = MINIMAL.replace(
+            r#""cwd": "/","#,
+            r#""cwd": "/", "rlimits": [{"type": true, "hard": 1, "soft": 1}],"#,
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config.json: process.rlimits[0].type: invalid value: not of this field's type"
         );
     }
 }
