@@ -192,7 +192,7 @@ fn oci_churn_returns_every_count_to_its_start() {
         .collect();
     assert_eq!(
         left,
-        [keep.clone()],
+        std::slice::from_ref(&keep),
         "only `keep` is left in the state root"
     );
 }
