@@ -247,3 +247,68 @@ fn list_and_state_during_churn_see_whole_states() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
 }
+
+/// `start`, `exec` and `delete` killed with SIGKILL after a random 0-8 ms,
+/// 20 times each, as an engine's timeout would: meanwhile `state` either
+/// says the container does not exist or gives a whole state with a real
+/// status, `list` parses, and `delete --force` then leaves no cgroup, no
+/// process and no state.
+#[test]
+fn start_exec_and_delete_killed_at_random_moments_leave_nothing() {
+    let oci = Oci::new("killed-verbs");
+    limited(&oci);
+    let root = oci.root.display().to_string();
+    let mut seed = u64::from(std::process::id()) ^ 0x5eed;
+    for verb in ["start", "exec", "delete"] {
+        for i in 0..20 {
+            let id = oci.id(&format!("{verb}{i}"));
+            oci.create_detached(&id);
+            if verb != "start" {
+                oci.nsbox(&["start", &id]).success();
+            }
+            if verb == "delete" {
+                oci.nsbox(&["kill", &id, "KILL"]).success();
+                oci_common::wait_status(&oci, &id, "stopped");
+            }
+            let args: Vec<&str> = match verb {
+                "start" => vec!["start", &id],
+                "exec" => vec!["exec", &id, "sleep", "50"],
+                _ => vec!["delete", &id],
+            };
+            let mut child = std::process::Command::new(oci_common::NSBOX)
+                .args(["--root", &root])
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            std::thread::sleep(Duration::from_micros((seed >> 33) % 8000));
+            let _ = child.kill();
+            let _ = child.wait();
+
+            let st = oci.nsbox(&["state", &id]);
+            if st.code == 0 {
+                let v: serde_json::Value = serde_json::from_str(&st.stdout)
+                    .unwrap_or_else(|e| panic!("{id}: {e}: {st:?}"));
+                let status = v["status"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    ["created", "running", "stopped", "paused"].contains(&status.as_str()),
+                    "{id}: {v}"
+                );
+            } else {
+                assert!(st.stderr.contains("does not exist"), "{id}: {st:?}");
+            }
+            let list = oci.nsbox(&["list", "--format", "json"]).success();
+            serde_json::from_str::<serde_json::Value>(&list.stdout)
+                .unwrap_or_else(|e| panic!("{id}: list: {e}: {list:?}"));
+            oci.nsbox(&["delete", "--force", &id]).success();
+            assert_eq!(cgroups_of(&id), Vec::<PathBuf>::new(), "{id}");
+            assert!(!oci.state_dir(&id).exists(), "{id}: state left");
+        }
+    }
+    assert_eq!(processes_with(&root), Vec::<u32>::new());
+}
