@@ -98,12 +98,11 @@ mod tests {
             assert_eq!(parse_signal(s).unwrap(), Signal::KILL, "{s}");
         }
         assert_eq!(parse_signal("TERM").unwrap(), Signal::TERM);
-        let rtmin = libc::SIGRTMIN();
         for (text, number) in [
-            ("RTMIN+3", rtmin + 3),
-            ("SIGRTMIN+3", rtmin + 3),
-            ("rtmin", rtmin),
-            ("RTMAX-1", libc::SIGRTMAX() - 1),
+            ("RTMIN+3", 37),
+            ("SIGRTMIN+3", 37),
+            ("rtmin", 34),
+            ("RTMAX-1", 63),
             ("37", 37),
             ("64", 64),
         ] {
