@@ -82,6 +82,11 @@ fn net_devices_move_in_renamed_with_their_permanent_global_addresses() {
         "ip -o link show dev inside0; ip -o -4 addr show dev inside0; ls /sys/class/net",
     ]);
     c["linux"]["netDevices"] = json!({"nd0": {"name": "inside0"}});
+    // Moved before the hooks run (runc's order): a createContainer hook,
+    // in the container's namespaces before pivot_root, sees it.
+    let seen = oci.dir.join("hook.link").display().to_string();
+    c["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+        format!("/usr/sbin/ip -o link show dev inside0 > {seen}")]}]});
     oci.write_config(&c);
     let id = oci.id("nd");
     let bundle = oci.bundle.display().to_string();
@@ -96,6 +101,8 @@ fn net_devices_move_in_renamed_with_their_permanent_global_addresses() {
         "{o}"
     );
     assert!(!o.contains("nd0"), "{o}");
+    let hook_saw = std::fs::read_to_string(&seen).unwrap();
+    assert!(hook_saw.contains(": inside0@"), "{hook_saw}");
     // Nothing moves it back (runtime-spec 1.3: the runtime MUST NOT): a
     // virtual device goes with the container's namespace (a veth takes its
     // peer along) once the kernel has freed it (asynchronously), so no
@@ -113,6 +120,41 @@ fn net_devices_move_in_renamed_with_their_permanent_global_addresses() {
         assert!(std::time::Instant::now() < deadline, "{after}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+#[test]
+fn net_devices_move_into_a_user_namespaced_container_with_a_name_template() {
+    let oci = Oci::new("oci-netdev-userns");
+    let ns = Netns::new("netdev-u");
+    ns.ip(&["link", "add", "nu0", "type", "veth", "peer", "name", "nu0p"])
+        .success();
+    ns.ip(&["addr", "add", "2001:db8::7/64", "dev", "nu0"])
+        .success();
+    ns.ip(&["addr", "add", "192.0.2.8/24", "dev", "nu0"])
+        .success();
+    let mut c = base_config(&["sh", "-c", "cat /proc/self/uid_map; ip -o addr show"]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    // sysfs needs the network namespace to belong to the user one's owner.
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "sysfs");
+    // `%d`: the kernel picks the first free name.
+    c["linux"]["netDevices"] = json!({"nu0": {"name": "eth%d"}});
+    oci.write_config(&c);
+    let id = oci.id("ndu");
+    let bundle = oci.bundle.display().to_string();
+    let out = ns.nsbox(&oci, &["run", "--bundle", &bundle, &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let o = &out.stdout;
+    assert!(o.contains("0     300000      65536"), "{o}");
+    assert!(o.contains(": eth0    inet 192.0.2.8/24"), "{o}");
+    assert!(o.contains(": eth0    inet6 2001:db8::7/64"), "{o}");
 }
 
 #[test]
