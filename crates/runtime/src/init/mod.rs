@@ -163,7 +163,8 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     init_hooks(
         ctx,
         hooks::Kind::StartContainer,
-        (host_pid, ContainerState::Running),
+        host_pid,
+        ContainerState::Running,
         env,
     );
     process::reset_signals();
@@ -267,7 +268,8 @@ fn runtime_hooks(ctx: &Context<'_>) -> Result<u32, Failure> {
     init_hooks(
         ctx,
         hooks::Kind::CreateContainer,
-        (pid, ContainerState::Creating),
+        pid,
+        ContainerState::Creating,
         process.and_then(|p| p.env().as_deref()).unwrap_or(&[]),
     );
     Ok(pid)
@@ -312,7 +314,8 @@ pub fn has_init_hooks(spec: &Spec) -> bool {
 fn init_hooks(
     ctx: &Context<'_>,
     kind: hooks::Kind,
-    (pid, status): (u32, ContainerState),
+    pid: u32,
+    status: ContainerState,
     env: &[String],
 ) {
     let list = hooks::list(&ctx.bundle.spec, kind);
