@@ -111,8 +111,9 @@ pub fn parse_options(options: &[String]) -> Options {
 /// mount_setattr(AT_RECURSIVE). The access-time words pick one mode, the
 /// last winning: `rnoatime`, `rstrictatime`, `rrelatime`; `ratime` and
 /// `rnostrictatime` (not noatime, not strictatime) are the kernel's
-/// default, relatime; `rnorelatime` (no relatime) is strictatime. False
-/// for any other word.
+/// default, relatime; `rnorelatime` (no relatime) is strictatime, where
+/// runc and crun clear MOUNT_ATTR_RELATIME, which is 0, and so change
+/// nothing. False for any other word.
 fn recursive_attr(change: &mut AttrChange, word: &str) -> bool {
     use libc::{
         MOUNT_ATTR_NOATIME as NOATIME, MOUNT_ATTR_NODEV as NODEV,
