@@ -269,6 +269,8 @@ fn sync(
                 if !parent.wait_hooks_request()? {
                     return Err(died(init_pid, "HooksRequest"));
                 }
+                // linux.netDevices before any hook, as runc: hooks see them.
+                crate::netdevices::move_all(&bundle.spec, init_pid)?;
                 // prestart is the legacy hook of `start` time: it reads
                 // `created` (what runtime-tools checks); createRuntime runs
                 // while the container is still being made.
@@ -288,6 +290,10 @@ fn sync(
                 // sync 4
                 if !parent.wait_ready()? {
                     return Err(died(init_pid, "Ready"));
+                }
+                if !hooked {
+                    // init is in its final namespaces (no hook point came).
+                    crate::netdevices::move_all(&bundle.spec, init_pid)?;
                 }
             }
         }

@@ -380,6 +380,22 @@ pub enum Error {
          (they would be the host's mounts; ignored)"
     )]
     NoMountNs { field: &'static str },
+
+    // --- linux.netDevices ---
+    #[error("open the container's network namespace {path}")]
+    OpenNetns {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Moving `linux.netDevices[name]` into the container failed.
+    #[error("linux.netDevices {name:?}: move into the container's network namespace")]
+    NetDevice {
+        name: String,
+        #[source]
+        source: nsbox_net::Error,
+    },
 }
 
 /// Why one hook failed.

@@ -165,6 +165,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         hooks::Kind::StartContainer,
         host_pid,
         ContainerState::Running,
+        env,
     );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
@@ -263,11 +264,13 @@ fn runtime_hooks(ctx: &Context<'_>) -> Result<u32, Failure> {
         // The parent failed (a hook did) and reports it; it reaps us.
         exit(1)
     };
+    let process = ctx.bundle.spec.process().as_ref();
     init_hooks(
         ctx,
         hooks::Kind::CreateContainer,
         pid,
         ContainerState::Creating,
+        process.and_then(|p| p.env().as_deref()).unwrap_or(&[]),
     );
     Ok(pid)
 }
@@ -304,15 +307,23 @@ pub fn has_init_hooks(spec: &Spec) -> bool {
 }
 
 /// createContainer (before pivot_root) and startContainer (after start)
-/// run here, in the container's namespaces. A failure ends init: reported
-/// to create when it still listens, else on the container's stderr.
-fn init_hooks(ctx: &Context<'_>, kind: hooks::Kind, pid: u32, status: ContainerState) {
+/// run here, in the container's namespaces; a hook without `env` gets
+/// `env`, the container process's (as runc and youki). A failure ends
+/// init: reported to create when it still listens, else on the
+/// container's stderr.
+fn init_hooks(
+    ctx: &Context<'_>,
+    kind: hooks::Kind,
+    pid: u32,
+    status: ContainerState,
+    env: &[String],
+) {
     let list = hooks::list(&ctx.bundle.spec, kind);
     if list.is_empty() {
         return;
     }
     let state = hooks::state_for(&ctx.bundle.spec, ctx.id, status, pid, &ctx.bundle.dir);
-    let Err(err) = hooks::run(kind, &list, &state) else {
+    let Err(err) = hooks::run_with_env(kind, &list, &state, env) else {
         return;
     };
     let crate::Error::Hook {
