@@ -136,6 +136,35 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         }
     }
     crate::netdevices::validate(linux).map_err(|(name, why)| field(&name, why))?;
+    hook_paths(spec)?;
+    Ok(())
+}
+
+/// A hook's `path` MUST be absolute (config.md, "extends execv's path"):
+/// refused before anything is made, rather than failing at the hook.
+fn hook_paths(spec: &Spec) -> Result<(), Error> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)] // prestart: still in the spec, still run
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (name, list) in lists {
+        for (i, h) in list.iter().flatten().enumerate() {
+            if !h.path().is_absolute() {
+                return Err(field(
+                    &format!("hooks.{name}[{i}].path"),
+                    format!("{:?} is not an absolute path", h.path()),
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -411,6 +440,19 @@ mod tests {
     use super::super::parse;
     use super::super::tests::MINIMAL;
     use super::*;
+
+    #[test]
+    fn a_hook_path_must_be_absolute() {
+        let text = MINIMAL.replace(
+            r#""root":"#,
+            r#""hooks": {"poststop": [{"path": "/bin/true"}, {"path": "true"}]}, "root":"#,
+        );
+        let err = validate(&parse(&text).unwrap()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"config.json: hooks.poststop[1].path: "true" is not an absolute path"#
+        );
+    }
 
     #[test]
     fn oci_version_is_semver_1x() {
