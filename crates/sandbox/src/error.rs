@@ -45,6 +45,14 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `--net bridge` or `cni:NAME` without root: both make links, addresses
+    /// and firewall rules in the host's network namespace.
+    #[error(
+        "--net {net} needs root (it makes links, addresses and firewall rules in the host's \
+         network); without root use --net host (the default), none, container:NAME or ns:PATH"
+    )]
+    NetNeedsRoot { net: &'static str },
+
     /// `--name`: not a name nsbox can use as a container id.
     #[error("invalid container name {name:?}: {why}")]
     BadName { name: String, why: &'static str },
