@@ -769,40 +769,6 @@ fn an_unprivileged_user_is_told_what_network_works() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Puts back /etc/subuid and /etc/subgid as they were, even on failure.
-struct SubIds {
-    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
-}
-
-impl SubIds {
-    /// Adds `line` to both files.
-    fn add(line: &str) -> SubIds {
-        let mut saved = Vec::new();
-        for f in ["/etc/subuid", "/etc/subgid"] {
-            let old = std::fs::read(f).ok();
-            let mut text = old.clone().unwrap_or_default();
-            if !text.is_empty() && !text.ends_with(b"\n") {
-                text.push(b'\n');
-            }
-            text.extend_from_slice(format!("{line}\n").as_bytes());
-            std::fs::write(f, text).unwrap();
-            saved.push((PathBuf::from(f), old));
-        }
-        SubIds { saved }
-    }
-}
-
-impl Drop for SubIds {
-    fn drop(&mut self) {
-        for (f, old) in &self.saved {
-            match old {
-                Some(text) => std::fs::write(f, text).unwrap(),
-                None => std::fs::remove_file(f).unwrap(),
-            }
-        }
-    }
-}
-
 /// A user with a range in /etc/subuid and /etc/subgid gets it mapped
 /// (root inside is the user; 1..N the range, through newuidmap and
 /// newgidmap), so `chown` to another id works inside, as in podman's
@@ -811,7 +777,7 @@ impl Drop for SubIds {
 fn an_unprivileged_user_with_subordinate_ids_gets_them_mapped() {
     nsbox_testutil::require_root();
     let (uid, start) = ("65534", "700000"); // nobody: a user newuidmap knows
-    let _subids = SubIds::add(&format!("nobody:{start}:65536"));
+    let _subids = nsbox_testutil::SubIds::add(&format!("nobody:{start}:65536"));
     let dir = TempDir::new("xdg-subid");
     let xdg = dir.join("run");
     std::fs::create_dir(&xdg).unwrap();

@@ -159,7 +159,10 @@ pub fn prepare(
             devices: Vec::new(),
             ..res.clone()
         };
-        let unprivileged = !rustix::process::geteuid().is_root();
+        // root of a user namespace (rootless podman's runtime) is a user
+        // like any other to the host's cgroups
+        let unprivileged =
+            !rustix::process::geteuid().is_root() || nsbox_ns::idmap::in_user_namespace();
         if unprivileged && limits.is_empty() && denied(&source) {
             return Ok((Placement::default(), warnings));
         }

@@ -182,3 +182,37 @@ impl Output {
         self
     }
 }
+
+/// Puts back /etc/subuid and /etc/subgid as they were, even on failure.
+pub struct SubIds {
+    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl SubIds {
+    /// Adds `line` to both files.
+    pub fn add(line: &str) -> SubIds {
+        let mut saved = Vec::new();
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            let old = std::fs::read(f).ok();
+            let mut text = old.clone().unwrap_or_default();
+            if !text.is_empty() && !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            text.extend_from_slice(format!("{line}\n").as_bytes());
+            std::fs::write(f, text).unwrap();
+            saved.push((PathBuf::from(f), old));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (f, old) in &self.saved {
+            match old {
+                Some(text) => std::fs::write(f, text).unwrap(),
+                None => std::fs::remove_file(f).unwrap(),
+            }
+        }
+    }
+}

@@ -221,7 +221,9 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
         }
     }
     create_cwd_in(&root, spec)?;
-    let in_userns = has_userns(spec);
+    // a new user namespace, or the runtime's own (rootless podman's): mknod
+    // is refused there either way
+    let in_userns = has_userns(spec) || nsbox_ns::idmap::in_user_namespace();
     let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
     devices::create(&root, &list, in_userns)?;
     devices::links(&root)
