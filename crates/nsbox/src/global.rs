@@ -53,7 +53,7 @@ pub fn root() -> anyhow::Result<PathBuf> {
 /// cannot write there) in their own runtime directory: `$XDG_RUNTIME_DIR`,
 /// else `/run/user/UID` when it is theirs (after `su`, in cron or a CI job
 /// the variable is often unset), else one line saying what to set.
-fn default_root() -> anyhow::Result<PathBuf> {
+pub fn default_root() -> anyhow::Result<PathBuf> {
     let euid = rustix::process::geteuid();
     if euid.is_root() {
         return Ok(PathBuf::from("/run/nsbox"));

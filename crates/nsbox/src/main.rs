@@ -3,14 +3,19 @@
 
 mod cli;
 mod cmd;
+mod complete;
+mod examples;
 mod global;
 mod report;
 mod table;
 mod target;
+mod version;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A Tab in a shell with nsbox's completion: answer and exit.
+    complete::serve_if_asked();
     let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(code) => return code,
