@@ -224,10 +224,14 @@ fn bash_completes_a_running_containers_name() {
     let prefix = &c.name[..c.name.len() - 2];
     for verb in ["stop", "rm", "state", "exec", "kill", "ps"] {
         let got = bash_complete(&format!("nsbox --root {root} {verb} {prefix}"));
-        assert_eq!(got, [c.name.clone()], "nsbox --root R {verb} {prefix}<Tab>");
+        assert_eq!(
+            got,
+            [c.name.as_str()],
+            "nsbox --root R {verb} {prefix}<Tab>"
+        );
     }
     let got = bash_complete(&format!("nsbox --root {root} enter -t {prefix}"));
-    assert_eq!(got, [c.name.clone()], "enter -t");
+    assert_eq!(got, [c.name.as_str()], "enter -t");
     let got = bash_complete(&format!("nsbox --root {root} ns diff "));
     assert!(got.contains(&c.name), "ns diff <Tab>: {got:?}");
     // Verbs and flags come from the same definition.
@@ -246,9 +250,9 @@ fn bash_completes_network_namespace_names() {
     let name = format!("cmpl-{}", std::process::id());
     run(NSBOX, ["netns", "add", &name]).success();
     let _ns = Netns(name.clone());
-    assert_eq!(bash_complete("nsbox netns exec cmpl-"), [name.clone()]);
-    assert_eq!(bash_complete("nsbox netns delete cmpl-"), [name.clone()]);
-    assert_eq!(bash_complete("nsbox -n cmpl-"), [name.clone()]);
+    assert_eq!(bash_complete("nsbox netns exec cmpl-"), [name.as_str()]);
+    assert_eq!(bash_complete("nsbox netns delete cmpl-"), [name.as_str()]);
+    assert_eq!(bash_complete("nsbox -n cmpl-"), [name.as_str()]);
 }
 
 #[test]
