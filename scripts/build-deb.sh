@@ -23,9 +23,9 @@ while [ $# -gt 0 ]; do
     *) echo "build-deb.sh: unknown argument $1 (usage: build-deb.sh [--binary PATH] [--out DIR])" >&2; exit 2 ;;
   esac
 done
-for tool in dpkg-deb dpkg-shlibdeps gzip; do
+for tool in dpkg-deb dpkg-shlibdeps gzip strip; do
   command -v "$tool" >/dev/null ||
-    { echo "build-deb.sh: $tool missing: apt-get install dpkg-dev" >&2; exit 1; }
+    { echo "build-deb.sh: $tool missing: apt-get install dpkg-dev binutils" >&2; exit 1; }
 done
 
 if [ -z "$binary" ]; then
@@ -52,6 +52,8 @@ install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/man/man1" "$root/usr/
   "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
   "$root/usr/share/fish/vendor_completions.d" "$root/usr/share/doc/nsbox/engines"
 install -m 0755 "$binary" "$root/usr/bin/nsbox"
+# Debian ships binaries without debug symbols (a release build has none).
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/nsbox"
 
 # Man pages, from the binary being packaged.
 "$binary" man "$work/man" >/dev/null
