@@ -153,7 +153,7 @@ pub fn command() -> clap::Command {
 fn attach_examples(mut cmd: clap::Command) -> clap::Command {
     for (path, examples) in crate::examples::EXAMPLES {
         let words: Vec<&str> = path.split_whitespace().collect();
-        cmd = with_subcommand(cmd, &words, &|c| {
+        cmd = crate::verbs::with_subcommand(cmd, &words, &|c| {
             let examples = crate::examples::help_text(examples);
             let text = match c.get_after_help() {
                 Some(notes) => format!("{notes}\n\n{examples}"),
@@ -163,31 +163,6 @@ fn attach_examples(mut cmd: clap::Command) -> clap::Command {
         });
     }
     cmd
-}
-
-/// Applies `f` to the subcommand at `path` (the command itself when empty),
-/// leaving every verb in its place (the order `--help` and the man pages
-/// list them in). A path naming no verb is a bug: it panics, in the tests.
-pub fn with_subcommand(
-    cmd: clap::Command,
-    path: &[&str],
-    f: &dyn Fn(clap::Command) -> clap::Command,
-) -> clap::Command {
-    let Some((first, rest)) = path.split_first() else {
-        return f(cmd);
-    };
-    assert!(
-        cmd.get_subcommands().any(|s| s.get_name() == *first),
-        "{} has no verb {first}",
-        cmd.get_name()
-    );
-    cmd.mut_subcommands(|sub| {
-        if sub.get_name() == *first {
-            with_subcommand(sub, rest, f)
-        } else {
-            sub
-        }
-    })
 }
 
 /// Parses the command line. Help and version go to stdout with exit 0; a
@@ -257,6 +232,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Resume(args) => cmd::logged(|| cmd::resume::run(args)),
         Command::Events(args) => cmd::logged(|| cmd::events::run(args)),
         Command::Completion(args) => cmd::completion::run(args),
-        Command::Man(args) => cmd::man::run(args),
+        Command::Man(args) => cmd::man::run(args, self::command()),
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The scripts `nsbox completion SHELL` prints ask this binary for every
 //! completion: the shell runs `NSBOX_COMPLETE=SHELL nsbox -- WORDS...`,
-//! [`serve_if_asked`] answers and exits. The names are read when the user
+//! which `main` answers first thing (clap_complete's `CompleteEnv`). The names are read when the user
 //! presses Tab, so a container started a second ago completes.
 
 use std::ffi::OsStr;
@@ -52,19 +52,11 @@ const NAMED_ARGS: &[(&str, &str, Names)] = &[
     ("netns set", "name", Names::Netns),
 ];
 
-/// Answers a completion request and exits, when the shell's script made
-/// this one (`NSBOX_COMPLETE` set); otherwise returns at once.
-pub fn serve_if_asked() {
-    clap_complete::CompleteEnv::with_factory(crate::cli::command)
-        .var(VAR)
-        .complete();
-}
-
 /// Adds the name completers of [`NAMED_ARGS`] to the command line.
 pub fn attach(mut cmd: clap::Command) -> clap::Command {
     for &(path, id, names) in NAMED_ARGS {
         let words: Vec<&str> = path.split_whitespace().collect();
-        cmd = crate::cli::with_subcommand(cmd, &words, &|c| {
+        cmd = crate::verbs::with_subcommand(cmd, &words, &|c| {
             assert!(
                 c.get_arguments().any(|a| a.get_id() == id),
                 "{path:?} has no argument {id}"

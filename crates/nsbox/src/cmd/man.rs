@@ -1,5 +1,5 @@
 //! `nsbox man DIR` (hidden): writes the man pages, generated from the
-//! command line's own definition (`crate::cli::command`), so they say what
+//! command line's own definition (`cli::command()`, passed in), so they say what
 //! this binary accepts: `nsbox.1`, and one page per verb and sub-verb
 //! (`nsbox-run.1`, `nsbox-netns.8`, `nsbox-netns-add.8`, ...), each with
 //! its examples ([`crate::examples`]) and the tools it stands in for.
@@ -46,9 +46,10 @@ const SEE_ALSO: &[(&str, &str)] = &[
     ("proc-view", "lxcfs(1), proc(5)"),
 ];
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+/// Writes the pages of `cmd` (the whole command line, `cli::command()`).
+pub fn run(args: Args, cmd: clap::Command) -> anyhow::Result<u8> {
     fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
-    for page in pages() {
+    for page in pages(cmd) {
         let path = args.dir.join(&page.file);
         fs::write(&path, &page.text).with_context(|| format!("write {}", path.display()))?;
         println!("{}", path.display());
@@ -63,8 +64,8 @@ pub struct Page {
 }
 
 /// Every page: nsbox itself, then each visible verb, depth first.
-pub fn pages() -> Vec<Page> {
-    let mut cmd = crate::cli::command().disable_help_subcommand(true);
+pub fn pages(cmd: clap::Command) -> Vec<Page> {
+    let mut cmd = cmd.disable_help_subcommand(true);
     cmd.build();
     let mut out = Vec::new();
     collect(&cmd, &[], &mut out);
@@ -186,7 +187,7 @@ mod tests {
 
     #[test]
     fn every_verb_has_a_page_that_lists_its_flags_and_examples() {
-        let pages = pages();
+        let pages = pages(crate::cli::command());
         let mut all = Vec::new();
         verbs(&crate::cli::command(), Vec::new(), &mut all);
         assert!(all.len() > 40, "{} verbs", all.len());
