@@ -1,7 +1,7 @@
 //! What a person installing nsbox reads and types besides the verbs: the
 //! man pages (`nsbox man DIR`, generated from the command line's own
-//! definition), shell completion (`nsbox completion bash`, driven here as
-//! bash drives it on Tab) and `nsbox --version`.
+//! definition), shell completion (`nsbox completion bash|zsh|fish`, driven
+//! as each shell drives it on Tab) and `nsbox --version`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -187,7 +187,6 @@ impl Drop for Netns {
 /// completed), with the script `nsbox completion bash` prints loaded:
 /// the function `complete -p nsbox` names is called as bash calls it.
 fn bash_complete(line: &str) -> Vec<String> {
-    let bin_dir = Path::new(NSBOX).parent().unwrap();
     let script = r#"
 source <(nsbox completion bash) || exit 90
 spec=$(complete -p nsbox) || exit 91
@@ -199,10 +198,9 @@ COMP_LINE=$LINE; COMP_POINT=${#LINE}; COMP_TYPE=9
 "$fn" nsbox "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 "#;
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let out = std::process::Command::new("bash")
         .args(["--norc", "--noprofile", "-c", script])
-        .env("PATH", path)
+        .env("PATH", with_nsbox_on_path())
         .env("LINE", line)
         .output()
         .expect("bash");
@@ -242,6 +240,75 @@ fn bash_completes_a_running_containers_name() {
     c.nsbox(&["rm", "-f", &c.name]).success();
     let got = bash_complete(&format!("nsbox --root {root} stop {prefix}"));
     assert!(!got.contains(&c.name), "{got:?}");
+}
+
+/// What fish offers for `line` (`complete -C`, fish's own completion
+/// machinery) with `nsbox completion fish` loaded: the values, without
+/// their descriptions.
+fn fish_complete(line: &str) -> Vec<String> {
+    let out = std::process::Command::new("fish")
+        .args([
+            "--no-config",
+            "-c",
+            "nsbox completion fish | source; complete -C\"$LINE\"",
+        ])
+        .env("PATH", with_nsbox_on_path())
+        .env("LINE", line)
+        .output()
+        .expect("fish: apt-get install fish (scripts/test.sh installs it)");
+    assert!(out.status.success(), "fish: {out:?}");
+    assert!(out.stderr.is_empty(), "a Tab printed errors: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+/// What the zsh completer of `nsbox completion zsh` hands to `_describe`
+/// for `line` (compsys's own parts stubbed: `words` and `CURRENT` set as
+/// zsh sets them, `_describe` printing its candidates).
+fn zsh_complete(line: &str) -> Vec<String> {
+    let script = r#"compdef() { :; }
+_describe() { print -l -- ${(P)3} }
+source <(nsbox completion zsh) || exit 90
+words=(${(z)LINE})
+[[ $LINE == *" " ]] && words+=("")
+CURRENT=${#words}
+_clap_dynamic_completer_nsbox"#;
+    let out = std::process::Command::new("zsh")
+        .args(["-f", "-c", script])
+        .env("PATH", with_nsbox_on_path())
+        .env("LINE", line)
+        .output()
+        .expect("zsh: apt-get install zsh (scripts/test.sh installs it)");
+    assert!(out.status.success(), "zsh: {out:?}");
+    assert!(out.stderr.is_empty(), "a Tab printed errors: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect()
+}
+
+fn with_nsbox_on_path() -> String {
+    let bin_dir = Path::new(NSBOX).parent().unwrap();
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap())
+}
+
+#[test]
+fn zsh_and_fish_complete_a_running_containers_name() {
+    let c = Container::start("complete-zf");
+    let root = c.root();
+    let line = format!(
+        "nsbox --root {} stop {}",
+        root.display(),
+        &c.name[..c.name.len() - 2]
+    );
+    assert_eq!(fish_complete(&line), [c.name.as_str()], "fish: {line}");
+    assert_eq!(zsh_complete(&line), [c.name.as_str()], "zsh: {line}");
+    assert_eq!(fish_complete("nsbox unsh"), ["unshare"]);
+    assert_eq!(zsh_complete("nsbox unsh"), ["unshare"]);
 }
 
 #[test]

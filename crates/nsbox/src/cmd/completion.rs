@@ -27,6 +27,15 @@ pub struct Args {
     pub shell: Shell,
 }
 
+/// zsh loads a file `_nsbox` on $fpath as the function `_nsbox` at the
+/// first Tab: the script then only defines the completer and binds it, so
+/// without this that first Tab would offer nothing. (Sourced, funcstack
+/// does not start with `_nsbox` and nothing more runs.)
+const ZSH_AUTOLOAD: &str = r#"if [[ "${funcstack[1]}" == "_nsbox" ]]; then
+    _clap_dynamic_completer_nsbox "$@"
+fi
+"#;
+
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let shell: &dyn EnvCompleter = match args.shell {
         Shell::Bash => &Bash,
@@ -37,6 +46,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     // Completes the command `nsbox` by running `nsbox` (found on PATH):
     // the same script serves /usr/bin/nsbox and /usr/local/bin/nsbox.
     shell.write_registration(crate::complete::VAR, "nsbox", "nsbox", "nsbox", &mut script)?;
+    if let Shell::Zsh = args.shell {
+        script.extend_from_slice(ZSH_AUTOLOAD.as_bytes());
+    }
     std::io::stdout().write_all(&script)?;
     Ok(0)
 }
