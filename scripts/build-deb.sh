@@ -8,6 +8,8 @@
 #
 #   scripts/build-deb.sh [--binary PATH] [--out DIR]
 #
+# NSBOX_DEB_MAINTAINER="Name <address>" replaces the placeholder maintainer
+# of packaging/deb (nsbox@localhost, which lintian rightly calls bogus).
 # --binary packages an nsbox already built (the tests package the debug
 # build); by default `cargo build --release -p nsbox` builds it. Prints the
 # path of the .deb. Then: dpkg -i nsbox_VERSION_ARCH.deb (apt-get install
@@ -70,7 +72,11 @@ done
 
 doc=$root/usr/share/doc/nsbox
 install -m 0644 "$repo/packaging/deb/copyright" "$doc/copyright"
-gzip -9n <"$repo/packaging/deb/changelog" >"$doc/changelog.Debian.gz"
+install -d "$root/usr/share/lintian/overrides"
+install -m 0644 "$repo/packaging/deb/lintian-overrides" "$root/usr/share/lintian/overrides/nsbox"
+placeholder='nsbox developers <nsbox@localhost>'
+maintainer=${NSBOX_DEB_MAINTAINER:-$placeholder}
+sed "s|$placeholder|$maintainer|" "$repo/packaging/deb/changelog" | gzip -9n >"$doc/changelog.Debian.gz"
 install -m 0644 "$repo/README.md" "$doc/README.md"
 install -m 0644 "$repo/docs/engines.md" "$doc/engines.md"
 install -m 0644 "$repo"/docs/engines/* "$doc/engines/"
@@ -86,7 +92,8 @@ shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/nsbox" 2>/dev/null |
 
 size=$(du -sk --apparent-size "$root/usr" | cut -f1)
 sed -e "s/@VERSION@/$debian_version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
-  -e "s/@SHLIBS@/$shlibs/" "$repo/packaging/deb/control.in" >"$root/DEBIAN/control"
+  -e "s/@SHLIBS@/$shlibs/" -e "s|$placeholder|$maintainer|" \
+  "$repo/packaging/deb/control.in" >"$root/DEBIAN/control"
 (cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 
