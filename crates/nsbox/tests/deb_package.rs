@@ -107,13 +107,13 @@ echo "doc: $(ls /usr/share/doc/nsbox | tr '\n' ' ')"
 # (on a bridge network: nftables, a dependency, writes its rules; in a
 # network namespace of its own, so the host's is untouched).
 nsbox unshare --net -- bash -c '
+  trap "nsbox rm -f web-in-deb >/dev/null 2>&1" EXIT
   nsbox run -d --name web-in-deb -- sleep 30 >/dev/null || exit 1
   source /usr/share/bash-completion/completions/nsbox
   spec=$(complete -p nsbox); fn=${spec#*-F }; fn=${fn%% *}
   COMP_WORDS=(nsbox stop web-); COMP_CWORD=2; COMP_LINE="nsbox stop web-"; COMP_POINT=${#COMP_LINE}
   "$fn" nsbox web- stop
   echo "complete: ${COMPREPLY[*]}"
-  nsbox rm -f web-in-deb >/dev/null
 '
 echo "end"
 "#;
