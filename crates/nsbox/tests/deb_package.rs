@@ -103,6 +103,12 @@ echo "pid in run: $(nsbox run -- sh -c 'echo $$')"
 MANPAGER=cat MANWIDTH=200 man nsbox-run 2>&1 | sed 's/^/man-run: /'
 for page in nsbox nsbox-unshare nsbox-enter nsbox-netns nsbox-ns-ls; do echo "man -w: $(man -w $page)"; done
 echo "doc: $(ls /usr/share/doc/nsbox | tr '\n' ' ')"
+# The installed pages are what the installed binary generates.
+nsbox man /tmp/pages >/dev/null
+for f in /tmp/pages/*; do
+  s=${f##*.}; zcat "/usr/share/man/man$s/${f##*/}.gz" | cmp -s - "$f" || echo "page differs: ${f##*/}"
+done
+echo "pages: generated $(ls /tmp/pages | wc -l), installed $(ls /usr/share/man/man1/nsbox*.gz /usr/share/man/man8/nsbox*.gz | wc -l)"
 # A running container's name completes with the installed bash completion
 # (on a bridge network: nftables, a dependency, writes its rules; in a
 # network namespace of its own, so the host's is untouched).
@@ -203,6 +209,18 @@ fn the_package_installs_on_fresh_debian_and_runs() {
             "/usr/share/doc/nsbox lacks {f}: {doc}"
         );
     }
+    let pages = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pages: "))
+        .unwrap();
+    let count = |word: &str| -> usize {
+        let n = pages.split(", ").find_map(|p| p.strip_prefix(word));
+        n.and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{pages}"))
+    };
+    assert!(count("generated ") > 40, "{pages}");
+    assert_eq!(count("generated "), count("installed "), "{pages}");
+    assert!(!text.contains("page differs"), "{text}");
     has("complete: web-in-deb");
     has("end");
 }
