@@ -56,7 +56,7 @@ pub fn root() -> anyhow::Result<PathBuf> {
 /// a user namespace that is not the host's, with `XDG_RUNTIME_DIR` set and
 /// `USER` not `root`, is such a user too: rootless podman calls its runtime
 /// so (as runc and crun, nsbox then keeps state in `$XDG_RUNTIME_DIR`).
-fn default_root() -> anyhow::Result<PathBuf> {
+pub fn default_root() -> anyhow::Result<PathBuf> {
     let euid = rustix::process::geteuid();
     let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
     if euid.is_root() {

@@ -72,6 +72,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
+/// The newest OCI runtime-spec version this runtime implements.
+pub const OCI_VERSION_MAX: &str = "1.2.1";
+
 pub fn features() -> Features {
     let mut linux = LinuxFeature::default();
     linux.set_namespaces(Some(vec![
@@ -116,7 +119,7 @@ pub fn features() -> Features {
 
     let mut f = Features::default();
     f.set_oci_version_min("1.0.0".to_string());
-    f.set_oci_version_max("1.2.1".to_string());
+    f.set_oci_version_max(OCI_VERSION_MAX.to_string());
     f.set_hooks(Some(
         [
             "prestart",
