@@ -134,6 +134,7 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             ));
         }
     }
+    super::sched::check(spec)?; // scheduler, I/O priority, memory policy, CPU lists
     Ok(())
 }
 
