@@ -206,15 +206,15 @@ impl fmt::Display for Step {
             Step::MoveRoot { path } => write!(f, "move rootfs {path} onto / (--no-pivot)"),
             Step::CopyUp { path } => write!(f, "copy {path} into its tmpfs (tmpcopyup)"),
             Step::Scheduler { policy, denied } => {
-                write!(f, "set scheduler {policy} (process.scheduler)")?;
+                write!(f, "set scheduler {policy} (process.scheduler")?;
                 if *denied {
                     f.write_str(
-                        " [a real-time policy needs CAP_SYS_NICE in the host's user namespace \
+                        "; a real-time policy needs CAP_SYS_NICE in the host's user namespace \
                          and, under a cgroup v1 cpu controller, real-time runtime for the \
-                         container's cgroup: linux.resources.cpu.realtimeRuntime]",
+                         container's cgroup: linux.resources.cpu.realtimeRuntime",
                     )?;
                 }
-                Ok(())
+                f.write_str(")")
             }
             Step::IoPriority { class, level } => {
                 write!(f, "set I/O priority {class} {level} (process.ioPriority)")
