@@ -72,11 +72,12 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
     let mut process = build_process(opts, &spec)?;
     let base = spec.process().as_ref();
-    if let Some((cpus, mask)) =
-        bundle::sched::exec_process(&mut process, opts.process.is_some(), base)?
-    {
+    if let Some(cpus) = bundle::sched::exec_process(&mut process, opts.process.is_some(), base)? {
         // Inherited by the clone: the process starts on these CPUs.
-        crate::init::affinity::set(&mask).map_err(|source| Error::ExecAffinity { cpus, source })?;
+        crate::init::affinity::set(&cpus.mask).map_err(|source| Error::ExecAffinity {
+            cpus: cpus.list,
+            source,
+        })?;
     }
     crate::lsm::check_process(&process)?;
     // As runc: an exec'd process gets the container's filter.

@@ -314,20 +314,40 @@ pub fn id_list(list: &str) -> Result<Vec<u64>, String> {
     Ok(words)
 }
 
-/// `process.execCPUAffinity` as masks: (initial, final), each when given
-/// and not empty.
-pub fn exec_affinity(p: &Process) -> Result<(Option<Vec<u64>>, Option<Vec<u64>>), Bad> {
+/// A CPU list of the config and its mask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuSet {
+    pub list: String,
+    pub mask: Vec<u64>,
+}
+
+/// `process.execCPUAffinity`: the sets before and after the move into the
+/// container, each when given and not empty.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExecAffinity {
+    pub initial: Option<CpuSet>,
+    pub last: Option<CpuSet>,
+}
+
+pub fn exec_affinity(p: &Process) -> Result<ExecAffinity, Bad> {
     let Some(a) = p.exec_cpu_affinity() else {
-        return Ok((None, None));
+        return Ok(ExecAffinity::default());
     };
-    let mask = |field: &'static str, s: &Option<String>| match s.as_deref().map(str::trim) {
+    let set = |field: &'static str, s: &Option<String>| match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(list) => id_list(list).map(Some).map_err(|msg| bad(field, msg)),
+        Some(list) => id_list(list)
+            .map(|mask| {
+                Some(CpuSet {
+                    list: list.to_string(),
+                    mask,
+                })
+            })
+            .map_err(|msg| bad(field, msg)),
     };
-    Ok((
-        mask("execCPUAffinity.initial", a.initial())?,
-        mask("execCPUAffinity.final", a.cpu_affinity_final())?,
-    ))
+    Ok(ExecAffinity {
+        initial: set("execCPUAffinity.initial", a.initial())?,
+        last: set("execCPUAffinity.final", a.cpu_affinity_final())?,
+    })
 }
 
 /// Checks a process's scheduler, I/O priority and exec CPU affinity;
@@ -361,7 +381,7 @@ pub fn exec_process(
     p: &mut Process,
     from_file: bool,
     base: Option<&Process>,
-) -> Result<Option<(String, Vec<u64>)>, Error> {
+) -> Result<Option<CpuSet>, Error> {
     if let Some(base) = base {
         if p.scheduler().is_none() {
             p.set_scheduler(base.scheduler().clone());
@@ -376,12 +396,7 @@ pub fn exec_process(
     if from_file {
         check_process("process.json", "", p)?;
     }
-    let (initial, _) = exec_affinity(p).expect("checked: execCPUAffinity");
-    let list = p
-        .exec_cpu_affinity()
-        .as_ref()
-        .and_then(|a| a.initial().clone());
-    Ok(initial.zip(list).map(|(mask, list)| (list, mask)))
+    Ok(exec_affinity(p).expect("checked: execCPUAffinity").initial)
 }
 
 /// config.json's scheduling fields: the process's and `linux.memoryPolicy`.

@@ -44,15 +44,9 @@ pub fn reset() -> Result<(), Failure> {
 /// nothing when only an initial one was given (the spec: keep it), or
 /// the reset when neither was.
 pub fn exec_final(process: &Process) -> Result<(), Failure> {
-    let (initial, last) = sched::exec_affinity(process).expect("validated: execCPUAffinity");
-    match (initial, last) {
-        (_, Some(mask)) => set(&mask).step(|| Step::CpuAffinity {
-            cpus: process
-                .exec_cpu_affinity()
-                .as_ref()
-                .and_then(|a| a.cpu_affinity_final().clone())
-                .unwrap_or_default(),
-        }),
+    let sets = sched::exec_affinity(process).expect("validated: execCPUAffinity");
+    match (sets.initial, sets.last) {
+        (_, Some(last)) => set(&last.mask).step(|| Step::CpuAffinity { cpus: last.list }),
         (Some(_), None) => Ok(()),
         (None, None) => reset(),
     }
