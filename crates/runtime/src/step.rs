@@ -145,10 +145,12 @@ pub enum Step {
     MemoryPolicy {
         mode: String,
     },
-    /// `cpus` as the config lists them, or "all" for the reset.
+    /// `cpus` as the config lists them.
     CpuAffinity {
         cpus: String,
     },
+    /// Back to every CPU (no execCPUAffinity; init).
+    CpuAffinityReset,
 }
 
 impl fmt::Display for Step {
@@ -222,12 +224,10 @@ impl fmt::Display for Step {
             Step::MemoryPolicy { mode } => {
                 write!(f, "set memory policy {mode} (linux.memoryPolicy)")
             }
-            Step::CpuAffinity { cpus } if cpus == "all" => {
-                f.write_str("reset CPU affinity to every CPU")
-            }
             Step::CpuAffinity { cpus } => {
                 write!(f, "set CPU affinity {cpus} (process.execCPUAffinity)")
             }
+            Step::CpuAffinityReset => f.write_str("reset CPU affinity to every CPU"),
         }
     }
 }

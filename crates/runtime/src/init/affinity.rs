@@ -14,6 +14,8 @@ use crate::step::{Failure, Step, StepResult};
 const MIN_WORDS: usize = 8192 / 64;
 
 /// Puts the calling thread (all of a single-threaded nsbox) on `mask`.
+/// A raw syscall: rustix's `CpuSet` holds 1024 CPUs, and the kernel
+/// refuses a mask shorter than its own CPU count.
 pub fn set(mask: &[u64]) -> std::io::Result<()> {
     let mut words = mask.to_vec();
     if words.len() < MIN_WORDS {
@@ -37,7 +39,7 @@ pub fn set(mask: &[u64]) -> std::io::Result<()> {
 
 /// Every CPU: the kernel keeps only those of the cgroup's cpuset.
 pub fn reset() -> Result<(), Failure> {
-    set(&[u64::MAX; MIN_WORDS]).step(|| Step::CpuAffinity { cpus: "all".into() })
+    set(&[u64::MAX; MIN_WORDS]).step(|| Step::CpuAffinityReset)
 }
 
 /// After the exec'd process joined the container: the final set, or
