@@ -208,16 +208,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
             lsm: "SELinux",
         });
     }
-    if let Some(p) = spec.process() {
-        for (set, field) in [
-            (p.scheduler().is_some(), "process.scheduler"),
-            (p.io_priority().is_some(), "process.ioPriority"),
-        ] {
-            if set {
-                out.push(Error::NotApplied { field });
-            }
-        }
-    }
     out
 }
 

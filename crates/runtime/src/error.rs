@@ -226,6 +226,14 @@ pub enum Error {
     #[error("config.json: {field} is not applied yet (ignored)")]
     NotApplied { field: &'static str },
 
+    /// `exec`: nsbox itself on the initial CPUs, before the clone.
+    #[error("set initial CPU affinity {cpus} (process.execCPUAffinity.initial)")]
+    ExecAffinity {
+        cpus: String,
+        #[source]
+        source: io::Error,
+    },
+
     /// Limits asked by a user who may not make cgroups here.
     #[error(
         "resource limits need a cgroup this user may create: a cgroup v2 subtree delegated \

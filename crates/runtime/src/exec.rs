@@ -71,7 +71,15 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     };
     let init_pid = record.live_pid().ok_or_else(stopped)?;
     let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
-    let process = build_process(opts, &spec)?;
+    let mut process = build_process(opts, &spec)?;
+    let base = spec.process().as_ref();
+    if let Some(cpus) = bundle::sched::exec_process(&mut process, opts.process.is_some(), base)? {
+        // Inherited by the clone: the process starts on these CPUs.
+        crate::init::affinity::set(&cpus.mask).map_err(|source| Error::ExecAffinity {
+            cpus: cpus.list,
+            source,
+        })?;
+    }
     crate::lsm::check_process(&process)?;
     // As runc: an exec'd process gets the container's filter.
     let filter = crate::seccomp::prepare(&spec, &opts.root)?;
@@ -122,6 +130,10 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 cgroup_procs: &cgroup_procs,
                 keyring: (!record.no_new_keyring).then_some(opts.id.as_str()),
                 personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
+                mem_policy: spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.memory_policy().as_ref()),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),

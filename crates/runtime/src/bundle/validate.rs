@@ -137,6 +137,7 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
     }
     crate::netdevices::validate(linux).map_err(|(name, why)| field(&name, why))?;
     hook_paths(spec)?;
+    super::sched::check(spec)?; // scheduler, I/O priority, memory policy, CPU lists
     Ok(())
 }
 

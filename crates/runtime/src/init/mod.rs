@@ -9,6 +9,7 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
+pub mod affinity;
 pub mod cgroup_mount;
 pub mod confine;
 pub mod copyup;
@@ -17,6 +18,7 @@ pub mod enter_root;
 pub mod exec;
 pub mod keyring;
 pub mod mask;
+pub mod mempolicy;
 pub mod mounts;
 pub mod namespaces;
 pub mod net;
@@ -24,6 +26,7 @@ pub mod paths;
 pub mod personality;
 pub mod process;
 pub mod readonly;
+pub mod sched;
 pub mod timens;
 
 use std::io;
@@ -94,6 +97,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces::enter(ctx)?; // sync 1 inside
+    affinity::reset()?; // in the cgroup now: its cpuset, not our caller's pinning
     if ctx.new_keyring {
         keyring::create(ctx.id, has_userns(spec))?; // as runc: in the user ns
     }
@@ -136,6 +140,8 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     identity(spec)?;
     personality::apply(linux.personality().as_ref())?; // before any seccomp filter
     process::rlimits(process)?;
+    sched::apply(process)?; // with our privileges still, as runc
+    mempolicy::apply(linux.memory_policy().as_ref())?;
     confine::exec_label(process)?;
     ctx.seccomp.before_caps(process)?; // without no_new_privs: needs CAP_SYS_ADMIN
     process::user_and_caps(process)?;
