@@ -225,3 +225,15 @@ pub fn live_processes_with(needle: &str, except: &[u32]) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Builds the static C probe `source` (tests/probes/) into the bundle's
+/// rootfs as /bin/probe: a syscall busybox has no applet for, made inside
+/// the container.
+pub fn install_probe(oci: &Oci, source: &str) {
+    let out = oci.bundle.join("rootfs/bin/probe");
+    let built = run("cc", ["-static", "-O", "-o", out.to_str().unwrap(), source]);
+    assert_eq!(
+        built.code, 0,
+        "cc -static failed (packages gcc and libc6-dev): {built:?}"
+    );
+}
