@@ -283,6 +283,36 @@ mod tests {
         assert!(resources(&opts).unwrap().check_before_update);
     }
 
+    /// runc's rule on a v2 cgroup (a tempdir standing in for it): at or
+    /// below `memory.current` refused, memory+swap first; above, or with
+    /// no usage to read, passed.
+    #[test]
+    fn check_before_update_compares_with_memory_current() {
+        let t = nsbox_testutil::TempDir::new("rt-update-check");
+        let cg = Cgroup::V2(nsbox_cgroups::v2::Manager::at(t.path().to_path_buf()));
+        let mem = |limit, swap| Memory {
+            limit: Some(limit),
+            swap,
+            ..Default::default()
+        };
+        refuse_below_usage(&cg, &mem(1, None)).unwrap(); // no memory.current
+        std::fs::write(t.join("memory.current"), "1000\n").unwrap();
+        let e = refuse_below_usage(&cg, &mem(1000, None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--resources: memory.limit: refusing the memory limit 1000: not above the \
+             cgroup's current usage 1000 (memory.checkBeforeUpdate); nothing changed"
+        );
+        let e = refuse_below_usage(&cg, &mem(500, Some(900))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--resources: memory.swap: refusing the memory+swap limit 900:"),
+            "{e}"
+        );
+        refuse_below_usage(&cg, &mem(1001, Some(2000))).unwrap();
+        refuse_below_usage(&cg, &mem(-1, Some(-1))).unwrap(); // no limit
+    }
+
     /// containerd's CRI sends the whole `resources`, device rules and
     /// deprecated kernel memory included: the rules stay as create set
     /// them, kernel memory is a warning, the limits apply.
