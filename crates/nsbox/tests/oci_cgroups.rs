@@ -359,6 +359,82 @@ fn update_raises_memory_and_a_failing_allocation_then_succeeds() {
     );
 }
 
+/// `memory.checkBeforeUpdate` (runtime-spec 1.1) in `update`'s JSON: a
+/// limit at or below what the container uses is refused in one line and
+/// nothing changes; the container runs on with its old limit. Where cgroup
+/// v2 serves memory this is nsbox's check (runc's rule; without it v2
+/// takes the limit and OOM-kills the container); on v1 the kernel itself
+/// refuses a limit it cannot reclaim down to (runc checks nothing there).
+#[test]
+fn update_check_before_update_refuses_a_limit_below_usage() {
+    let t = Cg::new("cg-chk");
+    // 24 MiB in a tmpfs: no swap here, so nothing can reclaim it.
+    t.config(
+        "head -c 25165824 /dev/zero > /dev/shm/fill && touch /filled; sleep 1000",
+        json!({"memory": {"limit": 128 << 20}}),
+    );
+    let id = t.start("chk");
+    wait_for("the fill", Duration::from_secs(10), || {
+        t.rootfs("filled").exists()
+    });
+    let v2 = !mounted("memory");
+    let file = t.oci().dir.join("r.json");
+    let file_arg = file.display().to_string();
+    let update = |memory: Value| {
+        std::fs::write(&file, json!({ "memory": memory }).to_string()).unwrap();
+        t.oci().nsbox(&["update", "--resources", &file_arg, &id])
+    };
+    let refused = [
+        (
+            json!({"limit": 8 << 20, "checkBeforeUpdate": true}),
+            "limit",
+            "memory",
+        ),
+        (
+            json!({"limit": 8 << 20, "swap": 16 << 20, "checkBeforeUpdate": true}),
+            "swap",
+            "memory+swap",
+        ),
+    ];
+    for (memory, field, what) in refused {
+        let out = update(memory);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        let said = if v2 {
+            format!(
+                "nsbox: update {id}: --resources: memory.{field}: refusing the {what} limit {}: \
+                 not above the cgroup's current usage ",
+                if field == "swap" { 16 << 20 } else { 8 << 20 }
+            )
+        } else {
+            format!("nsbox: update {id}: update resources: ")
+        };
+        assert!(out.stderr.starts_with(&said), "{out:?}");
+        if !v2 {
+            assert!(out.stderr.contains("Device or resource busy"), "{out:?}");
+        }
+        assert_eq!(t.stats(&id)["memory"]["usage"]["limit"], 128u64 << 20);
+        assert_eq!(t.oci().state(&id)["status"], "running");
+    }
+    // A limit above the usage passes the check.
+    update(json!({"limit": 96 << 20, "checkBeforeUpdate": true})).success();
+    assert_eq!(t.stats(&id)["memory"]["usage"]["limit"], 96u64 << 20);
+    // Without the check: v2 takes the limit and the kernel kills the
+    // container (what the check is for); v1 refuses as before.
+    let out = update(json!({"limit": 8 << 20}));
+    if v2 {
+        assert_eq!(
+            oci_common::wait_status(t.oci(), &id, "stopped")["status"],
+            "stopped",
+            "{out:?}"
+        );
+    } else {
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stderr.contains("Device or resource busy"), "{out:?}");
+        assert_eq!(t.oci().state(&id)["status"], "running");
+    }
+}
+
 #[test]
 fn device_rule_denies_reading_dev_null() {
     let t = Cg::new("cg-dev");
