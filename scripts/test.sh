@@ -20,6 +20,12 @@ apt-get update -qq
 # as root, no libfuse needed to build).
 apt-get install -y -qq busybox-static util-linux iproute2 procps uidmap libseccomp-dev pkg-config \
   gcc libc6-dev nftables containernetworking-plugins fuse3 >/dev/null
+# dpkg-dev/binutils: scripts/build-deb.sh (dpkg-shlibdeps, strip); debootstrap:
+# the fresh Debian 12 root deb_package.rs installs the package on (made once,
+# cached in target/deb-test); man-db: man, for the man page tests; zsh, fish:
+# the shells whose completion tests/cli_docs.rs drives (with bash). Without
+# recommends (fish's pull in lynx and xsel).
+apt-get install -y -qq --no-install-recommends dpkg-dev binutils debootstrap man-db zsh fish >/dev/null
 # qemu-system-x86/cpio: tests/vm boots Debian's kernel (fetched with
 # `apt-get download`, never installed) on pure cgroup v2 and v1-only hosts;
 # without recommends, which pull in a GUI.

@@ -183,8 +183,10 @@ systemd_image() {
 # hybrid) or NAME:MODE,MODE (only there; the systemd modes run only the
 # tests that name them). oci_seccomp holds the LSM tests: AppArmor is on in
 # every mode, and the seccomp tests do not depend on the cgroup kind, so
-# one mode proves them. oci_systemd needs systemd as PID 1.
-runtime_tests=(oci_cgroups oci_seccomp:v2 oci_systemd:systemd-v2,systemd-hybrid)
+# one mode proves them. oci_systemd and engine_systemd need systemd as
+# PID 1.
+runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity
+    oci_systemd:systemd-v2,systemd-hybrid engine_systemd:systemd-v2,systemd-hybrid)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
 # message contains every string given

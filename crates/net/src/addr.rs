@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::cidr::Cidr;
@@ -27,6 +29,10 @@ pub struct Addr {
     /// IPv4 only: the device name, or an alias label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Set by hand (`IFA_F_PERMANENT`), not learned (SLAAC, DHCP lease
+    /// lifetimes): `ip addr`'s `dynamic` is its absence.
+    #[serde(skip)]
+    pub permanent: bool,
 }
 
 /// `ip addr add CIDR dev DEV`.
@@ -112,11 +118,15 @@ fn describe(m: &AddressMessage) -> Option<Addr> {
     let mut local = None;
     let mut address = None;
     let mut label = None;
+    let mut permanent = m.header.flags.contains(AddressHeaderFlags::Permanent);
     for a in &m.attributes {
         match a {
             AddressAttribute::Local(ip) => local = Some(*ip),
             AddressAttribute::Address(ip) => address = Some(*ip),
             AddressAttribute::Label(l) => label = Some(l.clone()),
+            // IFA_FLAGS, when sent, holds all the flags (the header's 8
+            // bits are a copy of the low ones).
+            AddressAttribute::Flags(f) => permanent = f.contains(AddressFlags::Permanent),
             _ => {}
         }
     }
@@ -127,6 +137,7 @@ fn describe(m: &AddressMessage) -> Option<Addr> {
         prefixlen: m.header.prefix_len,
         scope: scope_name(m.header.scope),
         label,
+        permanent,
     })
 }
 

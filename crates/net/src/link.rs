@@ -40,6 +40,9 @@ pub enum Master<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Change<'a> {
     pub up: Option<bool>,
+    /// A new name (`ip link set NAME name NEW`); with `netns`, the name it
+    /// takes in that namespace (a `%d` in it: the kernel picks a free one).
+    pub name: Option<&'a str>,
     pub netns: Option<BorrowedFd<'a>>,
     pub master: Option<Master<'a>>,
     pub mtu: Option<u32>,
@@ -160,6 +163,10 @@ pub fn set(rtnl: &mut Rtnl, name: &str, change: &Change<'_>) -> Result<(), Error
         }
         Some(Master::None) => msg.attributes.push(LinkAttribute::Controller(0)),
         None => {}
+    }
+    if let Some(new) = change.name {
+        check_name(new)?;
+        msg.attributes.push(LinkAttribute::IfName(new.to_owned()));
     }
     if let Some(ns) = change.netns {
         msg.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));

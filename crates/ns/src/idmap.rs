@@ -259,6 +259,15 @@ pub fn is_permission(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::EPERM)
 }
 
+/// Whether the calling process's user namespace is not the host's (the
+/// host's maps every id to itself: `0 0 4294967295`). Its root is then a
+/// user like any other to the host: rootless podman calls its runtime as
+/// root of such a namespace.
+pub fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

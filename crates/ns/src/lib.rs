@@ -44,6 +44,7 @@ pub mod signal;
 pub mod timens;
 
 pub mod enter;
+pub mod hangup;
 pub mod mountinfo;
 pub mod mountns;
 pub mod persist;

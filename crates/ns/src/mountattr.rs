@@ -65,6 +65,53 @@ pub fn mount_setattr(
     }
 }
 
+/// A change of mount attributes (`MOUNT_ATTR_*` bits) built word by word,
+/// a later word winning over an earlier one: what runtimes' recursive
+/// mount options (`rro`, `rnosuid`, `rnoatime`...) ask for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AttrChange {
+    pub set: u64,
+    pub clear: u64,
+}
+
+impl AttrChange {
+    /// Turns a flag attribute on (`MOUNT_ATTR_RDONLY`, `_NOSUID`, ...).
+    pub fn set(&mut self, attr: u64) {
+        self.set |= attr;
+        self.clear &= !attr;
+    }
+
+    /// Turns a flag attribute off.
+    pub fn clear(&mut self, attr: u64) {
+        self.clear |= attr;
+        self.set &= !attr;
+    }
+
+    /// Sets the access-time mode (`MOUNT_ATTR_RELATIME`, `_NOATIME` or
+    /// `_STRICTATIME`): mount_setattr(2) takes one only with the whole
+    /// `MOUNT_ATTR__ATIME` field in `attr_clr`.
+    pub fn atime(&mut self, mode: u64) {
+        self.set = (self.set & !libc::MOUNT_ATTR__ATIME) | mode;
+        self.clear |= libc::MOUNT_ATTR__ATIME;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set == 0 && self.clear == 0
+    }
+
+    /// Applies the change to the mount at `path` and every mount beneath
+    /// it, in one call (`AT_RECURSIVE`): a sub-mount cannot stay writable
+    /// under an `rro` one.
+    pub fn apply_recursive(&self, path: &Path) -> io::Result<()> {
+        let attr = MountAttr {
+            set: self.set,
+            clear: self.clear,
+            userns: None,
+        };
+        mount_setattr(rustix::fs::CWD, path, libc::AT_RECURSIVE as u32, &attr)
+    }
+}
+
 /// Which mounts of the tree at a source an idmapped copy takes, and which
 /// of them get the id maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +175,26 @@ pub fn idmap_supported() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_words_win_and_atime_clears_its_field() {
+        let mut c = AttrChange::default();
+        c.set(libc::MOUNT_ATTR_RDONLY);
+        c.clear(libc::MOUNT_ATTR_RDONLY);
+        assert_eq!((c.set, c.clear), (0, libc::MOUNT_ATTR_RDONLY));
+        c.set(libc::MOUNT_ATTR_RDONLY);
+        assert_eq!((c.set, c.clear), (libc::MOUNT_ATTR_RDONLY, 0));
+        c.atime(libc::MOUNT_ATTR_NOATIME);
+        c.atime(libc::MOUNT_ATTR_STRICTATIME);
+        assert_eq!(
+            (c.set, c.clear),
+            (
+                libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_STRICTATIME,
+                libc::MOUNT_ATTR__ATIME
+            )
+        );
+        assert!(!c.is_empty() && AttrChange::default().is_empty());
+    }
 
     #[test]
     fn the_initial_user_namespace_cannot_idmap() {

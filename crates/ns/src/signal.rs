@@ -37,11 +37,20 @@ const NAMES: [(&str, i32); 32] = [
     ("SYS", libc::SIGSYS),
 ];
 
+/// The first and last real-time signal as engines and glibc programs
+/// number them: the kernel's are 32 to 64, glibc keeps 32 and 33 for
+/// itself, so `SIGRTMIN+3` (systemd's halt signal, an image's
+/// `STOPSIGNAL`) is 37 in Docker's table, in `kill -l` and in the
+/// container's program. Fixed here rather than read from our own libc,
+/// which could count differently (musl: 35) from the container's.
+const RTMIN: i32 = 34;
+const RTMAX: i32 = 64;
+
 /// The signal number for `text`, case-insensitive, with or without `SIG`,
 /// or a number from 1 to SIGRTMAX; `None` for anything else (0 included:
 /// it is no signal).
 pub fn parse(text: &str) -> Option<i32> {
-    let (rtmin, rtmax) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let (rtmin, rtmax) = (RTMIN, RTMAX);
     if let Ok(n) = text.parse::<i32>() {
         return (1..=rtmax).contains(&n).then_some(n);
     }
@@ -81,9 +90,12 @@ mod tests {
         assert_eq!(parse("TERM"), Some(libc::SIGTERM));
         assert_eq!(parse("SYS"), Some(libc::SIGSYS));
         assert_eq!(parse("PWR"), Some(libc::SIGPWR));
-        assert_eq!(parse("RTMIN"), Some(libc::SIGRTMIN()));
-        assert_eq!(parse("RTMIN+3"), Some(libc::SIGRTMIN() + 3));
-        assert_eq!(parse("RTMAX-1"), Some(libc::SIGRTMAX() - 1));
+        assert_eq!(parse("RTMIN"), Some(34));
+        assert_eq!(parse("RTMIN+3"), Some(37));
+        assert_eq!(parse("SIGRTMIN+3"), Some(37));
+        assert_eq!(parse("RTMAX-1"), Some(63));
+        assert_eq!(parse("RTMAX"), Some(64));
+        assert_eq!(parse("37"), Some(37));
     }
 
     #[test]

@@ -312,9 +312,16 @@ pub fn wait(child: Child<'_>, signals: &Signals, reap: Reap) -> Result<ChildStat
         pid: child.pid,
         pidfd: child.pidfd.or(own_pidfd.as_ref().map(|f| f.as_fd())),
     };
+    let mut hung_up = false;
     loop {
         if let Some(status) = reaped(child.pid, reap)? {
-            return Ok(status);
+            // Ended for the hang-up: say so, not the SIGKILL that did it.
+            return Ok(match status {
+                ChildStatus::Signaled(libc::SIGKILL) if hung_up => {
+                    ChildStatus::Signaled(libc::SIGHUP)
+                }
+                other => other,
+            });
         }
         let mut fds = [
             PollFd::new(&signals.fd, PollFlags::IN),
@@ -328,6 +335,10 @@ pub fn wait(child: Child<'_>, signals: &Signals, reap: Reap) -> Result<ChildStat
         while let Some(r) = signals.read() {
             if signals.should_forward(r) {
                 child.signal(r.signal);
+            }
+            if r.signal == libc::SIGHUP && !hung_up && crate::hangup::ends_child(child.pid) {
+                hung_up = true;
+                child.signal(libc::SIGKILL);
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
 use crate::global::Global;
@@ -88,6 +88,12 @@ pub enum Command {
     Resume(cmd::resume::Args),
     /// OCI: a container's statistics and OOM kills, as JSON lines.
     Events(cmd::events::Args),
+    /// Print the shell code that completes nsbox's verbs, flags, container
+    /// names and network namespace names.
+    Completion(cmd::completion::Args),
+    /// Write the man pages (nsbox and each verb) into DIR.
+    #[command(hide = true)]
+    Man(cmd::man::Args),
 }
 
 impl Command {
@@ -121,6 +127,8 @@ impl Command {
             Command::Pause(a) => with_id("pause", &a.id),
             Command::Resume(a) => with_id("resume", &a.id),
             Command::Events(a) => with_id("events", &a.id),
+            Command::Completion(_) => "completion",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -131,24 +139,55 @@ fn with_id(verb: &str, id: &str) -> &'static str {
     String::leak(format!("{verb} {id}"))
 }
 
+/// The command line as clap knows it, with what the derive cannot say:
+/// each verb's examples (after its options in `--help`) and the dynamic
+/// completers of container and network namespace names. The man pages and
+/// the completion scripts are generated from this same value.
+pub fn command() -> clap::Command {
+    let cmd = crate::complete::attach(Cli::command());
+    attach_examples(cmd)
+}
+
+/// Appends each verb's examples ([`crate::examples`]) to its long help,
+/// after the notes it already has.
+fn attach_examples(mut cmd: clap::Command) -> clap::Command {
+    for (path, examples) in crate::examples::EXAMPLES {
+        let words: Vec<&str> = path.split_whitespace().collect();
+        cmd = crate::verbs::with_subcommand(cmd, &words, &|c| {
+            let examples = crate::examples::help_text(examples);
+            let text = match c.get_after_help() {
+                Some(notes) => format!("{notes}\n\n{examples}"),
+                None => examples,
+            };
+            c.after_long_help(text)
+        });
+    }
+    cmd
+}
+
 /// Parses the command line. Help and version go to stdout with exit 0; a
 /// usage error is one line on stderr and exit code 2.
 pub fn parse() -> Result<Cli, ExitCode> {
-    let cli = Cli::try_parse().map_err(|err| {
-        use clap::error::ErrorKind;
-        match err.kind() {
-            ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let _ = err.print();
-                ExitCode::from(if err.use_stderr() { 2 } else { 0 })
+    // `--version` says more than the first line (runc's layout); `-V` only that.
+    let long_version: &'static str = String::leak(crate::version::long());
+    let matches = command().long_version(long_version).try_get_matches();
+    let cli = matches
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .map_err(|err| {
+            use clap::error::ErrorKind;
+            match err.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = err.print();
+                    ExitCode::from(if err.use_stderr() { 2 } else { 0 })
+                }
+                _ => {
+                    crate::report::usage(&err.to_string());
+                    ExitCode::from(2)
+                }
             }
-            _ => {
-                crate::report::usage(&err.to_string());
-                ExitCode::from(2)
-            }
-        }
-    })?;
+        })?;
     crate::global::set(cli.global.clone());
     Ok(cli)
 }
@@ -192,5 +231,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Pause(args) => cmd::logged(|| cmd::pause::run(args)),
         Command::Resume(args) => cmd::logged(|| cmd::resume::run(args)),
         Command::Events(args) => cmd::logged(|| cmd::events::run(args)),
+        Command::Completion(args) => cmd::completion::run(args),
+        Command::Man(args) => cmd::man::run(args, self::command()),
     }
 }

@@ -53,13 +53,23 @@ pub fn root() -> anyhow::Result<PathBuf> {
 /// runc's choice: root keeps state in /run; an unprivileged user (who
 /// cannot write there) in their own runtime directory: `$XDG_RUNTIME_DIR`,
 /// else `/run/user/UID` when it is theirs (after `su`, in cron or a CI job
-/// the variable is often unset), else one line saying what to set.
-fn default_root() -> anyhow::Result<PathBuf> {
+/// the variable is often unset), else one line saying what to set. Root of
+/// a user namespace that is not the host's, with `XDG_RUNTIME_DIR` set and
+/// `USER` not `root`, is such a user too: rootless podman calls its runtime
+/// so (as runc and crun, nsbox then keeps state in `$XDG_RUNTIME_DIR`).
+pub fn default_root() -> anyhow::Result<PathBuf> {
     let euid = rustix::process::geteuid();
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
     if euid.is_root() {
-        return Ok(PathBuf::from("/run/nsbox"));
+        let rootless = xdg.is_some()
+            && nsbox_ns::idmap::in_user_namespace()
+            && std::env::var_os("USER").is_none_or(|u| u != "root");
+        return Ok(match (rootless, xdg) {
+            (true, Some(dir)) => PathBuf::from(dir).join("nsbox"),
+            _ => PathBuf::from("/run/nsbox"),
+        });
     }
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    if let Some(dir) = xdg {
         return Ok(PathBuf::from(dir).join("nsbox"));
     }
     let uid = euid.as_raw();

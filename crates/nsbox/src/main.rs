@@ -3,14 +3,23 @@
 
 mod cli;
 mod cmd;
+mod complete;
+mod examples;
 mod global;
 mod report;
 mod table;
 mod target;
+mod verbs;
+mod version;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A Tab in a shell with nsbox's completion (`NSBOX_COMPLETE` set by
+    // its script): answer and exit. Otherwise this returns at once.
+    clap_complete::CompleteEnv::with_factory(cli::command)
+        .var(complete::VAR)
+        .complete();
     let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -3,6 +3,14 @@
 //! nsbox exactly as it runs runc (create --console-socket/--pid-file,
 //! start, exec --process, kill, delete, state).
 //!
+//! The runtime is the handler docs/engines.md documents
+//! (docs/engines/containerd-config.toml, the one a Kubernetes RuntimeClass
+//! names): the file is merged into each private containerd's config (which
+//! must load it), and its `runtime_type`, `BinaryName` and `SystemdCgroup`
+//! are what `ctr run` is given (`--runtime`, `--runc-binary`,
+//! `--runc-systemd-cgroup`): ctr bypasses the CRI plugin that reads the
+//! handler table, the kubelet's, which is off here.
+//!
 //! Each test starts a private containerd: its own root, state and sockets
 //! under a TempDir, the CRI and /opt plugins off, killed by a guard that
 //! also ends the shims it left. The image is an OCI archive of a busybox
@@ -24,7 +32,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use engine_support::{
     busybox_oci_archive, cgroup_dirs, cgroup_parent, host_netns, on_pty, remove_cgroup,
-    require_tool, run_timed, scratch, wait_for, NSBOX,
+    require_tool, run_timed, scratch, snippets, wait_for, NSBOX,
 };
 use nsbox_testutil::{Output, TempDir};
 
@@ -36,6 +44,55 @@ const RUN_DIRS: [&str; 3] = [
 ];
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The documented runtime handler (docs/engines.md, "containerd").
+const HANDLER_FILE: &str = "containerd-config.toml";
+/// Its name: the `handler` of the Kubernetes RuntimeClass.
+const HANDLER: &str = "nsbox";
+
+/// What the documented handler tells the runc shim.
+struct Handler {
+    runtime_type: String,
+    binary_name: String,
+    systemd_cgroup: bool,
+}
+
+impl Handler {
+    fn documented() -> Handler {
+        let config = snippets::toml(HANDLER_FILE);
+        let table = |t: &toml::Table, key: &str| -> toml::Table {
+            t.get(key)
+                .and_then(|v| v.as_table())
+                .unwrap_or_else(|| panic!("docs/engines/{HANDLER_FILE}: no table {key}"))
+                .clone()
+        };
+        let mut at = config;
+        for key in [
+            "plugins",
+            "io.containerd.grpc.v1.cri",
+            "containerd",
+            "runtimes",
+            HANDLER,
+        ] {
+            at = table(&at, key);
+        }
+        let options = table(&at, "options");
+        let string = |t: &toml::Table, key: &str| -> String {
+            t.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_else(|| panic!("docs/engines/{HANDLER_FILE}: no {key}"))
+                .to_string()
+        };
+        Handler {
+            runtime_type: string(&at, "runtime_type"),
+            binary_name: string(&options, "BinaryName"),
+            systemd_cgroup: options
+                .get("SystemdCgroup")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        }
+    }
+}
 
 struct Containerd {
     dir: TempDir,
@@ -60,10 +117,8 @@ impl Containerd {
             .filter(|d| !Path::new(d).exists())
             .collect();
         let d = dir.path().display().to_string();
-        fs::write(
-            dir.join("config.toml"),
-            format!(
-                r#"version = 2
+        let own = format!(
+            r#"version = 2
 root = "{d}/root"
 state = "{d}/state"
 temp = "{d}/tmp"
@@ -92,7 +147,10 @@ disabled_plugins = [
 [cgroup]
   path = ""
 "#
-            ),
+        );
+        fs::write(
+            dir.join("config.toml"),
+            snippets::merge_toml(&own, HANDLER_FILE),
         )
         .unwrap();
         fs::create_dir_all(dir.join("tmp")).unwrap();
@@ -145,20 +203,28 @@ disabled_plugins = [
         run_timed(self.command().args(args), None, 120, self.dir.path())
     }
 
-    /// The runtime and placement flags of `ctr run` for container `id`.
+    /// The runtime and placement flags of `ctr run` for container `id`:
+    /// the documented handler's, then this test's state and cgroup.
     fn run_flags(&self, id: &str) -> Vec<String> {
-        vec![
+        let handler = Handler::documented();
+        let mut flags = vec![
             "--runtime".into(),
-            "io.containerd.runc.v2".into(),
+            handler.runtime_type,
             "--runc-binary".into(),
-            NSBOX.into(),
+            handler.binary_name,
+        ];
+        if handler.systemd_cgroup {
+            flags.push("--runc-systemd-cgroup".into());
+        }
+        flags.extend([
             "--runc-root".into(),
             self.dir.join("nsbox").display().to_string(),
             "--cgroup".into(),
             format!("{}/{id}", self.cgroup_parent),
             "--fifo-dir".into(),
             self.dir.join("fifo").display().to_string(),
-        ]
+        ]);
+        flags
     }
 
     /// `ctr run FLAGS [OPTIONS] IMAGE ID ARGS...`

@@ -1,14 +1,15 @@
-//! podman (Debian's, 4.3) with `--runtime <absolute path of nsbox>`: the
-//! engine calls nsbox exactly as it calls runc (create with
-//! --console-socket / --pid-file, start, state, exec, kill, delete), through
-//! conmon. Each test has a private podman: its own containers.conf, storage
-//! (vfs) and tmp dir under a TempDir, an image imported from a busybox
-//! tarball, no network (`netns = "none"`), and a relative cgroup parent.
+//! podman (Debian's, 4.3) with nsbox configured as docs/engines.md says
+//! (docs/engines/podman-containers.conf: `[engine.runtimes] nsbox`, its
+//! default runtime, `runtime_supports_json`): the engine calls nsbox
+//! exactly as it calls runc (create with --console-socket / --pid-file,
+//! start, state, exec, kill, delete), through conmon. Each test has a
+//! private podman: its own containers.conf (the documented snippet merged
+//! into the settings below), storage (vfs) and tmp dir under a TempDir, an
+//! image imported from a busybox tarball, no network (`netns = "none"`),
+//! and a relative cgroup parent.
 //!
-//! The containers.conf settings this machine needs (none is nsbox-specific
-//! except the first):
-//! - `runtime_supports_json` names nsbox, or podman would not pass
-//!   `--log-format=json --log FILE` and could not read nsbox's errors;
+//! The containers.conf settings this machine needs besides the snippet
+//! (none is nsbox-specific):
 //! - `default_ulimits` within our hard limits (podman's own defaults,
 //!   1048576 open files, exceed them and root here lacks CAP_SYS_RESOURCE;
 //!   runc and crun fail the same way);
@@ -29,7 +30,7 @@ use std::process::Command;
 
 use engine_support::{
     busybox_tarball, cgroup_parent, host_netns, on_pty, remove_cgroup, require_tool, run_timed,
-    scratch, wait_for, NSBOX, NSBOX_DEFAULT_ROOT,
+    scratch, snippets, wait_for, NSBOX, NSBOX_DEFAULT_ROOT,
 };
 use nsbox_testutil::{Output, TempDir};
 
@@ -52,10 +53,8 @@ impl Podman {
         require_tool("conmon", "conmon");
         require_tool("script", "bsdutils");
         let d = dir.path().display().to_string();
-        fs::write(
-            dir.join("containers.conf"),
-            format!(
-                r#"[containers]
+        let own = format!(
+            r#"[containers]
 netns = "none"
 cgroups = "no-conmon"
 default_ulimits = ["nofile={NOFILE}:{NOFILE}", "nproc={NPROC}:{NPROC}"]
@@ -67,12 +66,14 @@ network_config_dir = "{d}/cni"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "{d}/events.log"
-runtime_supports_json = ["nsbox", "crun", "runc"]
 tmp_dir = "{d}/libpod-tmp"
 volume_path = "{d}/volumes"
 image_copy_tmp_dir = "{d}/tmp"
 "#
-            ),
+        );
+        fs::write(
+            dir.join("containers.conf"),
+            snippets::merge_toml(&own, "podman-containers.conf"),
         )
         .unwrap();
         fs::write(
@@ -107,13 +108,11 @@ image_copy_tmp_dir = "{d}/tmp"
                 "CONTAINERS_REGISTRIES_CONF",
                 self.dir.join("registries.conf"),
             )
-            .env("TMPDIR", self.dir.join("tmp"))
-            .arg("--runtime")
-            .arg(NSBOX);
+            .env("TMPDIR", self.dir.join("tmp"));
         c
     }
 
-    /// `podman --runtime NSBOX ARGS...` with a deadline.
+    /// `podman ARGS...` (nsbox its default runtime) with a deadline.
     fn podman(&self, args: &[&str]) -> Output {
         run_timed(self.command().args(args), None, 120, self.dir.path())
     }
@@ -227,7 +226,8 @@ fn detached_container_exec_top_stop_rm() {
     assert_eq!(id.len(), 64, "{out:?}");
 
     // podman knows nsbox ran it, and nsbox's own state agrees.
-    assert_eq!(p.inspect(&name, "{{.OCIRuntime}}"), NSBOX);
+    // podman knows it by the name the documented snippet gives it.
+    assert_eq!(p.inspect(&name, "{{.OCIRuntime}}"), "nsbox");
     assert_eq!(p.inspect(&name, "{{.State.Status}}"), "running");
     let pid = p.inspect(&name, "{{.State.Pid}}");
     let st = run_timed(
@@ -318,14 +318,7 @@ fn run_it_gets_a_terminal() {
         .collect();
     let mut args = vec!["env"];
     args.extend(env.iter().map(String::as_str));
-    args.extend([
-        p.podman.to_str().unwrap(),
-        "--runtime",
-        NSBOX,
-        "run",
-        "-it",
-        "--rm",
-    ]);
+    args.extend([p.podman.to_str().unwrap(), "run", "-it", "--rm"]);
     args.extend(["--cgroup-parent", &p.cgroup_parent, IMAGE, "sh"]);
     let out = on_pty(
         &args,

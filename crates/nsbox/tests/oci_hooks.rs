@@ -1,5 +1,6 @@
 //! OCI hooks: each runs at its point, reads the state on stdin; failures
-//! before start fail create, later ones are warnings.
+//! before start fail create, a poststart one fails start (and stops the
+//! container), a poststop one is a warning (docs/hooks.md).
 
 mod oci_common;
 
@@ -95,5 +96,91 @@ fn failing_poststop_is_a_warning() {
         out.stderr.trim(),
         format!("nsbox: run {id}: warning: poststop hook[0] /bin/false: exit status: 1")
     );
+    assert!(!oci.state_dir(&id).exists());
+}
+
+#[test]
+fn container_namespace_hooks_without_env_see_the_process_env() {
+    let oci = Oci::new("oci-hooks-env");
+    let out = oci.dir.join("create.env").display().to_string();
+    let mut c = base_config(&["true"]);
+    c["process"]["env"] = json!(["PATH=/bin", "ONE=two"]);
+    c["hooks"] = json!({
+        // Before pivot_root: the host's paths.
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            format!("test \"$ONE\" = two && echo \"$ONE|$HOME\" > {out}")]}],
+        // After it: the container's /tmp; a failure would stop the program.
+        "startContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c",
+                "test \"$ONE\" = two && echo \"$ONE|$HOME\" > /tmp/start.env"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo \"$ONE|$X\" > /tmp/own.env"],
+             "env": ["X=ex"]}
+        ]
+    });
+    oci.write_config(&c);
+    oci.run(&oci.id("env")).success();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "two|\n");
+    let tmp = oci.bundle.join("rootfs/tmp");
+    // startContainer sees the process's environment as exec'd, HOME added.
+    assert_eq!(
+        std::fs::read_to_string(tmp.join("start.env")).unwrap(),
+        "two|/root\n"
+    );
+    // A hook with an `env` of its own gets exactly that.
+    assert_eq!(
+        std::fs::read_to_string(tmp.join("own.env")).unwrap(),
+        "|ex\n"
+    );
+}
+
+#[test]
+fn failing_poststart_fails_start_and_stops_the_container() {
+    let oci = Oci::new("oci-hooks-poststart");
+    let mut c = base_config(&["sleep", "1000"]);
+    c["hooks"] = json!({ "poststart": [{"path": "/bin/false"}] });
+    oci.write_config(&c);
+    let id = oci.id("ps");
+    oci.create_detached(&id);
+    let out = oci.nsbox(&["start", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!("nsbox: start {id}: poststart hook[0] /bin/false: exit status: 1")
+    );
+    // Killed and gone before start returned; the state stays for delete.
+    assert_eq!(oci.state(&id)["status"], "stopped");
+    oci.nsbox(&["delete", &id]).success();
+    assert!(!oci.state_dir(&id).exists());
+    // `run`: the same error, and nothing left.
+    let id = oci.id("ps-run");
+    let out = oci.run(&id);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!("nsbox: run {id}: poststart hook[0] /bin/false: exit status: 1")
+    );
+    assert!(!oci.state_dir(&id).exists());
+}
+
+#[test]
+fn failing_poststop_on_delete_is_a_warning() {
+    let oci = Oci::new("oci-hooks-poststop");
+    let log = oci.dir.join("second").display().to_string();
+    let mut c = base_config(&["sleep", "1000"]);
+    c["hooks"] = json!({ "poststop": [
+        {"path": "/bin/false"},
+        {"path": "/bin/sh", "args": ["sh", "-c", format!("echo ran > {log}")]}
+    ] });
+    oci.write_config(&c);
+    let id = oci.id("pst");
+    oci.create_detached(&id);
+    let out = oci.nsbox(&["delete", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!("nsbox: delete {id}: warning: poststop hook[0] /bin/false: exit status: 1")
+    );
+    // The remaining hooks run, and the container is gone.
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ran\n");
     assert!(!oci.state_dir(&id).exists());
 }

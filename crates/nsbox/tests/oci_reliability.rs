@@ -11,47 +11,17 @@ mod oci_common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_common::{base_config, Oci};
+use oci_common::{alive, base_config, cgroups_named, live_processes_with, Oci};
 use serde_json::json;
 
 /// Every cgroup directory named `nsbox-ID` on this host.
 fn cgroups_of(id: &str) -> Vec<PathBuf> {
-    let want = format!("nsbox-{id}");
-    let mut out = Vec::new();
-    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
-    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
-        let entry = entry.unwrap();
-        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
-            let found = nsbox_testutil::run(
-                "find",
-                [
-                    entry.mount_point().to_str().unwrap(),
-                    "-type",
-                    "d",
-                    "-name",
-                    &want,
-                ],
-            );
-            out.extend(found.stdout.lines().map(PathBuf::from));
-        }
-    }
-    out
+    cgroups_named(&format!("nsbox-{id}"))
 }
 
-/// Processes whose command line holds `needle` (the test's unique state
-/// root: the create's own, and an init cloned from it before its exec).
+/// Live processes whose command line holds `needle`.
 fn processes_with(needle: &str) -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&p| p != me && alive(p))
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
-        })
-        .collect()
+    live_processes_with(needle, &[])
 }
 
 /// Empties every `created` list of a recorded cgroup handle: as recorded
@@ -70,14 +40,6 @@ fn forget_made(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(forget_made),
         _ => {}
     }
-}
-
-/// Whether `pid` runs (a zombie waiting for its reaper does not).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| Some(s.rsplit_once(") ")?.1.starts_with('Z')))
-        .is_some_and(|zombie| !zombie)
 }
 
 fn limited(oci: &Oci) {
@@ -126,7 +88,7 @@ fn runs_killed_at_random_moments_leave_nothing() {
     limited(&oci);
     let root = oci.root.display().to_string();
     let bundle = oci.bundle.display().to_string();
-    let mut seed = u64::from(std::process::id());
+    let mut rng = nsbox_testutil::Lcg(u64::from(std::process::id()));
     for i in 0..60 {
         let id = oci.id(&format!("k{i}"));
         let mut child = std::process::Command::new(oci_common::NSBOX)
@@ -136,10 +98,7 @@ fn runs_killed_at_random_moments_leave_nothing() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_micros((seed >> 33) % 8000));
+        std::thread::sleep(Duration::from_micros(rng.draw() % 8000));
         let _ = child.kill();
         let _ = child.wait();
         oci.nsbox(&["delete", "--force", &id]).success();
@@ -246,4 +205,66 @@ fn list_and_state_during_churn_see_whole_states() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
+}
+
+/// `start`, `exec` and `delete` killed with SIGKILL after a random 0-8 ms,
+/// 20 times each, as an engine's timeout would: meanwhile `state` either
+/// says the container does not exist or gives a whole state with a real
+/// status, `list` parses, and `delete --force` then leaves no cgroup, no
+/// process and no state.
+#[test]
+fn start_exec_and_delete_killed_at_random_moments_leave_nothing() {
+    let oci = Oci::new("killed-verbs");
+    limited(&oci);
+    let root = oci.root.display().to_string();
+    let mut rng = nsbox_testutil::Lcg(u64::from(std::process::id()) ^ 0x5eed);
+    for verb in ["start", "exec", "delete"] {
+        for i in 0..20 {
+            let id = oci.id(&format!("{verb}{i}"));
+            oci.create_detached(&id);
+            if verb != "start" {
+                oci.nsbox(&["start", &id]).success();
+            }
+            if verb == "delete" {
+                oci.nsbox(&["kill", &id, "KILL"]).success();
+                oci_common::wait_status(&oci, &id, "stopped");
+            }
+            let args: Vec<&str> = match verb {
+                "start" => vec!["start", &id],
+                "exec" => vec!["exec", &id, "sleep", "50"],
+                _ => vec!["delete", &id],
+            };
+            let mut child = std::process::Command::new(oci_common::NSBOX)
+                .args(["--root", &root])
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros(rng.draw() % 8000));
+            let _ = child.kill();
+            let _ = child.wait();
+
+            let st = oci.nsbox(&["state", &id]);
+            if st.code == 0 {
+                let v: serde_json::Value = serde_json::from_str(&st.stdout)
+                    .unwrap_or_else(|e| panic!("{id}: {e}: {st:?}"));
+                let status = v["status"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    ["created", "running", "stopped", "paused"].contains(&status.as_str()),
+                    "{id}: {v}"
+                );
+            } else {
+                assert!(st.stderr.contains("does not exist"), "{id}: {st:?}");
+            }
+            let list = oci.nsbox(&["list", "--format", "json"]).success();
+            serde_json::from_str::<serde_json::Value>(&list.stdout)
+                .unwrap_or_else(|e| panic!("{id}: list: {e}: {list:?}"));
+            oci.nsbox(&["delete", "--force", &id]).success();
+            assert_eq!(cgroups_of(&id), Vec::<PathBuf>::new(), "{id}");
+            assert!(!oci.state_dir(&id).exists(), "{id}: state left");
+        }
+    }
+    assert_eq!(processes_with(&root), Vec::<u32>::new());
 }

@@ -710,38 +710,63 @@ fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Puts back /etc/subuid and /etc/subgid as they were, even on failure.
-struct SubIds {
-    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
-}
-
-impl SubIds {
-    /// Adds `line` to both files.
-    fn add(line: &str) -> SubIds {
-        let mut saved = Vec::new();
-        for f in ["/etc/subuid", "/etc/subgid"] {
-            let old = std::fs::read(f).ok();
-            let mut text = old.clone().unwrap_or_default();
-            if !text.is_empty() && !text.ends_with(b"\n") {
-                text.push(b'\n');
-            }
-            text.extend_from_slice(format!("{line}\n").as_bytes());
-            std::fs::write(f, text).unwrap();
-            saved.push((PathBuf::from(f), old));
+/// Without root, `--net bridge` and `--net cni:NAME` (which make links and
+/// rules in the host's network) are refused in one line naming what works,
+/// leaving nothing; a named container then shares the caller's network
+/// (as an unnamed one does) instead of failing on the bridge.
+#[test]
+fn an_unprivileged_user_is_told_what_network_works() {
+    nsbox_testutil::require_root();
+    let uid = "54322";
+    let dir = TempDir::new("xdg-net");
+    let xdg = dir.join("run");
+    std::fs::create_dir(&xdg).unwrap();
+    chown(&xdg, Some(54322), Some(54322)).unwrap();
+    std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let as_user = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid", uid, "--regid", uid, "--clear-groups", NSBOX])
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .current_dir("/")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
-        SubIds { saved }
+    };
+    for (net, said) in [("bridge", "bridge"), ("cni:mynet", "cni:NAME")] {
+        let out = as_user(&["run", "--net", net, "--", "true"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "nsbox: run true: --net {said} needs root (it makes links, addresses and firewall \
+                 rules in the host's network); without root use --net host (the default), none, \
+                 container:NAME or ns:PATH\n"
+            )
+        );
     }
-}
-
-impl Drop for SubIds {
-    fn drop(&mut self) {
-        for (f, old) in &self.saved {
-            match old {
-                Some(text) => std::fs::write(f, text).unwrap(),
-                None => std::fs::remove_file(f).unwrap(),
-            }
-        }
-    }
+    let out = as_user(&["run", "--name", "web", "--", "cat", "/proc/net/dev"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let host = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let devices = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip(2)
+            .filter_map(|l| Some(l.split_once(':')?.0.trim().to_string()))
+            .collect()
+    };
+    assert_eq!(devices(&out.stdout), devices(&host), "the caller's network");
+    let left: Vec<String> = std::fs::read_dir(xdg.join("nsbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".seccomp-cache")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// A user with a range in /etc/subuid and /etc/subgid gets it mapped
@@ -752,7 +777,7 @@ impl Drop for SubIds {
 fn an_unprivileged_user_with_subordinate_ids_gets_them_mapped() {
     nsbox_testutil::require_root();
     let (uid, start) = ("65534", "700000"); // nobody: a user newuidmap knows
-    let _subids = SubIds::add(&format!("nobody:{start}:65536"));
+    let _subids = nsbox_testutil::SubIds::add(&format!("nobody:{start}:65536"));
     let dir = TempDir::new("xdg-subid");
     let xdg = dir.join("run");
     std::fs::create_dir(&xdg).unwrap();

@@ -194,11 +194,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
             linux.resources().as_ref(),
             "config.json",
         ));
-        if linux.intel_rdt().is_some() {
-            out.push(Error::NotApplied {
-                field: "linux.intelRdt",
-            });
-        }
     }
     let asks_mount_label = spec
         .linux()
@@ -210,16 +205,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
             field: "linux.mountLabel",
             lsm: "SELinux",
         });
-    }
-    if let Some(p) = spec.process() {
-        for (set, field) in [
-            (p.scheduler().is_some(), "process.scheduler"),
-            (p.io_priority().is_some(), "process.ioPriority"),
-        ] {
-            if set {
-                out.push(Error::NotApplied { field });
-            }
-        }
     }
     out
 }
@@ -272,6 +257,8 @@ fn sync(
                 if !parent.wait_hooks_request()? {
                     return Err(died(init_pid, "HooksRequest"));
                 }
+                // linux.netDevices before any hook, as runc: hooks see them.
+                crate::netdevices::move_all(&bundle.spec, init_pid)?;
                 // prestart is the legacy hook of `start` time: it reads
                 // `created` (what runtime-tools checks); createRuntime runs
                 // while the container is still being made.
@@ -291,6 +278,10 @@ fn sync(
                 // sync 4
                 if !parent.wait_ready()? {
                     return Err(died(init_pid, "Ready"));
+                }
+                if !hooked {
+                    // init is in its final namespaces (no hook point came).
+                    crate::netdevices::move_all(&bundle.spec, init_pid)?;
                 }
             }
         }

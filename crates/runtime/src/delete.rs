@@ -73,7 +73,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<Vec<Error>, Error> {
     ))
 }
 
-fn kill_and_wait(record: &crate::state::Record) -> Result<(), Error> {
+/// SIGKILL to the container's init (thawed first if paused), then waits
+/// until it is gone.
+pub(crate) fn kill_and_wait(record: &crate::state::Record) -> Result<(), Error> {
     let Some(pid) = record.live_pid() else {
         return Ok(());
     };

@@ -226,6 +226,14 @@ pub enum Error {
     #[error("config.json: {field} is not applied yet (ignored)")]
     NotApplied { field: &'static str },
 
+    /// `exec`: nsbox itself on the initial CPUs, before the clone.
+    #[error("set initial CPU affinity {cpus} (process.execCPUAffinity.initial)")]
+    ExecAffinity {
+        cpus: String,
+        #[source]
+        source: io::Error,
+    },
+
     /// Limits asked by a user who may not make cgroups here.
     #[error(
         "resource limits need a cgroup this user may create: a cgroup v2 subtree delegated \
@@ -342,6 +350,15 @@ pub enum Error {
     #[error("{flag}: {msg}")]
     UpdateFlag { flag: &'static str, msg: String },
 
+    /// `update` with `memory.checkBeforeUpdate`: a limit not above usage.
+    #[error("--resources: memory.{field}: refusing the {what} limit {limit}: not above the cgroup's current usage {usage} (memory.checkBeforeUpdate); nothing changed")]
+    MemoryBelowUsage {
+        field: &'static str,
+        what: &'static str,
+        limit: i64,
+        usage: u64,
+    },
+
     #[error("write event")]
     Events {
         #[source]
@@ -384,6 +401,22 @@ pub enum Error {
          (they would be the host's mounts; ignored)"
     )]
     NoMountNs { field: &'static str },
+
+    // --- linux.netDevices ---
+    #[error("open the container's network namespace {path}")]
+    OpenNetns {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Moving `linux.netDevices[name]` into the container failed.
+    #[error("linux.netDevices {name:?}: move into the container's network namespace")]
+    NetDevice {
+        name: String,
+        #[source]
+        source: nsbox_net::Error,
+    },
 }
 
 /// Why one hook failed.

@@ -31,7 +31,8 @@ pub struct ExecOptions {
     pub process: Option<PathBuf>,
     /// The command and its arguments (replace the base's).
     pub args: Vec<String>,
-    /// `--env NAME=VALUE`, added to the base's.
+    /// `--env NAME=VALUE`: replaces the base's NAME where it has one (in
+    /// its place), else added at the end.
     pub env: Vec<String>,
     pub cwd: Option<PathBuf>,
     /// `--user UID[:GID]`.
@@ -70,7 +71,17 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     };
     let init_pid = record.live_pid().ok_or_else(stopped)?;
     let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
-    let process = build_process(opts, &spec)?;
+    let mut process = build_process(opts, &spec)?;
+    let base = spec.process().as_ref();
+    let initial = bundle::sched::exec_process(&mut process, opts.process.is_some(), base)?;
+    if let Some(cpus) = &initial {
+        // Inherited by the clone: the process starts on these CPUs, in
+        // nsbox's cgroup, and joins the container's after (exec_placement).
+        crate::init::affinity::set(&cpus.mask).map_err(|source| Error::ExecAffinity {
+            cpus: cpus.list.clone(),
+            source,
+        })?;
+    }
     crate::lsm::check_process(&process)?;
     // As runc: an exec'd process gets the container's filter.
     let filter = crate::seccomp::prepare(&spec, &opts.root)?;
@@ -93,7 +104,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         Some(supervise::block_signals()?)
     };
     let (parent, child) = protocol::channel_pair()?;
-    let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record)?;
+    let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record, initial.is_none())?;
     let clone = CloneOptions {
         flags: 0,
         pidfd: true,
@@ -121,6 +132,10 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
                 cgroup_procs: &cgroup_procs,
                 keyring: (!record.no_new_keyring).then_some(opts.id.as_str()),
                 personality: spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
+                mem_policy: spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.memory_policy().as_ref()),
             })
         }
         Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
@@ -184,9 +199,8 @@ fn build_process(opts: &ExecOptions, spec: &Spec) -> Result<Process, Error> {
         });
     }
     if !opts.env.is_empty() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.extend(opts.env.iter().cloned());
-        p.set_env(Some(env));
+        let env = p.env().clone().unwrap_or_default();
+        p.set_env(Some(merge_env(env, &opts.env)));
     }
     if let Some(cwd) = &opts.cwd {
         p.set_cwd(cwd.clone());
@@ -236,6 +250,32 @@ fn build_process(opts: &ExecOptions, spec: &Spec) -> Result<Process, Error> {
     Ok(p)
 }
 
+/// `exec --env` over the base's environment, as runc: a variable the base
+/// has takes the new value in the base's place (later copies of it go), so
+/// `getenv` and `printenv` see the command line's value; a new one is
+/// appended, in command-line order.
+fn merge_env(mut env: Vec<String>, overrides: &[String]) -> Vec<String> {
+    let name = |e: &str| e.split_once('=').map_or(e, |(n, _)| n).to_string();
+    for o in overrides {
+        let key = name(o);
+        match env.iter().position(|e| name(e) == key) {
+            Some(first) => {
+                env[first] = o.clone();
+                let mut i = first + 1;
+                while i < env.len() {
+                    if name(&env[i]) == key {
+                        env.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            None => env.push(o.clone()),
+        }
+    }
+    env
+}
+
 fn read_process(path: &Path) -> Result<Process, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
         path: path.to_path_buf(),
@@ -258,4 +298,28 @@ fn differing_namespaces(pid: u32) -> Vec<NsKind> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn exec_env_replaces_in_place_and_appends_the_rest() {
+        let base = strings(&[
+            "PATH=/bin",
+            "MY_VAR=from_spec",
+            "TERM=xterm",
+            "MY_VAR=again",
+        ]);
+        let merged = merge_env(base, &strings(&["MY_VAR=from_cli", "NEW=1", "PATH=/sbin"]));
+        assert_eq!(
+            merged,
+            strings(&["PATH=/sbin", "MY_VAR=from_cli", "TERM=xterm", "NEW=1"])
+        );
+    }
 }

@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use oci_spec::runtime::{
-    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MountExtensions,
-    Selinux,
+    Apparmor, Cgroup, Features, IDMap, IntelRdt, LinuxFeature, LinuxNamespaceType, MemoryPolicy,
+    MountExtensions, NetDevices, Selinux,
 };
+
+use crate::bundle::sched;
 
 /// Mount options `mounts[].options` understands (see `init::mounts`).
 pub const MOUNT_OPTIONS: &[&str] = &[
@@ -34,14 +36,32 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "nosuid",
     "nosymfollow",
     "private",
+    "ratime",
     "rbind",
+    "rdev",
+    "rdiratime",
     "relatime",
     "remount",
+    "rexec",
     "ridmap",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
     "ro",
     "rprivate",
+    "rrelatime",
+    "rro",
+    "rrw",
     "rshared",
     "rslave",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
     "runbindable",
     "rw",
     "shared",
@@ -53,6 +73,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "tmpcopyup",
     "unbindable",
 ];
+
+/// The newest OCI runtime-spec version this runtime implements.
+pub const OCI_VERSION_MAX: &str = "1.3.0";
 
 pub fn features() -> Features {
     let mut linux = LinuxFeature::default();
@@ -95,10 +118,20 @@ pub fn features() -> Features {
     let mut ext = MountExtensions::default();
     ext.set_idmap(Some(idmap));
     linux.set_mount_extensions(Some(ext));
+    // linux.memoryPolicy: every mode and flag (set_mempolicy in init and exec).
+    let mut mempolicy = MemoryPolicy::default();
+    mempolicy.set_modes(Some(strings(&sched::MEMPOLICY_MODES)));
+    mempolicy.set_flags(Some(strings(&sched::MEMPOLICY_FLAGS)));
+    linux.set_memory_policy(Some(mempolicy));
+    // linux.netDevices: moved (and renamed) at create (`netdevices`); the
+    // recursive mount options are in MOUNT_OPTIONS.
+    let mut net_devices = NetDevices::default();
+    net_devices.set_enabled(Some(true));
+    linux.set_net_devices(Some(net_devices));
 
     let mut f = Features::default();
     f.set_oci_version_min("1.0.0".to_string());
-    f.set_oci_version_max("1.2.1".to_string());
+    f.set_oci_version_max(OCI_VERSION_MAX.to_string());
     f.set_hooks(Some(
         [
             "prestart",
@@ -113,11 +146,38 @@ pub fn features() -> Features {
     ));
     f.set_mount_options(Some(MOUNT_OPTIONS.iter().map(|s| s.to_string()).collect()));
     f.set_linux(Some(linux));
-    f.set_annotations(Some(HashMap::from([(
-        "io.github.nsbox.version".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    )])));
+    f.set_annotations(Some(annotations()));
     f
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|s| s.to_string()).collect()
+}
+
+/// The version, and what the features schema has no field for: the
+/// process attributes nsbox applies (runtime-spec 1.2's scheduler, I/O
+/// priority and exec CPU affinity), with the words it accepts.
+fn annotations() -> HashMap<String, String> {
+    [
+        ("io.github.nsbox.version", env!("CARGO_PKG_VERSION")),
+        (
+            "io.github.nsbox.process.scheduler.policies",
+            "SCHED_OTHER,SCHED_BATCH,SCHED_IDLE,SCHED_FIFO,SCHED_RR,SCHED_DEADLINE",
+        ),
+        (
+            "io.github.nsbox.process.scheduler.flags",
+            "SCHED_FLAG_RESET_ON_FORK,SCHED_FLAG_RECLAIM,SCHED_FLAG_DL_OVERRUN,\
+             SCHED_FLAG_KEEP_POLICY,SCHED_FLAG_KEEP_PARAMS",
+        ),
+        (
+            "io.github.nsbox.process.ioPriority.classes",
+            "IOPRIO_CLASS_RT,IOPRIO_CLASS_BE,IOPRIO_CLASS_IDLE",
+        ),
+        ("io.github.nsbox.process.execCPUAffinity", "initial,final"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 #[cfg(test)]
@@ -141,7 +201,15 @@ mod tests {
             .unwrap()
             .iter()
             .any(|o| o == "rbind"));
-        for word in ["tmpcopyup", "copy-symlink", "idmap", "ridmap"] {
+        assert_eq!(json["linux"]["netDevices"]["enabled"], true);
+        for word in [
+            "tmpcopyup",
+            "copy-symlink",
+            "idmap",
+            "ridmap",
+            "rro",
+            "rnosuid",
+        ] {
             assert!(
                 json["mountOptions"]
                     .as_array()
@@ -152,6 +220,27 @@ mod tests {
             );
         }
         assert_eq!(json["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+        assert_eq!(
+            json["linux"]["memoryPolicy"]["modes"]
+                .as_array()
+                .unwrap()
+                .len(),
+            7
+        );
+        assert!(json["linux"]["memoryPolicy"]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "MPOL_F_STATIC_NODES"));
+        let ann = &json["annotations"];
+        assert!(ann["io.github.nsbox.process.scheduler.policies"]
+            .as_str()
+            .unwrap()
+            .contains("SCHED_DEADLINE"));
+        assert_eq!(
+            ann["io.github.nsbox.process.execCPUAffinity"],
+            "initial,final"
+        );
         assert!(json["linux"]["capabilities"]
             .as_array()
             .unwrap()

@@ -6,8 +6,14 @@
 //! | prestart, createRuntime | runtime ns; rootfs mounted, before pivot_root | create (sync point `Hooks`) | create fails |
 //! | createContainer | container ns, before pivot_root        | init        | create fails |
 //! | startContainer  | container ns, after start, before exec | init        | init exits 1 |
-//! | poststart       | runtime ns, after start                | start       | warning |
+//! | poststart       | runtime ns, after start                | start       | container killed, start fails |
 //! | poststop        | runtime ns, after delete               | delete      | warning |
+//!
+//! A hook's environment is its `env`, exactly. Without one, a hook in the
+//! container's namespaces (createContainer, startContainer) gets the
+//! container process's environment, as runc 1.2 (whose init sets it
+//! before running them) and youki do; one in the runtime's namespace gets
+//! none. docs/hooks.md says why each failure does what it does.
 
 use std::io::Write as _;
 use std::os::fd::OwnedFd;
@@ -87,9 +93,20 @@ pub fn state_for(
 
 /// Runs every hook of `kind` in order; the first failure stops the list.
 pub fn run(kind: Kind, hooks: &[Hook], state: &State) -> Result<(), Error> {
+    run_with_env(kind, hooks, state, &[])
+}
+
+/// [`run`], where a hook without an `env` of its own gets `default_env`
+/// (the container process's, for the hooks init runs).
+pub fn run_with_env(
+    kind: Kind,
+    hooks: &[Hook],
+    state: &State,
+    default_env: &[String],
+) -> Result<(), Error> {
     let input = serde_json::to_vec(state).unwrap_or_default();
     for (index, hook) in hooks.iter().enumerate() {
-        run_one(hook, &input).map_err(|source| Error::Hook {
+        run_one(hook, &input, default_env).map_err(|source| Error::Hook {
             kind: kind.name(),
             index,
             path: hook.path().clone(),
@@ -107,7 +124,7 @@ pub fn run_all(kind: Kind, hooks: &[Hook], state: &State) -> Vec<Error> {
         .iter()
         .enumerate()
         .filter_map(|(index, hook)| {
-            run_one(hook, &input).err().map(|source| Error::Hook {
+            run_one(hook, &input, &[]).err().map(|source| Error::Hook {
                 kind: kind.name(),
                 index,
                 path: hook.path().clone(),
@@ -117,16 +134,17 @@ pub fn run_all(kind: Kind, hooks: &[Hook], state: &State) -> Vec<Error> {
         .collect()
 }
 
-/// One hook: `args[0]` as argv[0] (default the path), exactly `env`, the
-/// state on stdin, killed when `timeout` seconds pass.
-fn run_one(hook: &Hook, input: &[u8]) -> Result<(), HookFailure> {
+/// One hook: `args[0]` as argv[0] (default the path), exactly `env` (or
+/// `default_env` without one), the state on stdin, killed when `timeout`
+/// seconds pass.
+fn run_one(hook: &Hook, input: &[u8], default_env: &[String]) -> Result<(), HookFailure> {
     let args = hook.args().clone().unwrap_or_default();
     let mut cmd = Command::new(hook.path());
     if let Some((arg0, rest)) = args.split_first() {
         cmd.arg0(arg0).args(rest);
     }
     cmd.env_clear();
-    for e in hook.env().iter().flatten() {
+    for e in hook.env().as_deref().unwrap_or(default_env) {
         if let Some((k, v)) = e.split_once('=') {
             cmd.env(k, v);
         }
@@ -198,6 +216,23 @@ mod tests {
         // sh -c SCRIPT one: $0 is "one"; $X comes from the hook's env alone.
         assert!(text.starts_with("one ex\n"), "{text}");
         assert!(text.contains("\"id\":\"hid\""), "{text}");
+    }
+
+    #[test]
+    fn a_hook_without_env_gets_the_default_one() {
+        let t = nsbox_testutil::TempDir::new("hooks-env");
+        let out = t.join("out");
+        let script = format!("echo \"$ONE|$X\" > {}", out.display());
+        let bare = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script]}));
+        let own = hook(serde_json::json!({
+            "path": "/bin/sh", "args": ["sh", "-c", script], "env": ["X=ex"]
+        }));
+        let container = ["ONE=two".to_string()];
+        let state = State::default();
+        run_with_env(Kind::StartContainer, &[bare], &state, &container).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "two|\n");
+        run_with_env(Kind::StartContainer, &[own], &state, &container).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "|ex\n");
     }
 
     #[test]

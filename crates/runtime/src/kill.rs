@@ -13,11 +13,20 @@ use crate::liveness::{self, members, open_checked};
 use crate::state::StateDir;
 use crate::Error;
 
-/// `KILL`, `SIGKILL`, `kill` or `9`.
+/// `KILL`, `SIGKILL`, `kill`, `9`, or a real-time signal: `RTMIN+3`,
+/// `SIGRTMAX-1`, `37` (what Docker and podman send for an image whose
+/// `STOPSIGNAL` is `SIGRTMIN+3`, systemd's halt signal).
 pub fn parse_signal(text: &str) -> Result<Signal, Error> {
-    let bad = || Error::BadSignal(text.to_string());
-    let number = nsbox_ns::signal::parse(text).ok_or_else(bad)?;
-    Signal::from_named_raw(number).ok_or_else(bad)
+    let number = nsbox_ns::signal::parse(text).ok_or_else(|| Error::BadSignal(text.to_string()))?;
+    if let Some(named) = Signal::from_named_raw(number) {
+        return Ok(named);
+    }
+    // SAFETY: `parse` returns a signal number from 1 to SIGRTMAX, so it is
+    // valid and non-zero. rustix reserves the real-time range because the
+    // libc may use some of it for itself *in this process*; the value is
+    // only ever sent to the container's processes (pidfd_send_signal,
+    // kill), never blocked, waited for or handled here.
+    Ok(unsafe { Signal::from_raw_unchecked(number) })
 }
 
 /// Sends `signal` to the container `id`.
@@ -89,7 +98,17 @@ mod tests {
             assert_eq!(parse_signal(s).unwrap(), Signal::KILL, "{s}");
         }
         assert_eq!(parse_signal("TERM").unwrap(), Signal::TERM);
-        for bad in ["NOPE", "0", "99", ""] {
+        for (text, number) in [
+            ("RTMIN+3", 37),
+            ("SIGRTMIN+3", 37),
+            ("rtmin", 34),
+            ("RTMAX-1", 63),
+            ("37", 37),
+            ("64", 64),
+        ] {
+            assert_eq!(parse_signal(text).unwrap().as_raw(), number, "{text}");
+        }
+        for bad in ["NOPE", "0", "99", "", "RTMIN+40", "RTMAX+1"] {
             let err = parse_signal(bad).unwrap_err();
             assert_eq!(err.to_string(), format!("unknown signal {bad:?}"));
         }

@@ -37,6 +37,7 @@ pub mod list;
 pub mod liveness;
 pub mod log;
 pub mod lsm;
+pub mod netdevices;
 pub mod pause;
 pub mod placement;
 pub mod plan;

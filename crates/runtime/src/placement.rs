@@ -185,7 +185,10 @@ pub fn prepare(
             devices: Vec::new(),
             ..res.clone()
         };
-        let unprivileged = !rustix::process::geteuid().is_root();
+        // root of a user namespace (rootless podman's runtime) is a user
+        // like any other to the host's cgroups
+        let unprivileged =
+            !rustix::process::geteuid().is_root() || nsbox_ns::idmap::in_user_namespace();
         if unprivileged && limits.is_empty() && denied(&source) {
             return Ok((Placement::default(), warnings));
         }
@@ -281,12 +284,16 @@ pub fn recorded(record: &Record) -> Result<Cgroup, Error> {
 }
 
 /// Where an `exec`'d process goes: the v2 (or hybrid unified) directory to
-/// clone into, and the `cgroup.procs` files of the v1 hierarchies, which the
-/// child writes itself (`0`: the writer) before it joins any namespace or
-/// forks, so nothing it runs escapes the container's limits. Nothing for a
-/// container without a cgroup.
+/// clone into, and the `cgroup.procs` files of the hierarchies it is not
+/// born in, which the child writes itself (`0`: the writer) before it
+/// joins any namespace or forks, so nothing it runs escapes the container's
+/// limits. Without `clone_into` (an `execCPUAffinity.initial` set: born
+/// inside, the kernel would narrow its CPUs to the cgroup's cpuset at
+/// once), it is born in nsbox's cgroup on the initial CPUs and joins every
+/// hierarchy that way, as crun. Nothing for a container without a cgroup.
 pub fn exec_placement(
     record: &Record,
+    clone_into: bool,
 ) -> Result<(Option<OwnedFd>, Vec<std::path::PathBuf>), Error> {
     let Some(cg) = &record.cgroup else {
         return Ok((None, Vec::new()));
@@ -300,11 +307,18 @@ pub fn exec_placement(
             wanted: "created or running",
         });
     }
-    let fd = cg.clone_fd().map_err(|source| Error::Cgroup {
-        what: "open cgroup for CLONE_INTO_CGROUP".into(),
-        source,
-    })?;
-    Ok((fd, v1_procs(cg)))
+    let fd = match clone_into {
+        true => cg.clone_fd().map_err(|source| Error::Cgroup {
+            what: "open cgroup for CLONE_INTO_CGROUP".into(),
+            source,
+        })?,
+        false => None,
+    };
+    let procs = match fd {
+        Some(_) => v1_procs(cg),
+        None => cg.dirs().iter().map(|d| d.join("cgroup.procs")).collect(),
+    };
+    Ok((fd, procs))
 }
 
 /// The `cgroup.procs` files of the v1 hierarchies of `cg`.

@@ -18,7 +18,8 @@ pub struct Outcome {
     /// The program's exit code, or 128 + the signal that killed it; 0
     /// when detached.
     pub code: u8,
-    /// poststart/poststop hook failures (the lifecycle went on).
+    /// Config fields not applied, poststop hook failures (the lifecycle
+    /// went on).
     pub warnings: Vec<Error>,
 }
 
@@ -36,12 +37,9 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     };
     let mut created = create::create_with_console(opts, !detach)?;
     let mut warnings = std::mem::take(&mut created.warnings);
-    match crate::start::start(&opts.root, &opts.id) {
-        Ok(w) => warnings.extend(w),
-        Err(e) => {
-            let _ = crate::delete::delete(&opts.root, &opts.id, true);
-            return Err(e);
-        }
+    if let Err(e) = crate::start::start(&opts.root, &opts.id) {
+        let _ = crate::delete::delete(&opts.root, &opts.id, true);
+        return Err(e);
     }
     let Some(signals) = signals else {
         return Ok(Outcome { code: 0, warnings });

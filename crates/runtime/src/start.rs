@@ -1,5 +1,7 @@
-//! `start`: releases a created container's init (see `fifo`) and records
-//! it as running.
+//! `start`: releases a created container's init (see `fifo`), records it
+//! as running, and runs the poststart hooks. A failing poststart hook
+//! fails `start` and kills the container (runtime-spec 1.3, runc, crun;
+//! see docs/hooks.md); its state stays for `delete`, as runc leaves it.
 
 use std::path::Path;
 
@@ -9,8 +11,9 @@ use crate::hooks::Kind;
 use crate::state::StateDir;
 use crate::{fifo, Error};
 
-/// Starts the container; poststart hook failures come back as warnings.
-pub fn start(root: &Path, id: &str) -> Result<Vec<Error>, Error> {
+/// Starts the container; a poststart hook failure is the error, once the
+/// container is killed and gone.
+pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     let dir = StateDir::open(root, id)?;
     let mut record = dir.read()?;
     let status = record.live_status();
@@ -36,9 +39,12 @@ pub fn start(root: &Path, id: &str) -> Result<Vec<Error>, Error> {
     let _ = std::fs::remove_file(&fifo_path);
     record.oci.set_status(ContainerState::Running);
     dir.write(&record)?;
-    Ok(crate::hooks::run_all(
-        Kind::Poststart,
-        &crate::hooks::listed(record.hooks.as_ref(), Kind::Poststart),
-        &record.oci,
-    ))
+    let hooks = crate::hooks::listed(record.hooks.as_ref(), Kind::Poststart);
+    if let Err(failed) = crate::hooks::run(Kind::Poststart, &hooks, &record.oci) {
+        // The hook's failure is what the caller hears; the kill is best
+        // effort (the program may have exited already).
+        let _ = crate::delete::kill_and_wait(&record);
+        return Err(failed);
+    }
+    Ok(())
 }

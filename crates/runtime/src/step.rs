@@ -132,6 +132,25 @@ pub enum Step {
     CopyUp {
         path: String,
     },
+    // --- scheduling: policy, I/O priority, memory policy, CPU affinity ---
+    /// `denied`: EPERM for a real-time policy (the message says what it needs).
+    Scheduler {
+        policy: String,
+        denied: bool,
+    },
+    IoPriority {
+        class: String,
+        level: i64,
+    },
+    MemoryPolicy {
+        mode: String,
+    },
+    /// `cpus` as the config lists them.
+    CpuAffinity {
+        cpus: String,
+    },
+    /// Back to every CPU (no execCPUAffinity; init).
+    CpuAffinityReset,
 }
 
 impl fmt::Display for Step {
@@ -188,6 +207,27 @@ impl fmt::Display for Step {
             Step::SessionKeyring { name } => write!(f, "join session keyring {name:?}"),
             Step::MoveRoot { path } => write!(f, "move rootfs {path} onto / (--no-pivot)"),
             Step::CopyUp { path } => write!(f, "copy {path} into its tmpfs (tmpcopyup)"),
+            Step::Scheduler { policy, denied } => {
+                write!(f, "set scheduler {policy} (process.scheduler")?;
+                if *denied {
+                    f.write_str(
+                        "; a real-time policy needs CAP_SYS_NICE in the host's user namespace \
+                         and, under a cgroup v1 cpu controller, real-time runtime for the \
+                         container's cgroup: linux.resources.cpu.realtimeRuntime",
+                    )?;
+                }
+                f.write_str(")")
+            }
+            Step::IoPriority { class, level } => {
+                write!(f, "set I/O priority {class} {level} (process.ioPriority)")
+            }
+            Step::MemoryPolicy { mode } => {
+                write!(f, "set memory policy {mode} (linux.memoryPolicy)")
+            }
+            Step::CpuAffinity { cpus } => {
+                write!(f, "set CPU affinity {cpus} (process.execCPUAffinity)")
+            }
+            Step::CpuAffinityReset => f.write_str("reset CPU affinity to every CPU"),
         }
     }
 }

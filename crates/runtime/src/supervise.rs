@@ -45,12 +45,13 @@ pub fn wait(
         None => child_pidfd(pid),
     };
     let pidfd = pidfd.or(own_pidfd.as_ref());
+    let mut hung_up = false;
     if let (Some(master), Some(pidfd)) = (master, pidfd) {
         // Our terminal raw while the container's pty does the line
         // discipline; restored before the status is reaped.
         let _raw = pty_proxy::RawMode::enter();
         pty_proxy::copy_size(master);
-        proxy_until_exit(pid, pidfd, signals, master)?;
+        hung_up = proxy_until_exit(child_pid, pidfd, signals, master)?;
     }
     let child = Child {
         pid: child_pid,
@@ -58,17 +59,25 @@ pub fn wait(
     };
     let status = supervise::wait(child, signals, Reap::Child)
         .map_err(|source| Error::Supervise { source })?;
-    Ok(status.code())
+    Ok(match status {
+        // Ended for the hang-up (see nsbox_ns::hangup), as supervise::wait
+        // reports it.
+        supervise::ChildStatus::Signaled(libc::SIGKILL) if hung_up => 128 + libc::SIGHUP as u8,
+        _ => status.code(),
+    })
 }
 
 /// Copies between our stdio and the pty until the child's pidfd says it
-/// exited, passing signals on as [`supervise::wait`] would.
+/// exited, passing signals on as [`supervise::wait`] would (a hang-up of
+/// our terminal included: returns whether the child was ended for it).
 fn proxy_until_exit(
-    pid: u32,
+    child: Pid,
     pidfd: &OwnedFd,
     signals: &Signals,
     master: &OwnedFd,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let pid = child.as_raw_nonzero().get() as u32;
+    let mut hung_up = false;
     let stdin = rustix::stdio::stdin();
     let stdout = rustix::stdio::stdout();
     let mut stdin_open = true;
@@ -110,13 +119,17 @@ fn proxy_until_exit(
                     let _ = rustix::process::pidfd_send_signal(pidfd, sig);
                 }
             }
+            if r.signal == libc::SIGHUP && !hung_up && nsbox_ns::hangup::ends_child(child) {
+                hung_up = true;
+                let _ = rustix::process::pidfd_send_signal(pidfd, Signal::KILL);
+            }
         }
         if exited {
             break;
         }
     }
     pty_proxy::drain(master);
-    Ok(())
+    Ok(hung_up)
 }
 
 /// A pidfd for `pid`, our child (init or an exec'd process forked with

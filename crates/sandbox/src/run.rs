@@ -24,6 +24,20 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         }
         None => generate_id(),
     };
+    let rootless = !rustix::process::geteuid().is_root();
+    match &opts.net {
+        Net::Bridge(_) if rootless => return Err(Error::NetNeedsRoot { net: "bridge" }),
+        Net::Cni(_) if rootless => return Err(Error::NetNeedsRoot { net: "cni:NAME" }),
+        _ => {}
+    }
+    if opts.rootfs.is_none() && matches!(opts.net, Net::Bridge(_) | Net::Cni(_)) {
+        // checked before anything is made (see Error::NoEtcFile)
+        for path in crate::network::ETC_FILES {
+            if std::fs::symlink_metadata(path).is_err() {
+                return Err(Error::NoEtcFile { path });
+            }
+        }
+    }
     // removed on every way out unless kept
     let bundle = BundleDir::create(&opts.root, &id)?;
     // a network of its own (bridge or CNI): its namespace file and hosts
@@ -60,7 +74,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
     };
     // Without root, new namespaces need a user namespace: implied.
     let mut opts = opts.clone();
-    opts.userns |= !rustix::process::geteuid().is_root();
+    opts.userns |= rootless;
     let spec = crate::spec::spec(&opts, &net, &id, &rootfs)?;
     bundle.write(&spec)?;
     let create = CreateOptions {

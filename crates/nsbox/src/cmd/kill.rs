@@ -6,7 +6,7 @@ pub struct Args {
     pub all: bool,
     /// The container id.
     pub id: String,
-    /// KILL, SIGKILL or 9 (default TERM).
+    /// KILL, SIGKILL, 9, RTMIN+3, SIGRTMAX-1 or 37 (default TERM).
     #[arg(default_value = "TERM")]
     pub signal: String,
 }

@@ -2,6 +2,7 @@
 
 pub mod addr;
 pub mod batch;
+pub mod completion;
 pub mod create;
 pub mod delete;
 pub mod enter;
@@ -12,6 +13,7 @@ pub mod ipargs;
 pub mod kill;
 pub mod link;
 pub mod list;
+pub mod man;
 pub mod net;
 pub mod netns;
 pub mod ns;

@@ -134,12 +134,15 @@ impl SandboxFlags {
             command,
             rootfs: self.rootfs,
             // a named container's default is the bridge network, as
-            // docker's; an unnamed run shares the host's
-            net: match self.net.unwrap_or(if self.name.is_some() {
-                Net::Bridge(Default::default())
-            } else {
-                Net::Host
-            }) {
+            // docker's (as root: it is made in the host's network); an
+            // unnamed run, and any run without root, shares the host's
+            net: match self.net.unwrap_or(
+                if self.name.is_some() && rustix::process::geteuid().is_root() {
+                    Net::Bridge(Default::default())
+                } else {
+                    Net::Host
+                },
+            ) {
                 Net::Bridge(mut b) => {
                     b.bridge = self.bridge.unwrap_or(b.bridge);
                     b.subnet = self.subnet.unwrap_or(b.subnet);
@@ -218,7 +221,11 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
     }
     let (bridge, cni) = match &args.sandbox.net {
         Some(net) => (matches!(net, Net::Bridge(_)), matches!(net, Net::Cni(_))),
-        None => (args.sandbox.name.is_some(), false), // a named container's default
+        // a named container's default, as root
+        None => (
+            args.sandbox.name.is_some() && rustix::process::geteuid().is_root(),
+            false,
+        ),
     };
     let misplaced = [
         (

@@ -6,7 +6,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let warnings = nsbox_runtime::start::start(&crate::global::root()?, &args.id)?;
-    super::warn(&format!("start {}", args.id), warnings);
+    nsbox_runtime::start::start(&crate::global::root()?, &args.id)?;
     Ok(0)
 }

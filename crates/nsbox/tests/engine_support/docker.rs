@@ -1,6 +1,8 @@
 //! A private dockerd (Debian's docker.io, 20.10) with nsbox registered as
 //! runtime `nsbox` in its daemon.json (and as the default one for Swarm),
-//! for engine_docker.rs and engine_swarm.rs.
+//! for engine_docker.rs and engine_swarm.rs: the documented snippets
+//! (docs/engines/docker-daemon.json, docker-daemon-default.json) merged
+//! into the daemon's own settings below.
 //!
 //! Each test starts its own [`Dockerd`], isolated from the host:
 //! - in a network namespace and a mount namespace of its own (util-linux
@@ -42,7 +44,7 @@ use nsbox_testutil::{Output, TempDir};
 
 use super::{
     alive, busybox_tarball, cgroup_dirs, cgroup_parent, cgroup_pids, kill_all, pids_in_ns,
-    remove_cgroup, require_tool, run_timed, scratch, thaw_cgroup, wait_for, NSBOX,
+    remove_cgroup, require_tool, run_timed, scratch, snippets, thaw_cgroup, wait_for, NSBOX,
 };
 
 pub const IMAGE: &str = "nsbox-test-busybox:latest";
@@ -152,7 +154,6 @@ impl Dockerd {
             "exec-opts": ["native.cgroupdriver=cgroupfs"],
             "cgroup-parent": cgroup_parent,
             "storage-driver": storage,
-            "runtimes": {"nsbox": {"path": NSBOX}},
             "default-ulimits": {
                 "nofile": {"Name": "nofile", "Hard": NOFILE, "Soft": NOFILE},
                 "nproc": {"Name": "nproc", "Hard": NPROC, "Soft": NPROC}
@@ -160,9 +161,15 @@ impl Dockerd {
             "shutdown-timeout": 1,
             "log-level": "info"
         });
-        if swarm {
-            config["default-runtime"] = "nsbox".into();
-        }
+        // nsbox as docs/engines.md registers it.
+        let snippet = if swarm {
+            "docker-daemon-default.json"
+        } else {
+            "docker-daemon.json"
+        };
+        snippets::merge_json(&mut config, snippet);
+        assert_eq!(config["runtimes"]["nsbox"]["path"], NSBOX, "{snippet}");
+        assert_eq!(config["default-runtime"] == "nsbox", swarm, "{snippet}");
         fs::write(
             dir.join("daemon.json"),
             serde_json::to_vec_pretty(&config).unwrap(),

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod snippets;
 
 use std::fs;
 use std::io::Write;

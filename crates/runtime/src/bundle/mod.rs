@@ -4,6 +4,7 @@
 //! malformed JSON, the line and column.
 
 pub mod decode;
+pub mod sched;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -75,14 +76,33 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     file: &'static str,
     text: &str,
 ) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => match de.end() {
-            Ok(()) => return Ok(value),
-            Err(e) => (String::new(), e),
-        },
-        Err(err) => (err.path().to_string(), err.into_inner()),
+    let parsed = match sched::spec_flag_words(text) {
+        // Already parsed whole: only the values can be wrong.
+        Some(value) => serde_path_to_error::deserialize::<_, T>(value)
+            .map_err(|err| (err.path().to_string(), err.into_inner())),
+        None => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Ok(value) => de.end().map(|()| value).map_err(|e| (String::new(), e)),
+                Err(err) => Err((err.path().to_string(), err.into_inner())),
+            }
+        }
     };
+    let (path, inner) = match parsed {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    // Some of oci-spec's enums report a value of the wrong JSON type as a
+    // syntax error ("expected value"); in a well-formed document that is a
+    // bad field, and its path says which.
+    let well_formed = || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    if (inner.is_syntax() || inner.is_eof()) && !path.is_empty() && well_formed() {
+        return Err(Error::ConfigField {
+            file,
+            field: path,
+            msg: "invalid value: not of this field's type".to_string(),
+        });
+    }
     if inner.is_syntax() || inner.is_eof() {
         return Err(Error::ConfigSyntax {
             file,
@@ -110,6 +130,9 @@ fn enum_field(path: &str) -> Option<&'static str> {
     if path.starts_with("linux.namespaces[") && last == "type" {
         return Some("namespace type");
     }
+    if let Some(what) = sched_enum_field(path, last) {
+        return Some(what);
+    }
     if !path.starts_with("linux.seccomp") {
         return None;
     }
@@ -118,6 +141,21 @@ fn enum_field(path: &str) -> Option<&'static str> {
         "architectures" => "seccomp architecture",
         "flags" => "seccomp flag",
         "op" => "seccomp operator",
+        _ => return None,
+    })
+}
+
+/// The scheduling enums (bundle/sched.rs), in config.json or process.json.
+fn sched_enum_field(path: &str, last: &str) -> Option<&'static str> {
+    let object = path
+        .trim_start_matches("process.")
+        .trim_start_matches("linux.");
+    Some(match (object.split('.').next().unwrap_or(""), last) {
+        ("scheduler", "policy") => "scheduler policy",
+        ("scheduler", "flags") => "scheduler flag",
+        ("ioPriority", "class") => "I/O priority class",
+        ("memoryPolicy", "mode") => "memory policy mode",
+        ("memoryPolicy", "flags") => "memory policy flag",
         _ => return None,
     })
 }
@@ -186,6 +224,21 @@ mod tests {
         assert!(
             err.starts_with("config.json: process.args: invalid type"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_in_an_enum_names_field() {
+        // oci-spec reads rlimit and device types through a string: a number
+        // there came back as a syntax error without the field.
+        let text = MINIMAL.replace(
+            r#""cwd": "/","#,
+            r#""cwd": "/", "rlimits": [{"type": true, "hard": 1, "soft": 1}],"#,
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config.json: process.rlimits[0].type: invalid value: not of this field's type"
         );
     }
 }

@@ -12,6 +12,7 @@ use crate::Error;
 
 /// The checks serde cannot make: what must be present, what must agree.
 pub fn validate(spec: &Spec) -> Result<(), Error> {
+    oci_version(spec.version())?;
     let process = spec
         .process()
         .as_ref()
@@ -134,7 +135,127 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
             ));
         }
     }
+    crate::netdevices::validate(linux).map_err(|(name, why)| field(&name, why))?;
+    intel_rdt(linux)?;
+    hook_paths(spec)?;
+    super::sched::check(spec)?; // scheduler, I/O priority, memory policy, CPU lists
     Ok(())
+}
+
+/// `linux.intelRdt`: nsbox makes no resctrl groups, so the field is
+/// refused, in one line saying why: where the host has no resctrl file
+/// system mounted, as runc refuses it ("Intel RDT is not enabled"); where
+/// it has one, because nsbox would not apply it (`nsbox features` says
+/// `intelRdt.enabled: false`). Never run without the asked-for isolation.
+fn intel_rdt(linux: &oci_spec::runtime::Linux) -> Result<(), Error> {
+    if linux.intel_rdt().is_none() {
+        return Ok(());
+    }
+    let why = match resctrl_mount() {
+        None => "Intel RDT is not enabled on this host (no resctrl file system is mounted at \
+                 /sys/fs/resctrl or elsewhere), and nsbox does not apply it"
+            .to_string(),
+        Some(at) => format!(
+            "nsbox does not apply Intel RDT (it makes no resctrl groups; the host's \
+             resctrl is mounted at {}); remove the field or use runc or crun",
+            at.display()
+        ),
+    };
+    Err(field("linux.intelRdt", why))
+}
+
+/// Where the resctrl file system is mounted, runc's way: /sys/fs/resctrl
+/// if it is one, else the first resctrl mount in /proc/self/mountinfo.
+fn resctrl_mount() -> Option<std::path::PathBuf> {
+    let default = std::path::Path::new("/sys/fs/resctrl");
+    if rustix::fs::statfs(default).is_ok_and(|st| st.f_type == libc::RDTGROUP_SUPER_MAGIC) {
+        return Some(default.to_path_buf());
+    }
+    let info = std::fs::read("/proc/self/mountinfo").ok()?;
+    let found = nsbox_ns::mountinfo::entries(&info)
+        .filter_map(|(_, entry)| entry.ok())
+        .find(|entry| entry.fs_type == b"resctrl")
+        .map(|entry| entry.mount_point());
+    found
+}
+
+/// A hook's `path` MUST be absolute (config.md, "extends execv's path"):
+/// refused before anything is made, rather than failing at the hook.
+fn hook_paths(spec: &Spec) -> Result<(), Error> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)] // prestart: still in the spec, still run
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (name, list) in lists {
+        for (i, h) in list.iter().flatten().enumerate() {
+            if !h.path().is_absolute() {
+                return Err(field(
+                    &format!("hooks.{name}[{i}].path"),
+                    format!("{:?} is not an absolute path", h.path()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ociVersion` MUST be SemVer 2.0.0 (config.md), and nsbox reads the 1.x
+/// schema: anything else is refused, as youki does (runc and crun accept
+/// any string, and would read a 2.0 config as if it were 1.x).
+fn oci_version(version: &str) -> Result<(), Error> {
+    let major = semver_major(version).ok_or_else(|| {
+        field(
+            "ociVersion",
+            format!(
+                "{version:?} is not a SemVer 2.0.0 version (MAJOR.MINOR.PATCH, e.g. \"1.2.0\")"
+            ),
+        )
+    })?;
+    if major != "1" {
+        return Err(field(
+            "ociVersion",
+            format!("{version:?}: nsbox reads runtime-spec 1.x configs"),
+        ));
+    }
+    Ok(())
+}
+
+/// The MAJOR of a SemVer 2.0.0 version (semver.org's grammar: three
+/// numbers without leading zeros, an optional `-pre.release` whose numeric
+/// parts have none either, an optional `+build.meta`); `None` for anything
+/// else.
+fn semver_major(v: &str) -> Option<&str> {
+    let ident_ok =
+        |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let number_ok = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let (rest, build) = match v.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v, None),
+    };
+    if build.is_some_and(|b| !b.split('.').all(ident_ok)) {
+        return None;
+    }
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    let pre_ok =
+        |id: &str| ident_ok(id) && (!id.bytes().all(|b| b.is_ascii_digit()) || number_ok(id));
+    if pre.is_some_and(|p| !p.split('.').all(pre_ok)) {
+        return None;
+    }
+    let parts: Vec<&str> = core.split('.').collect();
+    (parts.len() == 3 && parts.iter().all(|n| number_ok(n))).then(|| parts[0])
 }
 
 /// runc's and crun's mount extensions on `mounts[i]`: each on the kind of
@@ -358,6 +479,58 @@ mod tests {
     use super::super::parse;
     use super::super::tests::MINIMAL;
     use super::*;
+
+    #[test]
+    fn a_hook_path_must_be_absolute() {
+        let text = MINIMAL.replace(
+            r#""root":"#,
+            r#""hooks": {"poststop": [{"path": "/bin/true"}, {"path": "true"}]}, "root":"#,
+        );
+        let err = validate(&parse(&text).unwrap()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"config.json: hooks.poststop[1].path: "true" is not an absolute path"#
+        );
+    }
+
+    #[test]
+    fn oci_version_is_semver_1x() {
+        for good in [
+            "1.0.0",
+            "1.2.1",
+            "1.0.2-dev",
+            "1.3.0-rc.1+abc.5",
+            "1.10.0-0.3.7",
+        ] {
+            oci_version(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            "1",
+            "1.0",
+            "1.0.0.0",
+            "01.0.0",
+            "1.02.0",
+            "v1.0.0",
+            "1.0.0-",
+            "1.0.0-01",
+            "1.0.0+",
+            "1.0.0-a..b",
+            "1.0.0 ",
+            "one.two.three",
+        ] {
+            let err = oci_version(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("is not a SemVer 2.0.0 version"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert_eq!(
+            oci_version("2.0.0").unwrap_err().to_string(),
+            "config.json: ociVersion: \"2.0.0\": nsbox reads runtime-spec 1.x configs"
+        );
+        assert!(oci_version("0.1.0").is_err());
+    }
 
     #[test]
     fn sysctls_only_namespaced_with_their_namespace() {

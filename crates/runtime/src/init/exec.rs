@@ -2,7 +2,8 @@
 //! every namespace of the container's init at once through its pidfd
 //! (atomic, and immune to pid reuse), forks once more only when that
 //! includes a PID namespace (setns affects only children), then applies the
-//! process's user, capabilities, rlimits, cwd and execs.
+//! process's CPU affinity, user, capabilities, rlimits, scheduling, memory
+//! policy, cwd and execs.
 //!
 //! Sync points, mirrored in `exec.rs`: `Forked { pid }` when forked,
 //! then `Ready` (or `Failed`).
@@ -30,13 +31,17 @@ pub(crate) struct ExecContext<'a> {
     /// The container's `linux.seccomp`, compiled by the parent (as runc,
     /// exec'd processes get the container's filter).
     pub seccomp: super::confine::Seccomp<'a>,
-    /// The container's v1 `cgroup.procs` files, joined first (placement.rs).
+    /// The container's `cgroup.procs` files it was not born in (v1, and
+    /// all of them after an `execCPUAffinity.initial`), joined first
+    /// (placement.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
     /// The container's id when its init made a session keyring to join.
     pub keyring: Option<&'a str>,
     /// The container's `linux.personality` (a clone of nsbox does not
     /// inherit init's).
     pub personality: Option<&'a oci_spec::runtime::LinuxPersonality>,
+    /// The container's `linux.memoryPolicy` (as runc, exec'd processes get it).
+    pub mem_policy: Option<&'a oci_spec::runtime::LinuxMemoryPolicy>,
 }
 
 /// Entry point after the clone (of a single-threaded nsbox, see `exec`);
@@ -83,6 +88,7 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     if needs_fork(ctx.kinds) {
         super::namespaces::fork_init(ctx.channel)?;
     }
+    super::affinity::exec_final(p)?; // in the container's cgroup and namespaces now
     if let Some(socket) = ctx.console {
         // A new session, so the pty can become its controlling terminal.
         rustix::process::setsid().step(|| Step::Setsid)?;
@@ -94,6 +100,8 @@ fn steps(ctx: &ExecContext<'_>) -> Result<std::convert::Infallible, Failure> {
     }
     super::personality::apply(ctx.personality)?;
     process::rlimits(p)?;
+    super::sched::apply(p)?;
+    super::mempolicy::apply(ctx.mem_policy)?;
     super::confine::exec_label(p)?;
     ctx.seccomp.before_caps(p)?;
     process::user_and_caps(p)?;

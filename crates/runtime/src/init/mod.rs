@@ -9,6 +9,7 @@
 //! 2. `Forked { pid }`: only when the kernel forces a second process;
 //! 3. `Ready`: built; init then blocks on the exec fifo until `start`.
 
+pub mod affinity;
 pub mod cgroup_mount;
 pub mod confine;
 pub mod copyup;
@@ -17,6 +18,7 @@ pub mod enter_root;
 pub mod exec;
 pub mod keyring;
 pub mod mask;
+pub mod mempolicy;
 pub mod mounts;
 pub mod namespaces;
 pub mod net;
@@ -24,6 +26,7 @@ pub mod paths;
 pub mod personality;
 pub mod process;
 pub mod readonly;
+pub mod sched;
 pub mod timens;
 
 use std::io;
@@ -94,6 +97,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     let process = spec.process().as_ref().expect("validated: process");
     rustix::process::umask(rustix::fs::Mode::empty());
     namespaces::enter(ctx)?; // sync 1 inside
+    affinity::reset()?; // in the cgroup now: its cpuset, not our caller's pinning
     if ctx.new_keyring {
         keyring::create(ctx.id, has_userns(spec))?; // as runc: in the user ns
     }
@@ -136,6 +140,8 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
     identity(spec)?;
     personality::apply(linux.personality().as_ref())?; // before any seccomp filter
     process::rlimits(process)?;
+    sched::apply(process)?; // with our privileges still, as runc
+    mempolicy::apply(linux.memory_policy().as_ref())?;
     confine::exec_label(process)?;
     ctx.seccomp.before_caps(process)?; // without no_new_privs: needs CAP_SYS_ADMIN
     process::user_and_caps(process)?;
@@ -165,6 +171,7 @@ fn steps(ctx: &Context<'_>) -> Result<std::convert::Infallible, Failure> {
         hooks::Kind::StartContainer,
         host_pid,
         ContainerState::Running,
+        env,
     );
     process::reset_signals();
     process::cloexec_from(3 + ctx.preserve_fds);
@@ -220,7 +227,9 @@ fn rootfs(ctx: &Context<'_>) -> Result<(), Failure> {
         }
     }
     create_cwd_in(&root, spec)?;
-    let in_userns = has_userns(spec);
+    // a new user namespace, or the runtime's own (rootless podman's): mknod
+    // is refused there either way
+    let in_userns = has_userns(spec) || nsbox_ns::idmap::in_user_namespace();
     let list = devices::all(linux.devices().as_deref().unwrap_or(&[]));
     devices::create(&root, &list, in_userns)?;
     devices::links(&root)
@@ -263,11 +272,13 @@ fn runtime_hooks(ctx: &Context<'_>) -> Result<u32, Failure> {
         // The parent failed (a hook did) and reports it; it reaps us.
         exit(1)
     };
+    let process = ctx.bundle.spec.process().as_ref();
     init_hooks(
         ctx,
         hooks::Kind::CreateContainer,
         pid,
         ContainerState::Creating,
+        process.and_then(|p| p.env().as_deref()).unwrap_or(&[]),
     );
     Ok(pid)
 }
@@ -304,15 +315,23 @@ pub fn has_init_hooks(spec: &Spec) -> bool {
 }
 
 /// createContainer (before pivot_root) and startContainer (after start)
-/// run here, in the container's namespaces. A failure ends init: reported
-/// to create when it still listens, else on the container's stderr.
-fn init_hooks(ctx: &Context<'_>, kind: hooks::Kind, pid: u32, status: ContainerState) {
+/// run here, in the container's namespaces; a hook without `env` gets
+/// `env`, the container process's (as runc and youki). A failure ends
+/// init: reported to create when it still listens, else on the
+/// container's stderr.
+fn init_hooks(
+    ctx: &Context<'_>,
+    kind: hooks::Kind,
+    pid: u32,
+    status: ContainerState,
+    env: &[String],
+) {
     let list = hooks::list(&ctx.bundle.spec, kind);
     if list.is_empty() {
         return;
     }
     let state = hooks::state_for(&ctx.bundle.spec, ctx.id, status, pid, &ctx.bundle.dir);
-    let Err(err) = hooks::run(kind, &list, &state) else {
+    let Err(err) = hooks::run_with_env(kind, &list, &state, env) else {
         return;
     };
     let crate::Error::Hook {

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Mount;
 use rustix::mount::{MountFlags, MountPropagationFlags, MoveMountFlags};
 
+use nsbox_ns::mountattr::AttrChange;
+
 use super::copyup;
 use super::paths::{fd_path, Leaf, Root};
 use crate::bundle::decode::{propagation_flag, MountExtensions};
@@ -25,6 +27,9 @@ pub struct Options {
     pub data: String,
     /// `tmpcopyup`, `copy-symlink`, `idmap`, `ridmap`: never for mount(2).
     pub ext: MountExtensions,
+    /// `rro`, `rnosuid`, `rnoatime`...: set on the mount and every mount
+    /// beneath it, after it is made.
+    pub recursive_attrs: AttrChange,
 }
 
 pub fn parse_options(options: &[String]) -> Options {
@@ -35,9 +40,13 @@ pub fn parse_options(options: &[String]) -> Options {
         propagation: Vec::new(),
         data: String::new(),
         ext: MountExtensions::default(),
+        recursive_attrs: AttrChange::default(),
     };
     let mut data: Vec<&str> = Vec::new();
     for opt in options {
+        if recursive_attr(&mut o.recursive_attrs, opt) {
+            continue;
+        }
         let (set, flag) = match opt.as_str() {
             "ro" => (true, MountFlags::RDONLY),
             "rw" => (false, MountFlags::RDONLY),
@@ -95,6 +104,43 @@ pub fn parse_options(options: &[String]) -> Options {
     }
     o.data = data.join(",");
     o
+}
+
+/// The recursive mount options of runtime-spec 1.1 (runc 1.1, crun 1.8):
+/// each word of mount(8)'s with an `r` in front, applied by
+/// mount_setattr(AT_RECURSIVE). The access-time words pick one mode, the
+/// last winning: `rnoatime`, `rstrictatime`, `rrelatime`; `ratime` and
+/// `rnostrictatime` (not noatime, not strictatime) are the kernel's
+/// default, relatime; `rnorelatime` (no relatime) is strictatime, where
+/// runc and crun clear MOUNT_ATTR_RELATIME, which is 0, and so change
+/// nothing. False for any other word.
+fn recursive_attr(change: &mut AttrChange, word: &str) -> bool {
+    use libc::{
+        MOUNT_ATTR_NOATIME as NOATIME, MOUNT_ATTR_NODEV as NODEV,
+        MOUNT_ATTR_NODIRATIME as NODIRATIME, MOUNT_ATTR_NOEXEC as NOEXEC,
+        MOUNT_ATTR_NOSUID as NOSUID, MOUNT_ATTR_NOSYMFOLLOW as NOSYMFOLLOW,
+        MOUNT_ATTR_RDONLY as RDONLY, MOUNT_ATTR_RELATIME as RELATIME,
+        MOUNT_ATTR_STRICTATIME as STRICTATIME,
+    };
+    match word {
+        "rro" => change.set(RDONLY),
+        "rrw" => change.clear(RDONLY),
+        "rnosuid" => change.set(NOSUID),
+        "rsuid" => change.clear(NOSUID),
+        "rnodev" => change.set(NODEV),
+        "rdev" => change.clear(NODEV),
+        "rnoexec" => change.set(NOEXEC),
+        "rexec" => change.clear(NOEXEC),
+        "rnodiratime" => change.set(NODIRATIME),
+        "rdiratime" => change.clear(NODIRATIME),
+        "rnosymfollow" => change.set(NOSYMFOLLOW),
+        "rsymfollow" => change.clear(NOSYMFOLLOW),
+        "rnoatime" => change.atime(NOATIME),
+        "rstrictatime" | "rnorelatime" => change.atime(STRICTATIME),
+        "rrelatime" | "ratime" | "rnostrictatime" => change.atime(RELATIME),
+        _ => return false,
+    }
+    true
 }
 
 /// Step 1 of the root: every mount copied into the new namespace gets the
@@ -222,7 +268,14 @@ pub fn mount_one(
     } else if typ == "cgroup" || typ == "cgroup2" {
         if is_cgroup2_host() {
             let flags = options.flags;
-            rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None).step(mount_step)?;
+            match rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None) {
+                Ok(()) => {}
+                // a user namespace without a cgroup namespace of its own
+                Err(rustix::io::Errno::PERM | rustix::io::Errno::BUSY) => {
+                    super::cgroup_mount::bind_v2(dest, &target, flags)?
+                }
+                Err(e) => return Err(e).step(mount_step),
+            }
         } else {
             super::cgroup_mount::mount_v1(root, dest, &target, options.flags, cgroupns)?;
         }
@@ -293,6 +346,16 @@ pub fn mount_one(
             }
         }
     }
+    if !options.recursive_attrs.is_empty() {
+        let fd = remounted(root, dest, leaf, &dest_s)?;
+        options
+            .recursive_attrs
+            .apply_recursive(&fd_path(&fd))
+            .step(|| Step::Remount {
+                dest: dest_s.clone(),
+                options: recursive_words(m),
+            })?;
+    }
     if options.propagation.is_empty() {
         return Ok(());
     }
@@ -306,6 +369,19 @@ pub fn mount_one(
         })?;
     }
     Ok(())
+}
+
+/// The entry's recursive options, as written, for a failure's message.
+fn recursive_words(m: &Mount) -> String {
+    let mut scratch = AttrChange::default();
+    let words: Vec<&str> = m
+        .options()
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|w| recursive_attr(&mut scratch, w))
+        .collect();
+    words.join(",")
 }
 
 /// A bind source as mount(2) takes it: relative ones are relative to the
@@ -431,6 +507,28 @@ mod tests {
         let o = opts(&["ro", "rw", "newinstance", "ptmxmode=0666"]);
         assert!(o.flags.is_empty());
         assert_eq!(o.data, "newinstance,ptmxmode=0666");
+    }
+
+    #[test]
+    fn recursive_words_become_attributes_not_flags_or_data() {
+        let o = opts(&["rbind", "rro", "rnosuid", "rnoatime", "ro", "size=1m"]);
+        assert_eq!(o.flags, MountFlags::RDONLY);
+        assert_eq!(o.data, "size=1m");
+        assert_eq!(
+            o.recursive_attrs.set,
+            libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOATIME
+        );
+        assert_eq!(o.recursive_attrs.clear, libc::MOUNT_ATTR__ATIME);
+        let o = opts(&["rro", "rrw", "rsuid", "ratime", "rsymfollow"]);
+        assert_eq!(o.recursive_attrs.set, libc::MOUNT_ATTR_RELATIME);
+        assert_eq!(
+            o.recursive_attrs.clear,
+            libc::MOUNT_ATTR_RDONLY
+                | libc::MOUNT_ATTR_NOSUID
+                | libc::MOUNT_ATTR__ATIME
+                | libc::MOUNT_ATTR_NOSYMFOLLOW
+        );
+        assert!(opts(&["ro", "nosuid"]).recursive_attrs.is_empty());
     }
 
     #[test]
