@@ -128,7 +128,11 @@ debian_suite=bookworm
 debian_mirror=${NSBOX_VM_MIRROR:-http://deb.debian.org/debian}
 # dbus-user-session: the session bus of a user's own manager (the rootless
 # test's); systemd's user manager starts for user 1000 by lingering
-systemd_packages=systemd,systemd-sysv,dbus,dbus-user-session,busybox-static
+# podman, containerd: engines with their systemd cgroup driver, nsbox as
+# runtime (crates/nsbox/tests/engine_systemd.rs); containerd runs as the
+# service its package enables; containernetworking-plugins provides the
+# container-network-stack podman needs (debootstrap resolves no virtuals)
+systemd_packages=systemd,systemd-sysv,dbus,dbus-user-session,busybox-static,podman,containernetworking-plugins,containerd
 
 # $1: the root directory debootstrap made
 configure_systemd_root() {
@@ -358,9 +362,9 @@ run_vm() {
     append="console=ttyS0 panic=-1 quiet nsbox.cgroup=$mode"
     case "$mode" in
         v2*) append="$append cgroup_no_v1=all" ;;
-        # the image and its copy on a tmpfs take ~300 MB more
-        systemd-v2) append="$append systemd.unified_cgroup_hierarchy=1" mem=2G ;;
-        systemd-hybrid) append="$append systemd.unified_cgroup_hierarchy=0" mem=2G ;;
+        # the image and its copy on a tmpfs take ~600 MB more
+        systemd-v2) append="$append systemd.unified_cgroup_hierarchy=1" mem=3G ;;
+        systemd-hybrid) append="$append systemd.unified_cgroup_hierarchy=0" mem=3G ;;
     esac
     append="$append systemd.show_status=false"
     say "booting $(basename "$kdir") for cgroup $mode (log: $log)"

@@ -152,12 +152,17 @@ fn resources(opts: &UpdateOptions) -> Result<Asked, Error> {
 /// Best effort, as runc's: an unreadable usage (the controller not yet
 /// enabled for this cgroup) checks nothing.
 fn refuse_below_usage(cg: &Cgroup, m: &Memory) -> Result<(), Error> {
-    let v1_memory = match cg {
-        Cgroup::V1(_) => true,
-        Cgroup::Hybrid { v1, .. } => v1.dir("memory").is_some(),
-        Cgroup::V2(_) => false,
-    };
-    if v1_memory {
+    // memory on v1: no memory.current to compare with (a systemd unit's
+    // files are those of the host's kind)
+    fn v1_memory(cg: &Cgroup) -> bool {
+        match cg {
+            Cgroup::V1(_) => true,
+            Cgroup::Hybrid { v1, .. } => v1.dir("memory").is_some(),
+            Cgroup::V2(_) => false,
+            Cgroup::Systemd { fs, .. } => v1_memory(fs),
+        }
+    }
+    if v1_memory(cg) {
         return Ok(());
     }
     let Some(usage) = cg
