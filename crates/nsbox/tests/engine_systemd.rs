@@ -155,12 +155,22 @@ fn ctr_run_with_runc_systemd_cgroup_limits_memory() {
         run_timed(&mut c, None, 180, dir.path())
     };
     let archive = busybox_oci_archive(dir.path(), IMAGE);
-    let out = ctr(&["image", "import", archive.to_str().unwrap()]);
+    // the native snapshotter: the VM's kernel has no overlay module
+    // loaded (ctr would fail to mount with ENODEV)
+    let out = ctr(&[
+        "image",
+        "import",
+        "--snapshotter",
+        "native",
+        archive.to_str().unwrap(),
+    ]);
     assert_eq!(out.code, 0, "ctr image import: {out:?}");
     let id = format!("nsbox-test-ctr-{}", std::process::id());
     let out = ctr(&[
         "run",
         "--rm",
+        "--snapshotter",
+        "native",
         "--runc-binary",
         NSBOX,
         "--runc-systemd-cgroup",
