@@ -246,8 +246,17 @@ impl Cgroup {
         let mut all = BTreeSet::new();
         for dir in self.dirs() {
             let path = dir.join("cgroup.procs");
-            if dir.exists() {
-                all.extend(read_pids(&path)?);
+            if !dir.exists() {
+                continue;
+            }
+            // A cgroup removed meanwhile holds nothing: systemd collects a
+            // scope the moment its last process exits, and a read racing
+            // that rmdir fails with ENOENT (at open) or ENODEV (after).
+            match read_pids(&path) {
+                Ok(pids) => all.extend(pids),
+                Err(Error::Read { source, .. })
+                    if matches!(source.raw_os_error(), Some(libc::ENOENT | libc::ENODEV)) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(all.into_iter().collect())
