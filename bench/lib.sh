@@ -11,8 +11,12 @@ need() {
   command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 missing (apt-get install -y $2)" >&2; exit 1; }
 }
 
-# build_nsbox: release build, path in $NSBOX.
+# build_nsbox: release build, path in $NSBOX (a given NSBOX is used as it is).
 build_nsbox() {
+  if [ -n "${NSBOX:-}" ]; then
+    [ -x "$NSBOX" ] || { echo "bench: NSBOX=$NSBOX is not an executable" >&2; exit 1; }
+    return
+  fi
   (cd "$REPO" && cargo build --release -q -p nsbox)
   NSBOX=$REPO/target/release/nsbox
 }

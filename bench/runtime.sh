@@ -14,6 +14,17 @@
 #                  memory (64 MiB), cpu (0.5) and pids (64) limit
 #   events-stats   RT events --stats of a running container (nsbox and
 #                  runc; crun has no `events`)
+#   create-start-delete-systemd
+#                  csd.sh as above with each runtime's systemd cgroup
+#                  driver (`--systemd-cgroup`, cgroupsPath
+#                  system.slice:nsbox-bench:RT: a transient scope over
+#                  D-Bus): only where systemd is PID 1, so measured in
+#                  tests/vm's systemd-v2 mode (NSBOX_VM_BENCH=1,
+#                  bench/README.md); elsewhere the row is left out, saying so
+#
+# ONLY=create-start-delete times those two rows alone (as the VM does);
+# RUNS=N times them N times instead of 100.
+# NSBOX=PATH uses that nsbox binary instead of building one.
 # Every runtime gets the same config apart from its cgroupsPath, its own
 # --root, and runs as root. Prints a markdown table (see bench/README.md).
 #
@@ -152,6 +163,14 @@ set -e
 "$1" --root "$2" start csd
 "$1" --root "$2" delete --force csd
 EOF
+cat > "$W/bin/csd-systemd.sh" <<'EOF'
+#!/bin/sh
+# csd-systemd.sh RT ROOT BUNDLE: csd.sh through RT's systemd cgroup driver.
+set -e
+"$1" --systemd-cgroup --root "$2" create --bundle "$3" csd
+"$1" --systemd-cgroup --root "$2" start csd
+"$1" --systemd-cgroup --root "$2" delete --force csd
+EOF
 cat > "$W/bin/loop.sh" <<'EOF'
 #!/bin/sh
 # loop.sh RT ROOT BUNDLE: 100 containers one after another.
@@ -169,7 +188,11 @@ set -e
 "$1" --root "$2" create --bundle "$3" cdl
 "$1" --root "$2" delete --force cdl
 EOF
-chmod +x "$W/bin/csd.sh" "$W/bin/loop.sh" "$W/bin/cdl.sh"
+chmod +x "$W/bin/csd.sh" "$W/bin/csd-systemd.sh" "$W/bin/loop.sh" "$W/bin/cdl.sh"
+
+# systemd as PID 1: the row with each runtime's systemd cgroup driver.
+SYSTEMD=
+[ -d /run/systemd/system ] && SYSTEMD=1
 
 # limits BUNDLE: memory 64 MiB, cpu 0.5, pids 64 in linux.resources.
 limits() {
@@ -192,6 +215,12 @@ for rt in "${RUNTIMES[@]}"; do
   bundle "$rt" sleep sleep 1000000
   bundle "$rt" cdl true
   limits "$W/$rt-cdl"
+  if [ -n "$SYSTEMD" ]; then
+    bundle "$rt" csd-systemd true
+    # slice:prefix:name: the scope nsbox-bench-RT.scope in system.slice
+    sed -i "s|\"cgroupsPath\": \"[^\"]*\"|\"cgroupsPath\": \"system.slice:nsbox-bench:$rt\"|" \
+      "$W/$rt-csd-systemd/config.json"
+  fi
   # Every runtime must run the bundle before it is timed.
   "$rt" --root "$W/state-$rt" run --bundle "$W/$rt-true" check >"$W/check.out" 2>&1 </dev/null ||
     { echo "bench: $rt cannot run the bundle: $(cat "$W/check.out")" >&2; exit 1; }
@@ -205,6 +234,7 @@ cmds() { # cmds FORMAT: one command per runtime; %r runtime, %w $W
 }
 mapfile -t run_cmds < <(cmds "%r --root %w/state-%r run --bundle %r-true bench")
 mapfile -t csd_cmds < <(cmds "csd.sh %r %w/state-%r %r-csd")
+mapfile -t csd_systemd_cmds < <(cmds "csd-systemd.sh %r %w/state-%r %r-csd-systemd")
 mapfile -t exec_cmds < <(cmds "%r --root %w/state-%r exec sleeper true")
 mapfile -t loop_cmds < <(cmds "loop.sh %r %w/state-%r %r-loop")
 mapfile -t cdl_cmds < <(cmds "cdl.sh %r %w/state-%r %r-cdl")
@@ -225,10 +255,28 @@ check() {
   done
 }
 
-check "${run_cmds[@]}" "${csd_cmds[@]}"
+footer() {
+  echo
+  echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || "$NSBOX" --version)${BASELINE:+, nsbox-base $BASELINE}; seccomp: $([ "${SECCOMP:-1}" = 0 ] && echo none || echo "nsbox's default profile")${SYSTEMD:+; $(systemctl --version | head -n1), cgroup fs $(stat -fc %T /sys/fs/cgroup)})"
+}
+
+check "${csd_cmds[@]}"
 table_header
-compare run 100 "${run_cmds[@]}"
-compare create-start-delete 100 "${csd_cmds[@]}"
+if [ "${ONLY:-}" != create-start-delete ]; then
+  check "${run_cmds[@]}"
+  compare run 100 "${run_cmds[@]}"
+fi
+compare create-start-delete "${RUNS:-100}" "${csd_cmds[@]}"
+if [ -n "$SYSTEMD" ]; then
+  check "${csd_systemd_cmds[@]}"
+  compare create-start-delete-systemd "${RUNS:-100}" "${csd_systemd_cmds[@]}"
+else
+  echo "bench: create-start-delete-systemd left out: systemd is not PID 1 here (NSBOX_VM_BENCH=1 tests/vm/run.sh systemd-v2 measures it)" >&2
+fi
+if [ "${ONLY:-}" = create-start-delete ]; then
+  footer
+  exit 0
+fi
 
 for rt in "${RUNTIMES[@]}"; do
   "$rt" --root "$W/state-$rt" create --bundle "$rt-sleep" sleeper </dev/null >/dev/null 2>&1
@@ -254,5 +302,4 @@ for rt in "${RUNTIMES[@]}"; do
     'BEGIN { printf "| peak-rss | `%s run` | %.1f MiB | %.2fx |\n", rt, kb / 1024, kb / base }'
 done
 
-echo
-echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD)${BASELINE:+, nsbox-base $BASELINE}; seccomp: $([ "${SECCOMP:-1}" = 0 ] && echo none || echo "nsbox's default profile"))"
+footer

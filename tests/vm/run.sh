@@ -26,6 +26,11 @@
 # the systemd root file system in target/vm/systemd-image/<suite>-<hash>/.
 # Exits nonzero if a run fails, its result line is missing, or it takes more
 # than NSBOX_VM_TIMEOUT seconds (default 900).
+#
+# NSBOX_VM_BENCH=1 (systemd modes only): instead of the tests, the VM runs
+# `ONLY=create-start-delete bench/runtime.sh` with a release nsbox and the
+# host's runc, crun, hyperfine, time and python3 (bench/README.md), under
+# TCG as the tests (30 runs a row); NSBOX_VM_KVM=1 boots it with KVM.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +77,15 @@ for m in "${modes[@]}"; do
         *) fail "unknown mode '$m' (want v1, v2, v2-leaf, hybrid, systemd-v2 or systemd-hybrid)" ;;
     esac
 done
+bench=${NSBOX_VM_BENCH:-}
+if [ -n "$bench" ]; then
+    for m in "${modes[@]}"; do
+        case "$m" in systemd-*) ;; *) fail "NSBOX_VM_BENCH: only the systemd modes run the bench, not '$m'" ;; esac
+    done
+    for tool in hyperfine runc crun python3.11 time; do
+        PATH=/usr/sbin:/usr/bin type -P "$tool" >/dev/null || fail "NSBOX_VM_BENCH: $tool not found (bench/runtime.sh needs it)"
+    done
+fi
 for tool in qemu-system-x86_64 cpio gzip apt-get apt-cache dpkg-deb ldd; do
     command -v "$tool" >/dev/null || fail "$tool not found (scripts/test.sh installs what is needed)"
 done
@@ -343,6 +357,22 @@ UNIT
             nsbox) install_binary "$bin" "$root$bin" ;;
         esac
     done <"$list"
+    if [ -n "$bench" ]; then
+        # the bench instead of the tests: its scripts, a release nsbox and
+        # the host's tools (Debian 12, as the image) with their libraries
+        mkdir -p "$root/bench"
+        cp "$repo/bench/runtime.sh" "$repo/bench/lib.sh" "$root/bench/"
+        install_binary "$repo/target/release/nsbox" "$root/bench/nsbox"
+        # Debian's, from /usr (a python3.11 earlier in PATH may be a shim)
+        for t in hyperfine runc crun python3.11 time; do
+            t=$(PATH=/usr/sbin:/usr/bin type -P "$t")
+            install_binary "$t" "$root$t"
+        done
+        ln -s python3.11 "$root/usr/bin/python3"
+        mkdir -p "$root/usr/lib"
+        tar -C /usr/lib --exclude=test --exclude=__pycache__ --exclude=site-packages \
+            --exclude=dist-packages -cf - python3.11 | tar -C "$root/usr/lib" -xf -
+    fi
     printf '%s\n' ${test_args[@]+"${test_args[@]}"} >"$root/tests/args"
     printf '%s\n' ${skip_systemd_v2[@]+"${skip_systemd_v2[@]}"} >"$root/tests/skip-systemd-v2"
     printf '%s\n' ${skip_systemd_hybrid[@]+"${skip_systemd_hybrid[@]}"} >"$root/tests/skip-systemd-hybrid"
@@ -358,7 +388,7 @@ UNIT
 
 # --- one boot ---
 run_vm() {
-    local mode=$1 kdir=$2 initrd=$3 log=$vm/console-$1.log append rc code start mem=1G
+    local mode=$1 kdir=$2 initrd=$3 log=$vm/console-$1.log append rc code start mem=1G accel
     append="console=ttyS0 panic=-1 quiet nsbox.cgroup=$mode"
     case "$mode" in
         v2*) append="$append cgroup_no_v1=all" ;;
@@ -367,13 +397,16 @@ run_vm() {
         systemd-hybrid) append="$append systemd.unified_cgroup_hierarchy=0" mem=3G ;;
     esac
     append="$append systemd.show_status=false"
+    # TCG (no KVM needed); NSBOX_VM_KVM=1 asks for KVM
+    accel=tcg
+    [ -z "${NSBOX_VM_KVM:-}" ] || accel=kvm
     say "booting $(basename "$kdir") for cgroup $mode (log: $log)"
     start=$(date +%s)
     set +e
     # stdin from /dev/null: -nographic would otherwise put a terminal in raw
     # mode and take keys for its monitor
     timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-        -accel tcg -m "$mem" -smp 2 -nographic -no-reboot \
+        -accel "$accel" -m "$mem" -smp 2 -nographic -no-reboot \
         -nic none -kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$append" \
         </dev/null 2>&1 | tr -d '\r' | sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$log"
     rc=${PIPESTATUS[0]}
@@ -398,6 +431,9 @@ run_vm() {
 mkdir -p "$vm"
 kdir=$(kernel_dir)
 test_binaries >"$vm/binaries"
+if [ -n "$bench" ]; then
+    (cd "$repo" && cargo build --release -q -p nsbox) || fail "cargo build --release -p nsbox failed"
+fi
 say "test binaries: $(sed -n 's/^[cr][a-z]* \([^ ]*\).*/\1/p' "$vm/binaries" | xargs -n1 basename | tr '\n' ' ')"
 initrd=$(build_initramfs "$kdir" "$vm/binaries")
 say "initramfs: $(($(stat -c %s "$initrd") / 1024)) KiB"
