@@ -22,8 +22,10 @@
 #                  tests/vm's systemd-v2 mode (NSBOX_VM_BENCH=1,
 #                  bench/README.md); elsewhere the row is left out, saying so
 #
-# ONLY=create-start-delete times those two rows alone (as the VM does);
-# RUNS=N times them N times instead of 100.
+# ONLY=create-start-delete times those two rows alone,
+# ONLY=create-start-delete-systemd the systemd one alone (as the VM does:
+# beneath its test service crun cannot make a cgroupfs cgroup); RUNS=N
+# times them N times instead of 100.
 # NSBOX=PATH uses that nsbox binary instead of building one.
 # Every runtime gets the same config apart from its cgroupsPath, its own
 # --root, and runs as root. Prints a markdown table (see bench/README.md).
@@ -222,6 +224,7 @@ for rt in "${RUNTIMES[@]}"; do
       "$W/$rt-csd-systemd/config.json"
   fi
   # Every runtime must run the bundle before it is timed.
+  [ "${ONLY:-}" != create-start-delete-systemd ] || continue
   "$rt" --root "$W/state-$rt" run --bundle "$W/$rt-true" check >"$W/check.out" 2>&1 </dev/null ||
     { echo "bench: $rt cannot run the bundle: $(cat "$W/check.out")" >&2; exit 1; }
 done
@@ -257,23 +260,33 @@ check() {
 
 footer() {
   echo
-  echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || "$NSBOX" --version)${BASELINE:+, nsbox-base $BASELINE}; seccomp: $([ "${SECCOMP:-1}" = 0 ] && echo none || echo "nsbox's default profile")${SYSTEMD:+; $(systemctl --version | head -n1), cgroup fs $(stat -fc %T /sys/fs/cgroup)})"
+  echo "($(nproc) cores, $(uname -r); runc $(runc --version | awk 'NR==1 {print $3}'), crun $(crun --version | awk 'NR==1 {print $3}'), nsbox $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || "$NSBOX" --version | sed -n "s/^commit: \(.......\).*/\1/p")${BASELINE:+, nsbox-base $BASELINE}; seccomp: $([ "${SECCOMP:-1}" = 0 ] && echo none || echo "nsbox's default profile")${SYSTEMD:+; $(systemctl --version | head -n1), cgroup fs $(stat -fc %T /sys/fs/cgroup)})"
 }
 
-check "${csd_cmds[@]}"
+case "${ONLY:-}" in
+  "" | create-start-delete | create-start-delete-systemd) ;;
+  *) echo "bench: ONLY=$ONLY: want create-start-delete or create-start-delete-systemd" >&2; exit 1 ;;
+esac
+if [ "${ONLY:-}" = create-start-delete-systemd ] && [ -z "$SYSTEMD" ]; then
+  echo "bench: ONLY=create-start-delete-systemd: systemd is not PID 1 here" >&2
+  exit 1
+fi
 table_header
-if [ "${ONLY:-}" != create-start-delete ]; then
+if [ -z "${ONLY:-}" ]; then
   check "${run_cmds[@]}"
   compare run 100 "${run_cmds[@]}"
 fi
-compare create-start-delete "${RUNS:-100}" "${csd_cmds[@]}"
+if [ "${ONLY:-}" != create-start-delete-systemd ]; then
+  check "${csd_cmds[@]}"
+  compare create-start-delete "${RUNS:-100}" "${csd_cmds[@]}"
+fi
 if [ -n "$SYSTEMD" ]; then
   check "${csd_systemd_cmds[@]}"
   compare create-start-delete-systemd "${RUNS:-100}" "${csd_systemd_cmds[@]}"
 else
   echo "bench: create-start-delete-systemd left out: systemd is not PID 1 here (NSBOX_VM_BENCH=1 tests/vm/run.sh systemd-v2 measures it)" >&2
 fi
-if [ "${ONLY:-}" = create-start-delete ]; then
+if [ -n "${ONLY:-}" ]; then
   footer
   exit 0
 fi

@@ -28,7 +28,7 @@
 # than NSBOX_VM_TIMEOUT seconds (default 900).
 #
 # NSBOX_VM_BENCH=1 (systemd modes only): instead of the tests, the VM runs
-# `ONLY=create-start-delete bench/runtime.sh` with a release nsbox and the
+# `ONLY=create-start-delete-systemd bench/runtime.sh` with a release nsbox and the
 # host's runc, crun, hyperfine, time and python3 (bench/README.md), under
 # TCG as the tests (30 runs a row); NSBOX_VM_KVM=1 boots it with KVM.
 set -euo pipefail
