@@ -14,10 +14,12 @@ use serde_json::Value;
 const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
 
 /// A running view on a test directory (its `--root` and mount point). Drop
-/// stops it, kills its server if still there, and unmounts what is left.
+/// stops it, kills its holder and server if still there, and unmounts what
+/// is left.
 struct View<'a> {
     dir: &'a TempDir,
     pid: u32,
+    holder: u32,
 }
 
 impl<'a> View<'a> {
@@ -36,7 +38,15 @@ impl<'a> View<'a> {
         let status = nsbox(dir, &["proc-view", "status", "--json"], None);
         let json: Value = serde_json::from_slice(&status.stdout).expect("status --json");
         let pid = json["pid"].as_u64().expect("a pid") as u32;
-        View { dir, pid }
+        let holder = json["holder"].as_u64().expect("a holder") as u32;
+        View { dir, pid, holder }
+    }
+
+    /// The server's pid now (a new one after a restart).
+    fn server(&self) -> Option<u32> {
+        let status = self.nsbox(&["proc-view", "status", "--json"]);
+        let json: Value = serde_json::from_slice(&status.stdout).expect("status --json");
+        json["pid"].as_u64().map(|p| p as u32)
     }
 
     fn mnt(&self) -> PathBuf {
@@ -54,11 +64,15 @@ impl<'a> View<'a> {
 
 impl Drop for View<'_> {
     fn drop(&mut self) {
+        let server = self.server();
         let _ = self.nsbox(&["proc-view", "stop"]);
-        if !gone(self.pid) {
-            let _ = Command::new("kill")
-                .args(["-9", &self.pid.to_string()])
-                .status();
+        for pid in [Some(self.pid), server, Some(self.holder)]
+            .into_iter()
+            .flatten()
+        {
+            if !gone(pid) && is_view(pid) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
         }
         nsbox_testutil::unmount_beneath(self.dir.path());
     }
@@ -73,6 +87,12 @@ fn gone(pid: u32) -> bool {
             .is_some_and(|r| r.trim_start().starts_with('Z')),
         Err(_) => true,
     }
+}
+
+/// The process is one of the view's (not another that reused the pid).
+fn is_view(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.windows(9).any(|w| w == b"proc-view"))
 }
 
 fn nsbox(dir: &TempDir, args: &[&str], last: Option<&Path>) -> Output {
@@ -420,20 +440,36 @@ fn sigterm_unmounts_and_a_killed_servers_mount_is_replaced_by_the_next_start() {
         "TERM left the mount"
     );
     assert!(
-        !dir.join("root/proc-view.json").exists(),
+        !dir.join("root/proc-view/server.json").exists(),
         "TERM left the state file"
     );
 
-    // kill -9: readers get ENOTCONN or ECONNABORTED (the restart hand-over is not built
-    // yet); status says it is gone, and the next start mounts anew.
+    // kill -9 of the server: the holder keeps the mount's connection and
+    // starts a new server after a pause; readers wait for it, then read.
     drop(view);
     let view = View::start(&dir);
     kill("-KILL", view.pid);
-    let err = std::fs::read_to_string(&meminfo).unwrap_err();
+    let t = std::time::Instant::now();
+    let text = std::fs::read_to_string(&meminfo).unwrap();
+    assert!(field(&text, "MemTotal").is_some(), "{text}");
+    assert!(t.elapsed().as_secs() < 5, "waited {:?}", t.elapsed());
+    let new = view.server().expect("a new server");
+    assert_ne!(new, view.pid);
+    // kill -9 of it and `start`: a server at once, on the same connection.
+    kill("-KILL", new);
+    let start = view.nsbox(&["proc-view", "start"]);
     assert!(
-        [libc::ENOTCONN, libc::ECONNABORTED].contains(&err.raw_os_error().unwrap_or(0)),
-        "{err}"
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
     );
+    let text = std::fs::read_to_string(&meminfo).unwrap();
+    assert!(field(&text, "MemTotal").is_some(), "{text}");
+    // kill -9 of the holder too: the view is gone (as LXCFS's), and the
+    // next start mounts anew.
+    let holder = view.holder;
+    kill("-KILL", view.server().unwrap());
+    kill("-KILL", holder);
     let status = view.nsbox(&["proc-view", "status", "--json"]);
     assert_eq!(
         serde_json::from_slice::<Value>(&status.stdout).unwrap(),
@@ -444,6 +480,104 @@ fn sigterm_unmounts_and_a_killed_servers_mount_is_replaced_by_the_next_start() {
     let text = std::fs::read_to_string(&meminfo).unwrap();
     assert!(field(&text, "MemTotal").is_some(), "{text}");
     drop(view);
+}
+
+/// `nsbox run` of `script` with `-m MIB`, reading through the view of
+/// `dir`'s root, its output piped.
+fn spawn_run(dir: &TempDir, mib: u64, script: &str) -> std::process::Child {
+    Command::new(NSBOX)
+        .arg("--root")
+        .arg(dir.join("root"))
+        .args(["run", "-m", &format!("{mib}m"), "--net", "none", "--"])
+        .args(["sh", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn nsbox run")
+}
+
+/// Waits for `children` to end, up to `secs` seconds in all: a reader that
+/// hangs fails the test (and is killed) rather than hanging it.
+fn wait_all(children: Vec<std::process::Child>, secs: u64) -> Vec<Output> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut children = children;
+    while children
+        .iter_mut()
+        .any(|c| matches!(c.try_wait(), Ok(None)))
+    {
+        if std::time::Instant::now() > until {
+            for c in &mut children {
+                let _ = c.kill();
+            }
+            let _ = children.into_iter().map(|c| c.wait_with_output()).count();
+            panic!("readers still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+#[test]
+fn containers_read_right_again_after_kill_9_of_the_server_without_a_restart_of_theirs() {
+    let dir = TempDir::new("pv-restart");
+    let view = View::start(&dir);
+    // Two containers reading their MemTotal every 50 ms for about 4 s.
+    let script = "for i in $(seq 80); do grep ^MemTotal: /proc/meminfo || echo failed; \
+                  sleep 0.05; done";
+    let readers = vec![spawn_run(&dir, 64, script), spawn_run(&dir, 48, script)];
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    // kill -9, then start at once.
+    let kill9 = |pid: u32| {
+        let ok = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        assert!(ok.unwrap().success());
+    };
+    kill9(view.pid);
+    let start = view.nsbox(&["proc-view", "start"]);
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    // kill -9 again, and nobody starts it: the holder does.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    kill9(view.server().expect("the server start started"));
+    let outputs = wait_all(readers, 60);
+    for (out, mib) in outputs.iter().zip([64u64, 48]) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}{err}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 80, "{text}{err}");
+        // A read in progress at the kill may fail (ECONNABORTED), no other.
+        let wrong: Vec<&&str> = lines
+            .iter()
+            .filter(|l| field(l, "MemTotal") != Some(mib * 1024))
+            .collect();
+        assert!(wrong.len() <= 2, "{mib} MiB: {text}{err}");
+        assert!(wrong.iter().all(|l| **l == "failed"), "{text}{err}");
+        assert_eq!(field(lines[79], "MemTotal"), Some(mib * 1024), "{text}");
+    }
+}
+
+#[test]
+fn a_hundred_containers_reading_at_once_each_get_their_own_numbers() {
+    let dir = TempDir::new("pv-hundred");
+    let _view = View::start(&dir);
+    let script = "for i in 1 2 3; do grep ^MemTotal: /proc/meminfo; sleep 0.2; done";
+    let readers: Vec<std::process::Child> =
+        (0..100).map(|i| spawn_run(&dir, 16 + i, script)).collect();
+    let outputs = wait_all(readers, 300);
+    for (i, out) in outputs.iter().enumerate() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "container {i}: {text}{err}");
+        let want = (16 + i as u64) * 1024;
+        let got: Vec<Option<u64>> = text.lines().map(|l| field(l, "MemTotal")).collect();
+        assert_eq!(got, [Some(want); 3], "container {i}: {text}{err}");
+    }
 }
 
 #[test]
@@ -510,7 +644,7 @@ fn loadavg_counts_the_cgroups_own_busy_task() {
         f = file.display()
     ));
     let lines: Vec<&str> = out.lines().collect();
-    let log = std::fs::read_to_string(dir.join("root/proc-view.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(dir.join("root/proc-view/log")).unwrap_or_default();
     assert_eq!(lines.len(), 2, "{out}{log}");
     assert!(lines[0].starts_with("0.00 0.00 0.00 "), "{out}{log}");
     let f: Vec<&str> = lines[1].split(' ').collect();

@@ -208,7 +208,14 @@ pub const DT_REG: u32 = 8;
 
 /// Appends `struct fuse_dirent` (padded to 8 bytes) when it fits in `max`
 /// bytes in all; false when it does not.
-pub fn push_dirent(out: &mut Vec<u8>, max: usize, ino: u64, next: u64, kind: u32, name: &str) -> bool {
+pub fn push_dirent(
+    out: &mut Vec<u8>,
+    max: usize,
+    ino: u64,
+    next: u64,
+    kind: u32,
+    name: &str,
+) -> bool {
     let len = (24 + name.len()).next_multiple_of(8);
     if out.len() + len > max {
         return false;
@@ -239,7 +246,10 @@ mod tests {
         put32(&mut buf, 0);
         buf.extend_from_slice(b"proc\0x");
         let r = Request::parse(&buf).unwrap();
-        assert_eq!((r.opcode, r.unique, r.nodeid, r.pid), (op::LOOKUP, 7, 1, 1234));
+        assert_eq!(
+            (r.opcode, r.unique, r.nodeid, r.pid),
+            (op::LOOKUP, 7, 1, 1234)
+        );
         assert_eq!(r.name(), b"proc");
         assert!(Request::parse(&buf[..45]).is_none());
     }
@@ -257,7 +267,10 @@ mod tests {
         assert_eq!(open_out(1, 0).len(), 16);
         assert_eq!(init_out(45, 0).len(), 64);
         assert_eq!(statfs_out().len(), 80);
-        assert_eq!(reply(9, 2, b"ab")[..8], [18, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            reply(9, 2, b"ab")[..8],
+            [18, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff]
+        );
         let mut d = Vec::new();
         assert!(push_dirent(&mut d, 64, 2, 1, DT_DIR, "proc"));
         assert_eq!(d.len(), 32);

@@ -15,16 +15,16 @@ use crate::error::{Error, Result};
 use crate::holder::Program;
 use crate::state::{self, Role, State};
 
-/// The lock's and the log's names in the state directory.
-const LOCK: &str = "proc-view.lock";
-const LOG: &str = "proc-view.log";
+/// The lock's and the log's names in the view's directory.
+const LOCK: &str = "lock";
+const LOG: &str = "log";
 
 /// Where the kernel's FUSE device is.
 pub const DEVICE: &str = "/dev/fuse";
 
 /// Left by `nsbox run` when a view could not start, so later runs neither
 /// try again nor warn again; `start` removes it.
-const UNAVAILABLE: &str = "proc-view.unavailable";
+const UNAVAILABLE: &str = "unavailable";
 
 /// How long `start` waits for a server, and `stop` for the view's end.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -43,19 +43,19 @@ pub fn holder(state_dir: &Path) -> Result<Option<State>> {
 /// died) and waits until it serves; refuses when one serves already.
 pub fn start(state_dir: &Path, mount_point: &Path, program: &Program) -> Result<State> {
     let s = bring_up(state_dir, mount_point, program, true)?;
-    let _ = std::fs::remove_file(state_dir.join(UNAVAILABLE));
+    let _ = std::fs::remove_file(state::dir(state_dir).join(UNAVAILABLE));
     Ok(s)
 }
 
 /// A view could not start under `state_dir`, said before.
 pub fn unavailable(state_dir: &Path) -> bool {
-    state_dir.join(UNAVAILABLE).exists()
+    state::dir(state_dir).join(UNAVAILABLE).exists()
 }
 
 /// Records why a view could not start (see [`unavailable`]).
 pub fn mark_unavailable(state_dir: &Path, why: &str) {
-    let _ = std::fs::create_dir_all(state_dir);
-    let _ = std::fs::write(state_dir.join(UNAVAILABLE), format!("{why}\n"));
+    let _ = std::fs::create_dir_all(state::dir(state_dir));
+    let _ = std::fs::write(state::dir(state_dir).join(UNAVAILABLE), format!("{why}\n"));
 }
 
 /// The serving view, started first when none serves (`nsbox run`).
@@ -93,10 +93,8 @@ fn bring_up(
             // A holder without a server (one died): a new one now.
             Some(h) if asked != Some(h.pid) && spawned.as_ref().map(Child::id) != Some(h.pid) => {
                 if let Some(pid) = Pid::from_raw(h.pid as i32) {
-                    kill_process(pid, Signal::USR1).map_err(|source| Error::Signal {
-                        pid: h.pid,
-                        source,
-                    })?;
+                    kill_process(pid, Signal::USR1)
+                        .map_err(|source| Error::Signal { pid: h.pid, source })?;
                 }
                 asked = Some(h.pid);
             }
@@ -110,8 +108,8 @@ fn bring_up(
         if let Some(c) = &mut spawned {
             if let Ok(Some(_)) = c.try_wait() {
                 return Err(Error::NotStarted {
-                    log: state_dir.join(LOG),
-                    why: last_line(&state_dir.join(LOG)),
+                    log: state::dir(state_dir).join(LOG),
+                    why: last_line(&state::dir(state_dir).join(LOG)),
                 });
             }
         }
@@ -121,7 +119,7 @@ fn bring_up(
                 let _ = c.wait();
             }
             return Err(Error::NotStarted {
-                log: state_dir.join(LOG),
+                log: state::dir(state_dir).join(LOG),
                 why: format!("no server after {} s", WAIT.as_secs()),
             });
         }
@@ -132,7 +130,7 @@ fn bring_up(
 /// The holder, in a process group of its own (a terminal's ^C does not
 /// reach it), its messages and its servers' in the log.
 fn spawn_holder(state_dir: &Path, mount_point: &Path, program: &Program) -> Result<Child> {
-    let log_path = state_dir.join(LOG);
+    let log_path = state::dir(state_dir).join(LOG);
     let log = std::fs::File::create(&log_path).map_err(|source| Error::WriteState {
         path: log_path.clone(),
         source,
@@ -158,12 +156,12 @@ fn last_line(log: &Path) -> String {
 }
 
 fn lock(state_dir: &Path) -> Result<OwnedFd> {
-    let path: PathBuf = state_dir.join(LOCK);
+    let path: PathBuf = state::dir(state_dir).join(LOCK);
     let fail = |source: rustix::io::Errno| Error::WriteState {
         path: path.clone(),
         source: source.into(),
     };
-    std::fs::create_dir_all(state_dir).map_err(|source| Error::WriteState {
+    std::fs::create_dir_all(state::dir(state_dir)).map_err(|source| Error::WriteState {
         path: path.clone(),
         source,
     })?;

@@ -64,7 +64,10 @@ pub fn inherited(raw: i32) -> Result<OwnedFd> {
     // SAFETY: borrowed only for this fstat, which fails cleanly (EBADF) when
     // nothing is open at `raw`.
     let stat = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(raw) }).map_err(bad)?;
-    let rdev = (rustix::fs::major(stat.st_rdev), rustix::fs::minor(stat.st_rdev));
+    let rdev = (
+        rustix::fs::major(stat.st_rdev),
+        rustix::fs::minor(stat.st_rdev),
+    );
     if stat.st_mode & libc::S_IFMT != libc::S_IFCHR || rdev != DEV {
         return Err(bad(rustix::io::Errno::BADF));
     }
@@ -91,7 +94,9 @@ pub fn clone(master: BorrowedFd<'_>) -> Result<OwnedFd> {
     if rc != 0 {
         return Err(Error::Device {
             step: "clone the connection",
-            source: rustix::io::Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+            source: rustix::io::Errno::from_raw_os_error(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            ),
         });
     }
     Ok(fd)

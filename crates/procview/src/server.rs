@@ -26,11 +26,12 @@ const THREADS: usize = 4;
 /// the holder takes a clean exit as the end of the view).
 pub fn serve(state_dir: &Path, master: OwnedFd, mount_point: &Path) -> Result<()> {
     // The holder's death ends the view: TERM then, as from `stop`.
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
-        .map_err(|source| Error::Device {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM)).map_err(
+        |source| Error::Device {
             step: "ask for a signal at the holder's death",
             source,
-        })?;
+        },
+    )?;
     // Blocked before any thread exists, so every thread inherits the mask.
     let signals = Signals::block().map_err(Error::Signals)?;
     let source = Source::detect()?;

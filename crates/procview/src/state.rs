@@ -1,4 +1,5 @@
-//! The view's state in the state directory (nsbox's `--root`): one JSON file
+//! The view's state in the state directory (nsbox's `--root`), in its own
+//! directory there ([`dir`]): one JSON file
 //! for the holder (the process that keeps the connection, see `holder`) and
 //! one for the server that answers on it, each with its pid, the pid's start
 //! time (a reused pid is not ours) and the mount point. Written to a
@@ -20,8 +21,8 @@ pub enum Role {
 impl Role {
     fn file(self) -> &'static str {
         match self {
-            Role::Holder => "proc-view-holder.json",
-            Role::Server => "proc-view.json",
+            Role::Holder => "holder.json",
+            Role::Server => "server.json",
         }
     }
 }
@@ -56,8 +57,15 @@ impl State {
     }
 }
 
-fn path(dir: &Path, role: Role) -> PathBuf {
-    dir.join(role.file())
+/// The view's directory in the state directory `state_dir`: its state
+/// files, lock and log (one name in the state directory, beside the
+/// containers').
+pub fn dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("proc-view")
+}
+
+fn path(state_dir: &Path, role: Role) -> PathBuf {
+    dir(state_dir).join(role.file())
 }
 
 /// The file as written; `None` when there is none.
@@ -80,12 +88,12 @@ pub fn live(dir: &Path, role: Role) -> Result<Option<State>> {
 
 pub fn write(dir: &Path, role: Role, state: &State) -> Result<()> {
     let path = path(dir, role);
-    let tmp = dir.join(format!(".{}.{}", role.file(), std::process::id()));
+    let tmp = self::dir(dir).join(format!(".{}.{}", role.file(), std::process::id()));
     let fail = |source| Error::WriteState {
         path: path.clone(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    std::fs::create_dir_all(self::dir(dir)).map_err(fail)?;
     let json = serde_json::to_vec(state).unwrap_or_default();
     std::fs::write(&tmp, json).map_err(fail)?;
     std::fs::rename(&tmp, &path).map_err(fail)

@@ -14,7 +14,7 @@ pub enum ProcViewCommand {
     /// Mount the view and serve it in the background.
     Start {
         /// Where to mount it [default: /var/lib/nsbox/proc-view; with
-        /// --root R, R/proc-view].
+        /// --root R, R/proc-view/mnt].
         #[arg(long, value_name = "DIR")]
         mount_point: Option<PathBuf>,
         /// Hold the view in this process (its servers are its children)
@@ -110,7 +110,7 @@ fn status(root: &Path, json: bool) -> anyhow::Result<()> {
 /// (two roots' views must not meet on one mount point).
 pub fn default_mount_point(root: &Path) -> PathBuf {
     match crate::global::global().root {
-        Some(_) => root.join("proc-view"),
+        Some(_) => nsbox_procview::state::dir(root).join("mnt"),
         None => PathBuf::from(nsbox_procview::DEFAULT_MOUNT_POINT),
     }
 }
