@@ -117,6 +117,8 @@ pub struct Attr {
     /// `S_IFDIR | 0555`, `S_IFREG | 0444`.
     pub mode: u32,
     pub nlink: u32,
+    /// Bytes.
+    pub size: u64,
     /// Seconds since the epoch, for all three times.
     pub time: u64,
 }
@@ -124,8 +126,8 @@ pub struct Attr {
 /// `struct fuse_attr` (88 bytes).
 fn put_attr(out: &mut Vec<u8>, a: &Attr) {
     put64(out, a.ino);
-    put64(out, 0); // size: 0, as /proc's files
-    put64(out, 0); // blocks
+    put64(out, a.size);
+    put64(out, a.size.div_ceil(512)); // blocks
     for _ in 0..3 {
         put64(out, a.time);
     }
@@ -260,6 +262,7 @@ mod tests {
             ino: 1,
             mode: 0,
             nlink: 1,
+            size: 0,
             time: 0,
         };
         assert_eq!(entry_out(&a, 1).len(), 128);

@@ -15,9 +15,18 @@ use crate::abi::{self, op, Attr, Request};
 use crate::tree::{self, Kind, Node};
 use crate::view::Source;
 
-/// How long the kernel may keep names and attributes, in seconds: they
-/// never change.
-const TTL: u64 = 3600;
+/// How long the kernel may keep a directory's name and attributes, in
+/// seconds: they never change.
+const DIR_TTL: u64 = 3600;
+
+/// A file's size as the view says it: an upper bound (procfs says 0). A
+/// reader that copies with sendfile(2) or splice(2) (busybox's `cat`) goes
+/// through the page cache, which stops at the size; `read(2)` does not
+/// (`direct_io`). The kernel lowers the size to the end of the first short
+/// read, so a file's name and attributes are valid for no time: each open
+/// looks it up again, which sets the size back and drops the cached pages
+/// (a splice reader then reads its own file, as one that reads does).
+const FILE_SIZE: u64 = 1 << 20;
 
 pub struct ProcView {
     source: Source,
@@ -78,26 +87,27 @@ impl ProcView {
     }
 
     fn attr(&self, n: &Node) -> Attr {
-        let (mode, nlink) = match n.kind {
-            Kind::Dir => (libc::S_IFDIR | 0o555, 2),
-            Kind::File(_) => (libc::S_IFREG | 0o444, 1),
+        let (mode, nlink, size) = match n.kind {
+            Kind::Dir => (libc::S_IFDIR | 0o555, 2, 0),
+            Kind::File(_) => (libc::S_IFREG | 0o444, 1, FILE_SIZE),
         };
         Attr {
             ino: n.ino,
             mode,
             nlink,
+            size,
             time: self.started,
         }
     }
 
     fn lookup(&self, req: &Request) -> Answer {
         let n = tree::lookup(req.nodeid, req.name()).ok_or(libc::ENOENT)?;
-        Ok(abi::entry_out(&self.attr(n), TTL))
+        Ok(abi::entry_out(&self.attr(n), ttl(n)))
     }
 
     fn getattr(&self, req: &Request) -> Answer {
         let n = tree::node(req.nodeid).ok_or(libc::ENOENT)?;
-        Ok(abi::attr_out(&self.attr(n), TTL))
+        Ok(abi::attr_out(&self.attr(n), ttl(n)))
     }
 
     fn open(&self, req: &Request) -> Answer {
@@ -181,5 +191,13 @@ impl ProcView {
     fn handles(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<u8>>> {
         // A panic elsewhere cannot leave the map half-changed: take it anyway.
         self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How long the kernel may keep `n`'s name and attributes (see FILE_SIZE).
+fn ttl(n: &Node) -> u64 {
+    match n.kind {
+        Kind::Dir => DIR_TTL,
+        Kind::File(_) => 0,
     }
 }
