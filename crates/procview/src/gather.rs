@@ -90,6 +90,22 @@ impl Reader {
         self.pid
     }
 
+    /// The process's cgroup directories: who it is, for answers kept a
+    /// moment (`cache`); two processes of one container have the same.
+    pub fn key(&self) -> Vec<PathBuf> {
+        [
+            &self.memory_v1,
+            &self.unified,
+            &self.cpuset_v1,
+            &self.cpu_v1,
+            &self.cpuacct_v1,
+            &self.blkio_v1,
+        ]
+        .into_iter()
+        .map(|p| p.as_ref().map(|p| p.dir.clone()).unwrap_or_default())
+        .collect()
+    }
+
     /// The unified cgroup when it holds `file` (a v2 controller is enabled
     /// there); on a hybrid host the unified hierarchy usually has none.
     fn unified_with(&self, file: &str) -> Option<&Place> {

@@ -20,6 +20,7 @@
 //!   [`control`]: start, ensure, stop and status from outside.
 
 pub mod abi;
+pub mod cache;
 pub mod control;
 pub mod device;
 pub mod error;
