@@ -536,7 +536,9 @@ fn wait_all(children: Vec<std::process::Child>, secs: u64) -> Vec<Output> {
             for c in &mut children {
                 let _ = c.kill();
             }
-            let _ = children.into_iter().map(|c| c.wait_with_output()).count();
+            for c in children {
+                let _ = c.wait_with_output();
+            }
             panic!("readers still running after {secs} s");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

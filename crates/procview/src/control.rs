@@ -19,9 +19,6 @@ use crate::state::{self, Role, State};
 const LOCK: &str = "lock";
 const LOG: &str = "log";
 
-/// Where the kernel's FUSE device is.
-pub const DEVICE: &str = "/dev/fuse";
-
 /// Left by `nsbox run` when a view could not start, so later runs neither
 /// try again nor warn again; `start` removes it.
 const UNAVAILABLE: &str = "unavailable";

@@ -13,7 +13,8 @@ use rustix::mount::MountFlags;
 
 use crate::error::{Error, Result};
 
-use crate::control::DEVICE;
+/// Where the kernel's FUSE device is.
+pub const DEVICE: &str = "/dev/fuse";
 
 /// `FUSE_DEV_IOC_CLONE`: `_IOR(229, 0, uint32_t)`.
 const IOC_CLONE: libc::c_ulong = 0x8004_e500;

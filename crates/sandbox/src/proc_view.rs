@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nsbox_procview::{control, File, Program, State};
+use nsbox_procview::{control, device, File, Program, State};
 
 use crate::error::Error;
 
@@ -45,8 +45,8 @@ fn start(root: &Path, view: &Autostart) -> Option<State> {
     if control::unavailable(root) {
         return None;
     }
-    let why = if !Path::new(control::DEVICE).exists() {
-        format!("no {} (the fuse module is not loaded)", control::DEVICE)
+    let why = if !Path::new(device::DEVICE).exists() {
+        format!("no {} (the fuse module is not loaded)", device::DEVICE)
     } else {
         match control::ensure(root, &view.mount_point, &view.program) {
             Ok(s) => return Some(s),
