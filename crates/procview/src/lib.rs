@@ -32,6 +32,7 @@ pub mod render;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod text;
 pub mod tree;
 pub mod view;
 

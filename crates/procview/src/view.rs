@@ -134,7 +134,7 @@ impl Source {
     fn host_file(&self, file: File) -> Result<String> {
         let read = || {
             let path = self.root.join(file.path());
-            std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
+            crate::text::read(&path).map_err(|source| Error::Read { path, source })
         };
         match file {
             // the costliest host file (a block per CPU), and nearly fixed
@@ -182,8 +182,9 @@ impl Source {
             File::PressureCpu | File::PressureMemory | File::PressureIo => {
                 let name = file.cgroup_file().unwrap_or_default();
                 match reader.own_unified_file(name) {
-                    Some(path) => std::fs::read_to_string(&path)
-                        .map_err(|source| Error::Read { path, source })?,
+                    Some(path) => {
+                        crate::text::read(&path).map_err(|source| Error::Read { path, source })?
+                    }
                     None => host,
                 }
             }
@@ -212,7 +213,7 @@ impl Source {
     /// The host's online CPUs.
     fn host_cpus(&self) -> Result<Vec<u32>> {
         let path = self.root.join(File::CpuOnline.path());
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        let text = crate::text::read(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
@@ -223,7 +224,7 @@ impl Source {
     /// host's own uptime (a reader in our own PID namespace is the host's).
     fn uptime_ticks(&self, reader: &Reader) -> Result<(u64, bool)> {
         let path = self.root.join(File::Uptime.path());
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        let text = crate::text::read(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
