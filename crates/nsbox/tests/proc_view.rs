@@ -78,13 +78,19 @@ impl Drop for View<'_> {
     }
 }
 
-/// The process has ended (a zombie its new parent has not reaped yet too).
+/// The process has ended, every thread of it (a zombie its parent has not
+/// reaped yet too; a zombie leader whose other threads still exit, and
+/// still hold its descriptors, not).
 fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Ok(stat) => {
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'));
+            let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
+            zombie && threads <= 1
+        }
         Err(_) => true,
     }
 }
@@ -745,4 +751,55 @@ fn diskstats_shows_the_cgroups_own_writes_and_only_its_disks() {
             .split_whitespace()
             .count()
     );
+}
+
+#[test]
+fn sendfile_readers_get_their_own_whole_file() {
+    // busybox's cat copies with sendfile(2), through the page cache, which
+    // stops at the file's size: a file that grew since the last read (the
+    // uptime from 0.xx to 10.xx) comes whole, and each container gets its
+    // own.
+    let busybox = nsbox_testutil::BUSYBOX;
+    assert!(
+        Path::new(busybox).exists(),
+        "{busybox} missing: apt-get install busybox-static"
+    );
+    let dir = TempDir::new("pv-sendfile");
+    let view = View::start(&dir);
+    let script = format!(
+        "{busybox} cat /proc/uptime; sleep 10; {busybox} cat /proc/uptime; \
+         {busybox} cat /proc/meminfo | {busybox} head -1"
+    );
+    let out = view.nsbox(&[
+        "run", "-m", "48m", "--net", "none", "--", "sh", "-c", &script,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let up = |l: &str| -> Vec<f64> { l.split(' ').map(|w| w.parse().unwrap()).collect() };
+    assert_eq!(up(lines[0]).len(), 2, "{text}");
+    let later = up(lines[1]);
+    assert_eq!(later.len(), 2, "{text}");
+    assert!((10.0..20.0).contains(&later[0]), "{text}");
+    assert_eq!(field(lines[2], "MemTotal"), Some(48 * 1024), "{text}");
+    // Another container, shorter numbers, right after.
+    let out = view.nsbox(&[
+        "run",
+        "-m",
+        "8m",
+        "--net",
+        "none",
+        "--",
+        busybox,
+        "cat",
+        "/proc/meminfo",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(field(&text, "MemTotal"), Some(8 * 1024), "{text}");
+    assert!(text.ends_with(" kB\n"), "whole: {text}");
 }

@@ -110,6 +110,22 @@ fn put64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_ne_bytes());
 }
 
+/// `FUSE_NOTIFY_STORE`: data the server puts in an inode's page cache; the
+/// kernel raises the inode's size to its end.
+const NOTIFY_STORE: i32 = 4;
+
+/// A `FUSE_NOTIFY_STORE` message: `data` at `offset` of inode `nodeid`
+/// (`struct fuse_notify_store_out` and the data, unasked: id 0).
+pub fn notify_store(nodeid: u64, offset: u64, data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(24 + data.len());
+    put64(&mut body, nodeid);
+    put64(&mut body, offset);
+    put32(&mut body, data.len() as u32);
+    put32(&mut body, 0);
+    body.extend_from_slice(data);
+    reply(0, -NOTIFY_STORE, &body)
+}
+
 /// What `struct fuse_attr` says of an inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr {
@@ -270,6 +286,9 @@ mod tests {
         assert_eq!(open_out(1, 0).len(), 16);
         assert_eq!(init_out(45, 0).len(), 64);
         assert_eq!(statfs_out().len(), 80);
+        let n = notify_store(10, 0, b"abc");
+        assert_eq!(n.len(), 16 + 24 + 3);
+        assert_eq!(n[4..8], 4i32.to_ne_bytes());
         assert_eq!(
             reply(9, 2, b"ab")[..8],
             [18, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff]

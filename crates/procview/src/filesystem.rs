@@ -15,18 +15,27 @@ use crate::abi::{self, op, Attr, Request};
 use crate::tree::{self, Kind, Node};
 use crate::view::Source;
 
-/// How long the kernel may keep a directory's name and attributes, in
-/// seconds: they never change.
-const DIR_TTL: u64 = 3600;
+/// How long the kernel may keep names and attributes, in seconds: they
+/// never change.
+const TTL: u64 = 3600;
 
-/// A file's size as the view says it: an upper bound (procfs says 0). A
-/// reader that copies with sendfile(2) or splice(2) (busybox's `cat`) goes
-/// through the page cache, which stops at the size; `read(2)` does not
-/// (`direct_io`). The kernel lowers the size to the end of the first short
-/// read, so a file's name and attributes are valid for no time: each open
-/// looks it up again, which sets the size back and drops the cached pages
-/// (a splice reader then reads its own file, as one that reads does).
-const FILE_SIZE: u64 = 1 << 20;
+/// What a request gets back: a notification first (for an open, its file
+/// for the page cache: see `ProcView::open`; the kernel may refuse it, which
+/// costs only sendfile readers), then the reply, none for the requests the
+/// kernel expects none for (FORGET, INTERRUPT).
+pub struct Written {
+    pub notify: Option<Vec<u8>>,
+    pub reply: Option<Vec<u8>>,
+}
+
+impl Written {
+    fn reply(reply: Vec<u8>) -> Written {
+        Written {
+            notify: None,
+            reply: Some(reply),
+        }
+    }
+}
 
 pub struct ProcView {
     source: Source,
@@ -53,24 +62,36 @@ impl ProcView {
         }
     }
 
-    /// The reply to `req` (header included); `None` for the requests the
-    /// kernel expects none for (FORGET, INTERRUPT).
-    pub fn answer(&self, req: &Request) -> Option<Vec<u8>> {
+    /// What to write back for `req`.
+    pub fn answer(&self, req: &Request) -> Written {
+        if req.opcode == op::OPEN {
+            return match self.open(req) {
+                Ok((store, body)) => Written {
+                    notify: Some(store),
+                    reply: Some(abi::reply(req.unique, 0, &body)),
+                },
+                Err(errno) => Written::reply(abi::reply(req.unique, errno, &[])),
+            };
+        }
         let answer = match req.opcode {
             op::INIT => self.init(req),
             op::LOOKUP => self.lookup(req),
             op::GETATTR => self.getattr(req),
-            op::OPEN => self.open(req),
             op::READ => self.read(req),
             op::RELEASE => self.release(req),
             op::OPENDIR => self.opendir(req),
             op::READDIR => self.readdir(req),
             op::STATFS => Ok(abi::statfs_out()),
             op::FLUSH | op::RELEASEDIR | op::DESTROY => Ok(Vec::new()),
-            op::FORGET | op::BATCH_FORGET | op::INTERRUPT => return None,
+            op::FORGET | op::BATCH_FORGET | op::INTERRUPT => {
+                return Written {
+                    notify: None,
+                    reply: None,
+                }
+            }
             _ => Err(libc::ENOSYS),
         };
-        Some(match answer {
+        Written::reply(match answer {
             Ok(body) => abi::reply(req.unique, 0, &body),
             Err(errno) => abi::reply(req.unique, errno, &[]),
         })
@@ -87,30 +108,38 @@ impl ProcView {
     }
 
     fn attr(&self, n: &Node) -> Attr {
-        let (mode, nlink, size) = match n.kind {
-            Kind::Dir => (libc::S_IFDIR | 0o555, 2, 0),
-            Kind::File(_) => (libc::S_IFREG | 0o444, 1, FILE_SIZE),
+        let (mode, nlink) = match n.kind {
+            Kind::Dir => (libc::S_IFDIR | 0o555, 2),
+            Kind::File(_) => (libc::S_IFREG | 0o444, 1),
         };
         Attr {
             ino: n.ino,
             mode,
             nlink,
-            size,
+            // 0, as procfs says: readers read to the end
+            size: 0,
             time: self.started,
         }
     }
 
     fn lookup(&self, req: &Request) -> Answer {
         let n = tree::lookup(req.nodeid, req.name()).ok_or(libc::ENOENT)?;
-        Ok(abi::entry_out(&self.attr(n), ttl(n)))
+        Ok(abi::entry_out(&self.attr(n), TTL))
     }
 
     fn getattr(&self, req: &Request) -> Answer {
         let n = tree::node(req.nodeid).ok_or(libc::ENOENT)?;
-        Ok(abi::attr_out(&self.attr(n), ttl(n)))
+        Ok(abi::attr_out(&self.attr(n), TTL))
     }
 
-    fn open(&self, req: &Request) -> Answer {
+    /// The file built for the opener under a new handle, and the store of
+    /// it in the inode's page cache. `read(2)` never uses that cache
+    /// (`direct_io`), but sendfile(2) and splice(2) (busybox's `cat`) do,
+    /// and they stop at the inode's size, which procfs's 0 would make
+    /// empty and which the kernel lowers to the end of any short read: the
+    /// store raises it to this file's end (the kernel drops the cached
+    /// pages at each open, so a splice reader reads its own file).
+    fn open(&self, req: &Request) -> Result<(Vec<u8>, Vec<u8>), i32> {
         let Some(Kind::File(file)) = tree::node(req.nodeid).map(|n| n.kind) else {
             return Err(libc::EISDIR);
         };
@@ -119,9 +148,10 @@ impl ProcView {
             return Err(libc::EACCES);
         }
         let content = self.source.content(file, req.pid);
+        let store = abi::notify_store(req.nodeid, 0, &content);
         let fh = self.next.fetch_add(1, Ordering::Relaxed);
         self.handles().insert(fh, content);
-        Ok(abi::open_out(fh, abi::FOPEN_DIRECT_IO))
+        Ok((store, abi::open_out(fh, abi::FOPEN_DIRECT_IO)))
     }
 
     /// `struct fuse_read_in`: fh, offset, size.
@@ -191,13 +221,5 @@ impl ProcView {
     fn handles(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<u8>>> {
         // A panic elsewhere cannot leave the map half-changed: take it anyway.
         self.open.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// How long the kernel may keep `n`'s name and attributes (see FILE_SIZE).
-fn ttl(n: &Node) -> u64 {
-    match n.kind {
-        Kind::Dir => DIR_TTL,
-        Kind::File(_) => 0,
     }
 }

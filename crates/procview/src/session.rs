@@ -29,7 +29,11 @@ pub fn run(fd: &OwnedFd, fs: &ProcView) -> Result<(), Errno> {
         let Some(req) = Request::parse(&buf[..n]) else {
             continue;
         };
-        if let Some(reply) = fs.answer(&req) {
+        let written = fs.answer(&req);
+        if let Some(notify) = written.notify {
+            let _ = rustix::io::write(fd, &notify);
+        }
+        if let Some(reply) = written.reply {
             // ENOENT: the reader was interrupted and is gone; nothing to do.
             match rustix::io::write(fd, &reply) {
                 Ok(_) | Err(Errno::NOENT | Errno::INTR) => {}
