@@ -4,8 +4,9 @@
 #               process in a container (nsbox run -m 256m --cpus 1, the view
 #               not bound: it reads each source by path), from the host's
 #               /proc, through nsbox's view and through lxcfs; medians of
-#               READS reads each (default 2000), and each view's ratio to the
-#               host's own read
+#               READS reads each (default 2000; the three sources in turn,
+#               so the machine's load weighs on each alike), and each view's
+#               ratio to the host's own read
 #   values      what each shows that container for the same limits: MemTotal,
 #               processors in cpuinfo, cpu/online, uptime
 # Both views are mounted on directories of a temporary directory (under
@@ -52,24 +53,17 @@ import sys, time
 base, reads = sys.argv[1], int(sys.argv[2])
 sources = [("host", ""), ("nsbox", base + "/nsbox"), ("lxcfs", base + "/lxcfs")]
 
-def median_us(path):
-    times = []
+def medians_us(paths):
+    # interleaved, so that the machine's load changes weigh on each alike
+    times = [[] for _ in paths]
     for _ in range(reads):
-        t = time.perf_counter_ns()
-        with open(path, "rb") as f:
-            f.read()
-        times.append(time.perf_counter_ns() - t)
-    times.sort()
-    return times[len(times) // 2] / 1000
+        for i, path in enumerate(paths):
+            t = time.perf_counter_ns()
+            with open(path, "rb") as f:
+                f.read()
+            times[i].append(time.perf_counter_ns() - t)
+    return [sorted(ts)[len(ts) // 2] / 1000 for ts in times]
 
-print("| file | host /proc | nsbox view | lxcfs | nsbox / host | lxcfs / host |")
-print("|---|---|---|---|---|---|")
-for f in ["meminfo", "cpuinfo", "stat"]:
-    t = {name: median_us(f"{root}/proc/{f}") for name, root in sources}
-    print(f"| {f} | {t['host']:.1f} µs | {t['nsbox']:.1f} µs | {t['lxcfs']:.1f} µs "
-          f"| {t['nsbox'] / t['host']:.1f}x | {t['lxcfs'] / t['host']:.1f}x |")
-
-print()
 print("| source | MemTotal | processors in cpuinfo | cpu/online | uptime |")
 print("|---|---|---|---|---|")
 for name, root in sources:
@@ -79,6 +73,15 @@ for name, root in sources:
     online = read("/sys/devices/system/cpu/online").strip()
     up = read("/proc/uptime").split()[0]
     print(f"| {name} | {' '.join(mem.split()[1:])} | {cpus} | {online} | {up} s |")
+print()
+print("| file | host /proc | nsbox view | lxcfs | nsbox / host | lxcfs / host |")
+print("|---|---|---|---|---|---|")
+for f in ["meminfo", "cpuinfo", "stat"]:
+    m = medians_us([f"{root}/proc/{f}" for _, root in sources])
+    t = {name: m[i] for i, (name, _) in enumerate(sources)}
+    print(f"| {f} | {t['host']:.1f} µs | {t['nsbox']:.1f} µs | {t['lxcfs']:.1f} µs "
+          f"| {t['nsbox'] / t['host']:.1f}x | {t['lxcfs'] / t['host']:.1f}x |")
+
 PY
 
 # A container started a second ago, limited as the docker run.
