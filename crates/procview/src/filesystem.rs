@@ -1,9 +1,9 @@
 //! The view's answers to FUSE requests, over the fixed `tree`. Each open
 //! builds the file once for the process that opened it (the request's pid),
 //! and reads serve slices of that buffer (LXCFS's rule: a reader that reads
-//! in pieces sees one consistent file). Files are opened `direct_io`, so the
-//! kernel caches nothing and their size of 0 (as in /proc) does not matter.
-//! A read of a handle this server never gave (the file was opened before a
+//! in pieces sees one consistent file). Files are opened `direct_io`, so
+//! read(2) bypasses the page cache and their size of 0 (as in /proc) does
+//! not matter to it (sendfile: see `ProcView::open`). A read of a handle this server never gave (the file was opened before a
 //! restart) is answered from a file built for the reader then.
 
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use nsbox_cgroups::Host;
 
 use crate::cache::Cache;
-use crate::error::{Error, Result};
+use crate::error::{chain, Error, Result};
 use crate::gather::{CpuLimits, Reader};
 use crate::load::{self, Loads};
 use crate::render::{cpus, diskstats, loadavg, meminfo, stat, swaps, uptime};
@@ -283,18 +283,6 @@ fn parse_seconds(text: &str, hz: u64) -> Option<u64> {
     let secs: u64 = secs.parse().ok()?;
     let centis: u64 = format!("{frac:0<2}")[..2].parse().ok()?;
     Some(secs * hz + centis * hz / 100)
-}
-
-/// An error and its causes joined by ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 #[cfg(test)]

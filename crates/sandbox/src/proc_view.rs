@@ -50,7 +50,7 @@ fn start(root: &Path, view: &Autostart) -> Option<State> {
     } else {
         match control::ensure(root, &view.mount_point, &view.program) {
             Ok(s) => return Some(s),
-            Err(e) => chain(&e),
+            Err(e) => nsbox_procview::error::chain(&e),
         }
     };
     eprintln!(
@@ -59,16 +59,4 @@ fn start(root: &Path, view: &Autostart) -> Option<State> {
     );
     control::mark_unavailable(root, &why);
     None
-}
-
-/// An error and its causes joined by ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
