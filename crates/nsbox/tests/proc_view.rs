@@ -803,3 +803,48 @@ fn sendfile_readers_get_their_own_whole_file() {
     assert_eq!(field(&text, "MemTotal"), Some(8 * 1024), "{text}");
     assert!(text.ends_with(" kB\n"), "whole: {text}");
 }
+
+#[test]
+fn a_run_where_no_view_can_start_warns_once_and_runs() {
+    // /dev/null bound over /dev/fuse in a mount namespace of the test's
+    // own: the view's mount is refused, as on a host without FUSE.
+    require_root();
+    let dir = TempDir::new("pv-nofuse");
+    let root = dir.join("root");
+    let run = format!(
+        "mount --bind /dev/null /dev/fuse && \
+         for i in 1 2; do {NSBOX} --root {} run --net none -- grep -c ^processor /proc/cpuinfo; done",
+        root.display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "sh", "-c", &run])
+        .output()
+        .expect("run unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let host_cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    assert_eq!(stdout, format!("{host_cpus}\n{host_cpus}\n"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one warning, the first run only: {stderr}");
+    assert!(
+        lines[0].starts_with("nsbox: warning: run: no /proc view for containers: ")
+            && lines[0].contains("--no-proc-view runs without"),
+        "{stderr}"
+    );
+    assert!(
+        !Command::new(NSBOX)
+            .arg("--root")
+            .arg(&root)
+            .args(["proc-view", "status"])
+            .output()
+            .unwrap()
+            .stdout
+            .starts_with(b"running"),
+        "no view left running"
+    );
+}
