@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 /// Where the kernel's FUSE device is.
 pub const DEVICE: &str = "/dev/fuse";
 
+/// The type the view's mounts have in mountinfo (`fuse.` and our subtype).
+pub const FS_TYPE: &str = "fuse.nsbox-proc-view";
+
 /// `FUSE_DEV_IOC_CLONE`: `_IOR(229, 0, uint32_t)`.
 const IOC_CLONE: libc::c_ulong = 0x8004_e500;
 
@@ -45,7 +48,7 @@ pub fn mount(fd: BorrowedFd<'_>, mount_point: &Path) -> Result<()> {
     rustix::mount::mount(
         "nsbox-proc-view",
         mount_point,
-        "fuse.nsbox-proc-view",
+        FS_TYPE,
         flags,
         Some(data.as_c_str()),
     )
@@ -53,6 +56,19 @@ pub fn mount(fd: BorrowedFd<'_>, mount_point: &Path) -> Result<()> {
         path: mount_point.to_owned(),
         source: source.into(),
     })
+}
+
+/// Whether a view is mounted on `mount_point` in this mount namespace (the
+/// last mount there is one of ours).
+pub fn mounted_at(mount_point: &Path) -> bool {
+    let Ok(info) = std::fs::read("/proc/self/mountinfo") else {
+        return false;
+    };
+    nsbox_ns::mountinfo::entries(&info)
+        .filter_map(|(_, e)| e.ok())
+        .filter(|e| e.mount_point() == mount_point)
+        .last()
+        .is_some_and(|e| e.fs_type == FS_TYPE.as_bytes())
 }
 
 /// Takes the connection descriptor a holder passed as number `raw`, after

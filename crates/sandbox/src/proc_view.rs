@@ -2,16 +2,27 @@
 //! the container's `/proc/meminfo`, `/proc/cpuinfo`, `/proc/stat`,
 //! `/proc/uptime`, ... and `/sys/devices/system/cpu/online` (`spec` adds
 //! them as ordinary OCI bind mounts after /proc and /sys), so every program
-//! there sizes itself from the container's cgroup. A view is started first
-//! when none runs under this `--root`; when it cannot start (no /dev/fuse,
-//! no right to mount), the run goes on without it after one warning line,
-//! said once per state root.
+//! there sizes itself from the container's cgroup. As root, a view is
+//! started first when none runs under this `--root`; without root (which
+//! cannot mount FUSE) the run uses the system's view, which root started,
+//! when it is mounted. When there is none, the run goes on without it after
+//! one warning line, said once per state root.
 
 use std::path::{Path, PathBuf};
 
 use nsbox_procview::{control, device, File, Program, State};
 
 use crate::error::Error;
+
+/// Where a run's view comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Root's: the view under this state root, started when none runs.
+    Own(Autostart),
+    /// A run without root: the view root serves on this mount point (the
+    /// default one), used when mounted, never started.
+    System(PathBuf),
+}
 
 /// How a run gets its view when none runs: the program for the view's
 /// processes and where to mount it.
@@ -25,18 +36,31 @@ pub struct Autostart {
 /// view that the host has too (a kernel without PSI has no /proc/pressure,
 /// and procfs takes no new files); none with `view` off (`--no-proc-view`)
 /// or when it cannot start.
-pub fn binds(root: &Path, view: Option<&Autostart>) -> Result<Vec<(PathBuf, String)>, Error> {
-    let Some(view) = view else {
-        return Ok(Vec::new());
-    };
-    let running = control::status(root).map_err(|e| Error::ProcView(Box::new(e)))?;
-    let Some(state) = running.or_else(|| start(root, view)) else {
-        return Ok(Vec::new());
+pub fn binds(root: &Path, view: Option<&View>) -> Result<Vec<(PathBuf, String)>, Error> {
+    let mount_point = match view {
+        None => return Ok(Vec::new()),
+        Some(View::Own(autostart)) => {
+            let running = control::status(root).map_err(|e| Error::ProcView(Box::new(e)))?;
+            match running.or_else(|| start(root, autostart)) {
+                Some(state) => state.mount_point,
+                None => return Ok(Vec::new()),
+            }
+        }
+        Some(View::System(mount_point)) if device::mounted_at(mount_point) => mount_point.clone(),
+        Some(View::System(mount_point)) => {
+            let why = format!(
+                "without root, runs use the view root serves on {} and none is mounted there \
+                 (as root: `nsbox proc-view start`)",
+                mount_point.display()
+            );
+            warn_once(root, &why);
+            return Ok(Vec::new());
+        }
     };
     Ok(File::ALL
         .iter()
         .filter(|f| Path::new("/").join(f.path()).exists())
-        .map(|f| (state.mount_point.join(f.path()), format!("/{}", f.path())))
+        .map(|f| (mount_point.join(f.path()), format!("/{}", f.path())))
         .collect())
 }
 
@@ -53,10 +77,18 @@ fn start(root: &Path, view: &Autostart) -> Option<State> {
             Err(e) => nsbox_procview::error::chain(&e),
         }
     };
+    warn_once(root, &why);
+    None
+}
+
+/// The one warning of a state root whose runs go without a view.
+fn warn_once(root: &Path, why: &str) {
+    if control::unavailable(root) {
+        return;
+    }
     eprintln!(
         "nsbox: warning: run: no /proc view for containers: {why} \
          (said once; `nsbox proc-view start` tries again, --no-proc-view runs without)"
     );
-    control::mark_unavailable(root, &why);
-    None
+    control::mark_unavailable(root, why);
 }

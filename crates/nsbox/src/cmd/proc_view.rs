@@ -125,11 +125,17 @@ pub fn program(root: &Path) -> anyhow::Result<Program> {
     })
 }
 
-/// How `nsbox run` starts a view under `root` when none runs; `None` when
-/// nsbox cannot find its own program (then runs go without).
-pub fn autostart(root: &Path) -> Option<nsbox_sandbox::proc_view::Autostart> {
-    Some(nsbox_sandbox::proc_view::Autostart {
+/// Where `nsbox run`'s view comes from. Root: the one under `root`,
+/// started when none runs (`None` when nsbox cannot find its own program;
+/// then runs go without). Without root, which cannot mount FUSE: the one
+/// root serves on the default mount point, as LXCFS serves every user.
+pub fn view(root: &Path) -> Option<nsbox_sandbox::proc_view::View> {
+    use nsbox_sandbox::proc_view::{Autostart, View};
+    if !rustix::process::geteuid().is_root() {
+        return Some(View::System(nsbox_procview::DEFAULT_MOUNT_POINT.into()));
+    }
+    Some(View::Own(Autostart {
         program: program(root).ok()?,
         mount_point: default_mount_point(root),
-    })
+    }))
 }

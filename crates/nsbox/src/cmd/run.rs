@@ -179,7 +179,7 @@ impl SandboxFlags {
             },
             hostname: self.hostname,
             proc_view: (!self.no_proc_view)
-                .then(|| super::proc_view::autostart(&root))
+                .then(|| super::proc_view::view(&root))
                 .flatten(),
             root,
         }
