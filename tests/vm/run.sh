@@ -41,8 +41,9 @@ vm=$target/vm
 timeout_s=${NSBOX_VM_TIMEOUT:-900}
 
 # Modules loaded in the VM, as the build machine has them loaded: BFQ
-# provides blkio.bfq.weight (v1) and io.bfq.weight (v2).
-modules=(kernel/block/bfq.ko)
+# provides blkio.bfq.weight (v1) and io.bfq.weight (v2); fuse, /dev/fuse
+# for the /proc view (proc_view).
+modules=(kernel/block/bfq.ko kernel/fs/fuse/fuse.ko)
 
 # Tests excluded per host kind, by exact name; each needs a comment naming
 # the library bug it waits for. Keep these empty unless such a bug exists.
@@ -201,9 +202,10 @@ systemd_image() {
 # hybrid) or NAME:MODE,MODE (only there; the systemd modes run only the
 # tests that name them). oci_seccomp holds the LSM tests: AppArmor is on in
 # every mode, and the seccomp tests do not depend on the cgroup kind, so
-# one mode proves them. oci_systemd and engine_systemd need systemd as
-# PID 1.
-runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity
+# one mode proves them. proc_view: the /proc view reads each kind's files
+# (v2-leaf adds nothing for it: the readers' cgroups are the test's own).
+# oci_systemd and engine_systemd need systemd as PID 1.
+runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity proc_view:v2,v1,hybrid
     oci_systemd:systemd-v2,systemd-hybrid engine_systemd:systemd-v2,systemd-hybrid)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
