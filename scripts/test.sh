@@ -89,6 +89,8 @@ cargo test --workspace -- --test-threads=2
 # tests"). A test that cannot run on this machine's kind says on stderr
 # which of these runs it. systemd-v2 and systemd-hybrid boot Debian's
 # systemd as PID 1 (v2, and hybrid with systemd.unified_cgroup_hierarchy=0)
-# for the systemd cgroup driver's tests (crates/nsbox/tests/oci_systemd.rs):
-# ~2 min each, plus ~1 min once to build their image.
+# for the systemd cgroup driver's tests (crates/nsbox/tests/oci_systemd.rs,
+# engine_systemd.rs: podman and containerd on nsbox with systemd's driver):
+# ~2-3 min each, plus ~2.5 min once to build their image
+# (docs/cgroups-systemd.md, "CI time").
 bash tests/vm/run.sh v2 v1 v2-leaf hybrid systemd-v2 systemd-hybrid
