@@ -29,8 +29,9 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::Error;
 
-/// The bundle's mark that its container uses pasta (written first, so a
-/// run killed at any later point leaves [`detach`] what it needs).
+/// The bundle's mark that its container uses pasta, holding its published
+/// ports (written first, so a run killed at any later point leaves
+/// [`detach`] what it needs).
 const MARK: &str = "pasta.net";
 /// pasta's pid, written by pasta itself.
 const PID_FILE: &str = "pasta.pid";
@@ -69,7 +70,8 @@ impl Pasta {
     pub fn prepare(bundle: &Path, net: &PastaNet, rootless: bool) -> Result<Pasta, Error> {
         let program = program()?;
         let mark = bundle.join(MARK);
-        fs::write(&mark, b"").map_err(|source| Error::WriteConfig { path: mark, source })?;
+        let ports = serde_json::to_vec(&net.ports).expect("serializes");
+        fs::write(&mark, ports).map_err(|source| Error::WriteConfig { path: mark, source })?;
         let mut pasta = Pasta {
             bundle: bundle.to_path_buf(),
             net: net.clone(),
@@ -192,7 +194,14 @@ fn reason(said: &str) -> String {
         .to_owned()
 }
 
-/// Stops container's pasta and removes its namespace file, by what the
+/// The published ports of the container of `bundle`, when it is on pasta
+/// (for `nsbox ps`).
+pub fn describe(bundle: &Path) -> Option<Vec<String>> {
+    let ports: Vec<PortMap> = serde_json::from_slice(&fs::read(bundle.join(MARK)).ok()?).ok()?;
+    Some(ports.iter().map(|p| p.to_string()).collect())
+}
+
+/// Stops the container's pasta and removes its namespace file, by what the
 /// bundle records (no mark: nothing to do). pasta is known by its pid
 /// file's path in its command line, so a reused pid is never signalled.
 pub fn detach(bundle: &Path) -> Result<(), Error> {
