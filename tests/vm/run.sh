@@ -116,7 +116,7 @@ kernel_dir() {
 # there). oci_seccomp holds the LSM tests: AppArmor is on in every mode,
 # and the seccomp tests do not depend on the cgroup kind, so one mode
 # proves them.
-runtime_tests=(oci_cgroups oci_seccomp:v2)
+runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
 # message contains every string given

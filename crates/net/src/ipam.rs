@@ -130,7 +130,11 @@ impl Leases {
     /// lock notice and make it again.
     pub fn remove(self, extra: &[&str]) -> Result<(), Error> {
         let dir = self.path.parent().expect("in a directory").to_path_buf();
-        for name in extra.iter().chain(&["leases.json", "lock"]) {
+        // leases.json.tmp: a save killed between its write and its rename
+        for name in extra
+            .iter()
+            .chain(&["leases.json", "leases.json.tmp", "lock"])
+        {
             let p = dir.join(name);
             match fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -230,5 +234,17 @@ mod tests {
             let e = gateway(s.parse().unwrap()).unwrap_err();
             assert!(e.to_string().contains(why), "{e}");
         }
+    }
+
+    #[test]
+    fn remove_takes_a_save_cut_short_too() {
+        let t = nsbox_testutil::TempDir::new("net-ipam-rm");
+        let dir = t.join("net");
+        let l = Leases::lock(&dir).unwrap();
+        // as a run killed between a save's write and its rename leaves it
+        fs::write(dir.join("leases.json.tmp"), "{}").unwrap();
+        fs::write(dir.join("hosts"), "").unwrap();
+        l.remove(&["hosts"]).unwrap();
+        assert!(!dir.exists(), "{:?}", fs::read_dir(&dir).map(|d| d.count()));
     }
 }

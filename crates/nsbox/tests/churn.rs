@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oci_common::{base_config, Oci, NSBOX};
+use oci_common::{base_config, cgroups_named, live_processes_with, Oci, NSBOX};
 use serde_json::json;
 
 fn churn_count() -> usize {
@@ -42,50 +42,6 @@ fn mounts_under(dir: &Path) -> usize {
         .unwrap()
         .lines()
         .filter(|l| l.contains(&needle))
-        .count()
-}
-
-/// Cgroup directories named `nsbox-PREFIX*` in every hierarchy.
-fn cgroups_named(prefix: &str) -> usize {
-    let want = format!("nsbox-{prefix}*");
-    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
-    let mut n = 0;
-    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
-        let entry = entry.unwrap();
-        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
-            let found = nsbox_testutil::run(
-                "find",
-                [
-                    entry.mount_point().to_str().unwrap(),
-                    "-type",
-                    "d",
-                    "-name",
-                    &want,
-                ],
-            );
-            n += found.stdout.lines().count();
-        }
-    }
-    n
-}
-
-/// Live processes whose command line mentions `needle`, but for `keep`.
-fn processes_with(needle: &str, keep: &[u32]) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| *p != std::process::id() && !keep.contains(p))
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| Some(!s.rsplit_once(") ")?.1.starts_with('Z')))
-                .unwrap_or(false)
-        })
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
-        })
         .count()
 }
 
@@ -156,8 +112,8 @@ fn oci_churn_returns_every_count_to_its_start() {
     let root = oci.root.display().to_string();
     let count = || Counts {
         mounts: mounts_under(oci.dir.path()),
-        cgroups: cgroups_named(&prefix),
-        processes: processes_with(&root, &[keep_pid, events_pid]),
+        cgroups: cgroups_named(&format!("nsbox-{prefix}*")).len(),
+        processes: live_processes_with(&root, &[keep_pid, events_pid]).len(),
         fds: vec![("events".to_string(), fd_count(events_pid))],
     };
     let before = count();
@@ -281,8 +237,8 @@ fn bridge_runs_reading_the_proc_view_return_every_count_to_its_start() {
     let prefix = format!("b{}-", std::process::id());
     let count = || Counts {
         mounts: mounts_under(host.dir.path()),
-        cgroups: cgroups_named(&prefix),
-        processes: processes_with(&root, &[host.view_pid]),
+        cgroups: cgroups_named(&format!("nsbox-{prefix}*")).len(),
+        processes: live_processes_with(&root, &[host.view_pid]).len(),
         fds: vec![("proc-view".to_string(), fd_count(host.view_pid))],
     };
     // The first container makes the bridge; what stays after it (the

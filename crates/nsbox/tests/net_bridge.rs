@@ -433,3 +433,33 @@ fn bridge_runs_killed_at_random_moments_leave_nothing_after_rm() {
         assert_eq!(found.stdout, "", "cgroup of k{i} left");
     }
 }
+
+/// On a host whose root has no /etc/hosts (a debootstrap root; an
+/// installed system has one), a container on the bridge cannot have its
+/// own bound there (the host's root is read-only to it): one line saying
+/// what to do, and nothing made. Seen through a mount namespace whose /etc
+/// is a copy without the file.
+#[test]
+fn a_host_without_etc_hosts_is_told_what_to_do() {
+    let h = TestHost::new("nohosts");
+    let dir = TempDir::new("nohosts-etc");
+    let etc = dir.join("etc");
+    run("cp", ["-a", "/etc", etc.to_str().unwrap()]).success();
+    std::fs::remove_file(etc.join("hosts")).unwrap();
+    let script = format!(
+        "mount --bind {} /etc && exec {NSBOX} --root {} run --name nohosts --net bridge -- true",
+        etc.display(),
+        h.root.display()
+    );
+    let out = h.sh(&format!("unshare -m sh -c '{script}'"));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "nsbox: run true: the host has no /etc/hosts for the container's own to be bound onto \
+         (the host's root is read-only to the container): create it (an empty file will do), \
+         or give --rootfs DIR\n"
+    );
+    h.assert_clean();
+    let links = h.sh("ip -o link").success();
+    assert!(!links.stdout.contains("nsbox0"), "bridge made: {links:?}");
+}

@@ -12,19 +12,6 @@ use serde_json::{json, Value};
 /// The probe's source (keyctl, finit_module, raw clone and clone3).
 const PROBE_C: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probes/syscall_probe.c");
 
-/// Builds the static probe into the bundle's rootfs as /bin/probe.
-fn install_probe(oci: &Oci) {
-    let out = oci.bundle.join("rootfs/bin/probe");
-    let built = nsbox_testutil::run(
-        "cc",
-        ["-static", "-O", "-o", out.to_str().unwrap(), PROBE_C],
-    );
-    assert_eq!(
-        built.code, 0,
-        "cc -static failed (packages gcc and libc6-dev): {built:?}"
-    );
-}
-
 /// `nsbox spec`'s config.json, made to run `script` without a terminal.
 fn default_spec(oci: &Oci, script: &str) -> Value {
     let config = oci.bundle.join("config.json");
@@ -64,7 +51,7 @@ const PROBES: &str = "probe keyctl; probe finit_module; probe clone_newuser; pro
 #[test]
 fn default_spec_closes_keyring_modules_and_user_namespaces() {
     let oci = Oci::new("oci-default-spec");
-    install_probe(&oci);
+    oci_common::install_probe(&oci, PROBE_C);
     let host_ring = host_user_keyring();
     let c = default_spec(&oci, PROBES);
 
@@ -108,7 +95,7 @@ fn added_capability_does_not_rewrite_the_written_profile() {
     // call past the permission check (EBADF, or ENOSYS on a kernel without
     // modules), so the EPERM is the profile's.
     let oci = Oci::new("oci-default-spec-caps");
-    install_probe(&oci);
+    oci_common::install_probe(&oci, PROBE_C);
     let mut c = default_spec(&oci, "probe finit_module; exit 0");
     for set in ["bounding", "effective", "permitted"] {
         c["process"]["capabilities"][set]

@@ -19,12 +19,14 @@
 
 mod oci_common;
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use oci_common::{base_config, host_mounts_mention, Oci, NSBOX};
+use nsbox_testutil::{fuzz_knobs, status_within, Lcg};
+use oci_common::{
+    base_config, cgroups_named, host_mounts_mention, live_processes_with, Oci, NSBOX,
+};
 use serde_json::{json, Value};
 
 /// Keys the fuzzer leaves alone (see the module comment).
@@ -74,26 +76,8 @@ const ADD: &[&str] = &[
     "x-unknown",
 ];
 
-/// A small, seedable generator (the tests' LCG): no dependency, and a
-/// failing case replays from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// A value of any JSON type, with the odd ones input checks must meet.
-fn odd_value(rng: &mut Rng) -> Value {
+fn odd_value(rng: &mut Lcg) -> Value {
     match rng.below(22) {
         0 => Value::Null,
         1 => json!(true),
@@ -151,7 +135,7 @@ fn split(ptr: &str) -> (&str, String) {
 }
 
 /// One random change to `config`; says what it did.
-fn mutate(config: &mut Value, rng: &mut Rng) -> String {
+fn mutate(config: &mut Value, rng: &mut Lcg) -> String {
     let mut all = Vec::new();
     paths(config, String::new(), &mut all);
     let ptr = all[rng.below(all.len())].clone();
@@ -225,37 +209,12 @@ struct Ran {
     stderr: String,
 }
 
-/// `nsbox --root ROOT ARGS` with a deadline; stdout to /dev/null and
-/// stderr to a file (a started container may hold its stdio open).
+/// `nsbox --root ROOT ARGS` with a deadline (see `status_within`).
 fn nsbox(oci: &Oci, args: &[&str], why: &str) -> Ran {
-    let err_path = oci.dir.join("stderr");
-    let err = std::fs::File::create(&err_path).unwrap();
-    let mut child = Command::new(NSBOX)
-        .arg("--root")
-        .arg(&oci.root)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("hung: nsbox {args:?} ({why})");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let mut stderr = String::new();
-    std::fs::File::open(&err_path)
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let mut cmd = Command::new(NSBOX);
+    cmd.arg("--root").arg(&oci.root).args(args);
+    let (status, stderr) = status_within(&mut cmd, Duration::from_secs(20), oci.dir.path())
+        .unwrap_or_else(|| panic!("hung: nsbox {args:?} ({why})"));
     use std::os::unix::process::ExitStatusExt;
     assert!(
         status.signal().is_none(),
@@ -292,28 +251,14 @@ fn check_output(ran: &Ran, args: &[&str], why: &str) {
     }
 }
 
-fn seed() -> u64 {
-    match std::env::var("NSBOX_FUZZ_SEED").as_deref() {
-        Ok("random") => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-        Ok(s) => s.parse().expect("NSBOX_FUZZ_SEED is a number or `random`"),
-        Err(_) => 0x6e73_626f_7830,
-    }
-}
-
 #[test]
 fn fuzzed_configs_run_or_fail_in_one_line_and_leave_nothing() {
-    let cases: usize = std::env::var("NSBOX_FUZZ_CASES")
-        .map(|s| s.parse().expect("NSBOX_FUZZ_CASES is a number"))
-        .unwrap_or(2000);
-    let seed = seed();
+    let (seed, cases) = fuzz_knobs(0x6e73_626f_7830, 2000);
     eprintln!("fuzzing {cases} configs, NSBOX_FUZZ_SEED={seed}");
     let oci = Oci::new("fuzz");
     let bundle = oci.bundle.display().to_string();
     let prefix = format!("fz{}-", std::process::id());
-    let mut rng = Rng(seed);
+    let mut rng = Lcg(seed);
     let verbose = std::env::var_os("NSBOX_FUZZ_VERBOSE").is_some();
     let (mut created, mut started) = (0, 0);
     for case in 0..cases {
@@ -348,64 +293,22 @@ fn fuzzed_configs_run_or_fail_in_one_line_and_leave_nothing() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "state left: {left:?}");
-    assert_eq!(cgroups_named(&prefix), Vec::<PathBuf>::new());
+    assert_eq!(
+        cgroups_named(&format!("nsbox-{prefix}*")),
+        Vec::<PathBuf>::new()
+    );
     let root = oci.root.display().to_string();
-    assert_eq!(processes_with(&root), Vec::<u32>::new());
+    assert_eq!(live_processes_with(&root, &[]), Vec::<u32>::new());
     assert!(
         !host_mounts_mention(oci.dir.path()),
         "a mount under the test's directory is left on the host"
     );
 }
 
-/// Every cgroup directory `nsbox-PREFIX*` on this host.
-fn cgroups_named(prefix: &str) -> Vec<PathBuf> {
-    let want = format!("nsbox-{prefix}*");
-    let mut out = Vec::new();
-    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
-    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
-        let entry = entry.unwrap();
-        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
-            let found = nsbox_testutil::run(
-                "find",
-                [
-                    entry.mount_point().to_str().unwrap(),
-                    "-type",
-                    "d",
-                    "-name",
-                    &want,
-                ],
-            );
-            out.extend(found.stdout.lines().map(PathBuf::from));
-        }
-    }
-    out
-}
-
-/// Live processes whose command line holds `needle`.
-fn processes_with(needle: &str) -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&p| p != me)
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| Some(!s.rsplit_once(") ")?.1.starts_with('Z')))
-                .unwrap_or(false)
-        })
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
-        })
-        .collect()
-}
-
 #[test]
 fn the_mutator_reaches_every_part_of_the_config() {
     // Without this the fuzzer could quietly test one corner only.
-    let mut rng = Rng(1);
+    let mut rng = Lcg(1);
     let mut touched = std::collections::BTreeSet::new();
     for _ in 0..3000 {
         let mut c = fuzz_base();

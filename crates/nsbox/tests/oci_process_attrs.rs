@@ -16,15 +16,7 @@ const PROBE_C: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probes/procatt
 /// A bundle with the probe built into its rootfs as /bin/probe.
 fn oci_with_probe(tag: &str) -> Oci {
     let oci = Oci::new(tag);
-    let out = oci.bundle.join("rootfs/bin/probe");
-    let built = nsbox_testutil::run(
-        "cc",
-        ["-static", "-O", "-o", out.to_str().unwrap(), PROBE_C],
-    );
-    assert_eq!(
-        built.code, 0,
-        "cc -static failed (packages gcc and libc6-dev): {built:?}"
-    );
+    oci_common::install_probe(&oci, PROBE_C);
     oci
 }
 

@@ -11,47 +11,17 @@ mod oci_common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_common::{base_config, Oci};
+use oci_common::{alive, base_config, cgroups_named, live_processes_with, Oci};
 use serde_json::json;
 
 /// Every cgroup directory named `nsbox-ID` on this host.
 fn cgroups_of(id: &str) -> Vec<PathBuf> {
-    let want = format!("nsbox-{id}");
-    let mut out = Vec::new();
-    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
-    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
-        let entry = entry.unwrap();
-        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
-            let found = nsbox_testutil::run(
-                "find",
-                [
-                    entry.mount_point().to_str().unwrap(),
-                    "-type",
-                    "d",
-                    "-name",
-                    &want,
-                ],
-            );
-            out.extend(found.stdout.lines().map(PathBuf::from));
-        }
-    }
-    out
+    cgroups_named(&format!("nsbox-{id}"))
 }
 
-/// Processes whose command line holds `needle` (the test's unique state
-/// root: the create's own, and an init cloned from it before its exec).
+/// Live processes whose command line holds `needle`.
 fn processes_with(needle: &str) -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&p| p != me && alive(p))
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
-        })
-        .collect()
+    live_processes_with(needle, &[])
 }
 
 /// Empties every `created` list of a recorded cgroup handle: as recorded
@@ -70,14 +40,6 @@ fn forget_made(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(forget_made),
         _ => {}
     }
-}
-
-/// Whether `pid` runs (a zombie waiting for its reaper does not).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| Some(s.rsplit_once(") ")?.1.starts_with('Z')))
-        .is_some_and(|zombie| !zombie)
 }
 
 fn limited(oci: &Oci) {
@@ -126,7 +88,7 @@ fn runs_killed_at_random_moments_leave_nothing() {
     limited(&oci);
     let root = oci.root.display().to_string();
     let bundle = oci.bundle.display().to_string();
-    let mut seed = u64::from(std::process::id());
+    let mut rng = nsbox_testutil::Lcg(u64::from(std::process::id()));
     for i in 0..60 {
         let id = oci.id(&format!("k{i}"));
         let mut child = std::process::Command::new(oci_common::NSBOX)
@@ -136,10 +98,7 @@ fn runs_killed_at_random_moments_leave_nothing() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_micros((seed >> 33) % 8000));
+        std::thread::sleep(Duration::from_micros(rng.draw() % 8000));
         let _ = child.kill();
         let _ = child.wait();
         oci.nsbox(&["delete", "--force", &id]).success();
@@ -258,7 +217,7 @@ fn start_exec_and_delete_killed_at_random_moments_leave_nothing() {
     let oci = Oci::new("killed-verbs");
     limited(&oci);
     let root = oci.root.display().to_string();
-    let mut seed = u64::from(std::process::id()) ^ 0x5eed;
+    let mut rng = nsbox_testutil::Lcg(u64::from(std::process::id()) ^ 0x5eed);
     for verb in ["start", "exec", "delete"] {
         for i in 0..20 {
             let id = oci.id(&format!("{verb}{i}"));
@@ -283,10 +242,7 @@ fn start_exec_and_delete_killed_at_random_moments_leave_nothing() {
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            std::thread::sleep(Duration::from_micros((seed >> 33) % 8000));
+            std::thread::sleep(Duration::from_micros(rng.draw() % 8000));
             let _ = child.kill();
             let _ = child.wait();
 

@@ -12,13 +12,12 @@
 //! (default 600), `NSBOX_FUZZ_SEED` (a number, or `random`),
 //! `NSBOX_FUZZ_VERBOSE` (print every case and what nsbox said).
 
-use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use nsbox_testutil::{busybox_rootfs, run, TempDir};
+use nsbox_testutil::{busybox_rootfs, fuzz_knobs, run, status_within, Lcg, TempDir};
 
 const NSBOX: &str = env!("CARGO_BIN_EXE_nsbox");
 
@@ -54,36 +53,14 @@ impl Host {
 
     /// `nsbox --root R ARGS` in the test's namespace, with a deadline.
     fn nsbox(&self, args: &[String], why: &str) -> (Option<i32>, String) {
-        let err_path = self.dir.join("stderr");
-        let err = std::fs::File::create(&err_path).unwrap();
-        let mut child = Command::new(NSBOX)
-            .arg("enter")
+        let mut cmd = Command::new(NSBOX);
+        cmd.arg("enter")
             .arg(format!("--net=/run/netns/{}", self.netns))
             .args(["--", NSBOX, "--root"])
             .arg(&self.root)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("hung: nsbox {args:?} ({why})");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let mut stderr = String::new();
-        std::fs::File::open(&err_path)
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+            .args(args);
+        let (status, stderr) = status_within(&mut cmd, Duration::from_secs(30), self.dir.path())
+            .unwrap_or_else(|| panic!("hung: nsbox {args:?} ({why})"));
         assert!(
             status.signal().is_none(),
             "nsbox {args:?} killed by signal {:?} ({why})\n{stderr}",
@@ -136,30 +113,26 @@ impl Drop for Host {
     }
 }
 
-struct Rng(u64);
+/// What the command lines are drawn with.
+trait Draw {
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str;
+    fn chance(&mut self, percent: u64) -> bool;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
+impl Draw for Lcg {
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[(self.next() % from.len() as u64) as usize]
+        from[self.below(from.len())]
     }
 
     fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.draw() % 100 < percent
     }
 }
 
 /// One random `run` command line: flags (each with a good or a bad value)
 /// and the command; returns it and the status the command itself exits
 /// with when it runs.
-fn command_line(rng: &mut Rng, host: &Host, case: usize) -> (Vec<String>, Option<i32>) {
+fn command_line(rng: &mut Lcg, host: &Host, case: usize) -> (Vec<String>, Option<i32>) {
     let rootfs = host.rootfs.display().to_string();
     let long = "x".repeat(300);
     let netns_path = format!("ns:/run/netns/{}", host.netns);
@@ -250,7 +223,7 @@ fn command_line(rng: &mut Rng, host: &Host, case: usize) -> (Vec<String>, Option
         }
     }
     args.push("--".to_string());
-    let (cmd, status): (&[&str], Option<i32>) = match rng.next() % 4 {
+    let (cmd, status): (&[&str], Option<i32>) = match rng.draw() % 4 {
         0 => (&["sh", "-c", "exit 3"], Some(3)),
         1 => (&["no-such-command"], Some(127)),
         _ => (&["true"], Some(0)),
@@ -259,23 +232,9 @@ fn command_line(rng: &mut Rng, host: &Host, case: usize) -> (Vec<String>, Option
     (args, status)
 }
 
-fn seed() -> u64 {
-    match std::env::var("NSBOX_FUZZ_SEED").as_deref() {
-        Ok("random") => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-        Ok(s) => s.parse().expect("NSBOX_FUZZ_SEED is a number or `random`"),
-        Err(_) => 0x72_756e_667a,
-    }
-}
-
 #[test]
 fn fuzzed_run_flags_run_or_fail_in_one_line_and_leave_nothing() {
-    let cases: usize = std::env::var("NSBOX_FUZZ_CASES")
-        .map(|s| s.parse().expect("NSBOX_FUZZ_CASES is a number"))
-        .unwrap_or(600);
-    let seed = seed();
+    let (seed, cases) = fuzz_knobs(0x72_756e_667a, 600);
     eprintln!("fuzzing {cases} run command lines, NSBOX_FUZZ_SEED={seed}");
     let host = Host::new();
     // A running container for `--net container:keep` and the name `keep`.
@@ -284,7 +243,7 @@ fn fuzzed_run_flags_run_or_fail_in_one_line_and_leave_nothing() {
         .map(|s| s.to_string())
         .collect();
     assert_eq!(host.nsbox(&keep, "keep").0, Some(0));
-    let mut rng = Rng(seed);
+    let mut rng = Lcg(seed);
     let verbose = std::env::var_os("NSBOX_FUZZ_VERBOSE").is_some();
     let (mut ran, mut refused) = (0, 0);
     for case in 0..cases {

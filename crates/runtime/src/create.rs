@@ -191,11 +191,6 @@ pub fn not_applied(spec: &oci_spec::runtime::Spec) -> Vec<Error> {
             linux.resources().as_ref(),
             "config.json",
         ));
-        if linux.intel_rdt().is_some() {
-            out.push(Error::NotApplied {
-                field: "linux.intelRdt",
-            });
-        }
     }
     let asks_mount_label = spec
         .linux()

@@ -346,6 +346,15 @@ pub enum Error {
     #[error("{flag}: {msg}")]
     UpdateFlag { flag: &'static str, msg: String },
 
+    /// `update` with `memory.checkBeforeUpdate`: a limit not above usage.
+    #[error("--resources: memory.{field}: refusing the {what} limit {limit}: not above the cgroup's current usage {usage} (memory.checkBeforeUpdate); nothing changed")]
+    MemoryBelowUsage {
+        field: &'static str,
+        what: &'static str,
+        limit: i64,
+        usage: u64,
+    },
+
     #[error("write event")]
     Events {
         #[source]

@@ -73,10 +73,12 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
     let pidfd = open_checked(init_pid, record.start_time).ok_or_else(stopped)?;
     let mut process = build_process(opts, &spec)?;
     let base = spec.process().as_ref();
-    if let Some(cpus) = bundle::sched::exec_process(&mut process, opts.process.is_some(), base)? {
-        // Inherited by the clone: the process starts on these CPUs.
+    let initial = bundle::sched::exec_process(&mut process, opts.process.is_some(), base)?;
+    if let Some(cpus) = &initial {
+        // Inherited by the clone: the process starts on these CPUs, in
+        // nsbox's cgroup, and joins the container's after (exec_placement).
         crate::init::affinity::set(&cpus.mask).map_err(|source| Error::ExecAffinity {
-            cpus: cpus.list,
+            cpus: cpus.list.clone(),
             source,
         })?;
     }
@@ -102,7 +104,7 @@ pub fn exec(opts: &ExecOptions) -> Result<u8, Error> {
         Some(supervise::block_signals()?)
     };
     let (parent, child) = protocol::channel_pair()?;
-    let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record)?;
+    let (cgroup_fd, cgroup_procs) = crate::placement::exec_placement(&record, initial.is_none())?;
     let clone = CloneOptions {
         flags: 0,
         pidfd: true,

@@ -75,7 +75,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 /// The newest OCI runtime-spec version this runtime implements.
-pub const OCI_VERSION_MAX: &str = "1.2.1";
+pub const OCI_VERSION_MAX: &str = "1.3.0";
 
 pub fn features() -> Features {
     let mut linux = LinuxFeature::default();

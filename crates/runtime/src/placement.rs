@@ -218,12 +218,16 @@ pub fn recorded(record: &Record) -> Result<Cgroup, Error> {
 }
 
 /// Where an `exec`'d process goes: the v2 (or hybrid unified) directory to
-/// clone into, and the `cgroup.procs` files of the v1 hierarchies, which the
-/// child writes itself (`0`: the writer) before it joins any namespace or
-/// forks, so nothing it runs escapes the container's limits. Nothing for a
-/// container without a cgroup.
+/// clone into, and the `cgroup.procs` files of the hierarchies it is not
+/// born in, which the child writes itself (`0`: the writer) before it
+/// joins any namespace or forks, so nothing it runs escapes the container's
+/// limits. Without `clone_into` (an `execCPUAffinity.initial` set: born
+/// inside, the kernel would narrow its CPUs to the cgroup's cpuset at
+/// once), it is born in nsbox's cgroup on the initial CPUs and joins every
+/// hierarchy that way, as crun. Nothing for a container without a cgroup.
 pub fn exec_placement(
     record: &Record,
+    clone_into: bool,
 ) -> Result<(Option<OwnedFd>, Vec<std::path::PathBuf>), Error> {
     let Some(cg) = &record.cgroup else {
         return Ok((None, Vec::new()));
@@ -237,17 +241,21 @@ pub fn exec_placement(
             wanted: "created or running",
         });
     }
-    let fd = cg.clone_fd().map_err(|source| Error::Cgroup {
-        what: "open cgroup for CLONE_INTO_CGROUP".into(),
-        source,
-    })?;
-    let v1 = match cg {
-        Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. } => {
+    let fd = match clone_into {
+        true => cg.clone_fd().map_err(|source| Error::Cgroup {
+            what: "open cgroup for CLONE_INTO_CGROUP".into(),
+            source,
+        })?,
+        false => None,
+    };
+    let procs = match (&fd, cg) {
+        (Some(_), Cgroup::V1(m) | Cgroup::Hybrid { v1: m, .. }) => {
             m.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
         }
-        Cgroup::V2(_) => Vec::new(),
+        (Some(_), Cgroup::V2(_)) => Vec::new(),
+        (None, _) => cg.dirs().iter().map(|d| d.join("cgroup.procs")).collect(),
     };
-    Ok((fd, v1))
+    Ok((fd, procs))
 }
 
 /// Kills whatever is left in the cgroup and removes it in every hierarchy

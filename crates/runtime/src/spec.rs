@@ -13,7 +13,7 @@ use crate::Error;
 /// five namespaces, three capabilities, no_new_privs, masked and read-only
 /// /proc paths.
 const DEFAULT: &str = r#"{
-  "ociVersion": "1.2.0",
+  "ociVersion": "1.3.0",
   "process": {
     "terminal": true,
     "user": {"uid": 0, "gid": 0},

@@ -9,12 +9,19 @@
 //! JSON may carry the container's device rules (containerd's CRI sends the
 //! whole `resources`), and rewriting the device cgroup of a running
 //! container from them could take away a device it uses.
+//!
+//! `memory.checkBeforeUpdate` in the update's JSON (runtime-spec 1.1) is
+//! runc's check, on a cgroup v2 memory controller only: a memory limit, or
+//! memory+swap limit, at or below the cgroup's `memory.current` is refused
+//! before anything is written (v2 would reclaim, then OOM-kill). A v1
+//! memory controller needs no check: its kernel refuses (EBUSY) a limit it
+//! cannot reclaim down to, and runc and crun check nothing there either.
 
 use std::io::Read as _;
 use std::path::Path;
 
 use nsbox_cgroups::resources::{BlockIo, Cpu, Memory, Pids};
-use nsbox_cgroups::Resources;
+use nsbox_cgroups::{Cgroup, Resources};
 use oci_spec::runtime::LinuxResources;
 
 use crate::state::StateDir;
@@ -52,7 +59,14 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<Vec<Error>,
         });
     }
     let mut cg = crate::placement::recorded(&record)?;
-    let (mut res, mut warnings) = resources(opts)?;
+    let Asked {
+        mut res,
+        mut warnings,
+        check_before_update,
+    } = resources(opts)?;
+    if let Some(m) = res.memory.as_ref().filter(|_| check_before_update) {
+        refuse_below_usage(&cg, m)?;
+    }
     warnings.extend(crate::limits::take_v1_only(&cg, &mut res, "--resources"));
     let result = cg.apply(&res).map_err(|source| Error::Cgroup {
         what: "update resources".into(),
@@ -67,17 +81,35 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<Vec<Error>,
     result.map(|()| warnings)
 }
 
-/// The resources to apply (`--resources` JSON, then the flags on top), and
-/// the warnings for what the JSON asks that is left alone.
-fn resources(opts: &UpdateOptions) -> Result<(Resources, Vec<Error>), Error> {
-    let (mut res, warnings) = match &opts.resources {
+/// What an `update` asks for.
+struct Asked {
+    /// `--resources` JSON, then the flags on top.
+    res: Resources,
+    /// What the JSON asks that is left alone.
+    warnings: Vec<Error>,
+    /// The JSON's `memory.checkBeforeUpdate` (runc reads it from there
+    /// only, not from config.json).
+    check_before_update: bool,
+}
+
+fn resources(opts: &UpdateOptions) -> Result<Asked, Error> {
+    let (mut res, warnings, check_before_update) = match &opts.resources {
         Some(path) => {
             let oci = read_resources(path)?;
             let mut res = crate::limits::from_oci(Some(&oci), &[])?;
             res.devices.clear(); // set at create only (see the module's comment)
-            (res, crate::limits::ignored(Some(&oci), "--resources"))
+            let check = oci
+                .memory()
+                .as_ref()
+                .and_then(|m| m.check_before_update())
+                .unwrap_or(false);
+            (
+                res,
+                crate::limits::ignored(Some(&oci), "--resources"),
+                check,
+            )
         }
-        None => (Resources::default(), Vec::new()),
+        None => (Resources::default(), Vec::new(), false),
     };
     let bytes = |flag, v: &Option<String>| v.as_deref().map(|t| parse_bytes(flag, t)).transpose();
     let limit = bytes("--memory", &opts.memory)?;
@@ -108,7 +140,48 @@ fn resources(opts: &UpdateOptions) -> Result<(Resources, Vec<Error>), Error> {
     if let Some(w) = opts.blkio_weight {
         res.block_io.get_or_insert_with(BlockIo::default).weight = Some(w);
     }
-    Ok((res, warnings))
+    Ok(Asked {
+        res,
+        warnings,
+        check_before_update,
+    })
+}
+
+/// `memory.checkBeforeUpdate`: on a cgroup v2 memory controller, a limit
+/// at or below `memory.current` is refused (memory+swap first, as runc).
+/// Best effort, as runc's: an unreadable usage (the controller not yet
+/// enabled for this cgroup) checks nothing.
+fn refuse_below_usage(cg: &Cgroup, m: &Memory) -> Result<(), Error> {
+    let v1_memory = match cg {
+        Cgroup::V1(_) => true,
+        Cgroup::Hybrid { v1, .. } => v1.dir("memory").is_some(),
+        Cgroup::V2(_) => false,
+    };
+    if v1_memory {
+        return Ok(());
+    }
+    let Some(usage) = cg
+        .read_file(None, "memory.current")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let asked = [
+        ("swap", "memory+swap", m.swap),
+        ("limit", "memory", m.limit),
+    ];
+    for (field, what, limit) in asked {
+        if let Some(limit) = limit.filter(|&l| l > 0 && l as u64 <= usage) {
+            return Err(Error::MemoryBelowUsage {
+                field,
+                what,
+                limit,
+                usage,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn read_resources(path: &str) -> Result<LinuxResources, Error> {
@@ -192,15 +265,52 @@ mod tests {
             cpu_quota: Some(50000),
             ..Default::default()
         };
-        let (r, warnings) = resources(&opts).unwrap();
+        let Asked {
+            res: r,
+            warnings,
+            check_before_update,
+        } = resources(&opts).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(!check_before_update);
         let m = r.memory.unwrap();
         assert_eq!((m.limit, m.swap), (Some(4096), Some(2000)));
         assert_eq!(r.pids.unwrap().limit, 5);
         assert_eq!(r.cpu.unwrap().quota, Some(50000));
         std::fs::write(&file, r#"{"memory":{"limit":"x"}}"#).unwrap();
-        let e = resources(&opts).unwrap_err();
+        let e = resources(&opts).err().unwrap();
         assert!(e.to_string().contains("memory.limit"), "{e}");
+        std::fs::write(&file, r#"{"memory":{"checkBeforeUpdate":true}}"#).unwrap();
+        assert!(resources(&opts).unwrap().check_before_update);
+    }
+
+    /// runc's rule on a v2 cgroup (a tempdir standing in for it): at or
+    /// below `memory.current` refused, memory+swap first; above, or with
+    /// no usage to read, passed.
+    #[test]
+    fn check_before_update_compares_with_memory_current() {
+        let t = nsbox_testutil::TempDir::new("rt-update-check");
+        let cg = Cgroup::V2(nsbox_cgroups::v2::Manager::at(t.path().to_path_buf()));
+        let mem = |limit, swap| Memory {
+            limit: Some(limit),
+            swap,
+            ..Default::default()
+        };
+        refuse_below_usage(&cg, &mem(1, None)).unwrap(); // no memory.current
+        std::fs::write(t.join("memory.current"), "1000\n").unwrap();
+        let e = refuse_below_usage(&cg, &mem(1000, None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--resources: memory.limit: refusing the memory limit 1000: not above the \
+             cgroup's current usage 1000 (memory.checkBeforeUpdate); nothing changed"
+        );
+        let e = refuse_below_usage(&cg, &mem(500, Some(900))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--resources: memory.swap: refusing the memory+swap limit 900:"),
+            "{e}"
+        );
+        refuse_below_usage(&cg, &mem(1001, Some(2000))).unwrap();
+        refuse_below_usage(&cg, &mem(-1, Some(-1))).unwrap(); // no limit
     }
 
     /// containerd's CRI sends the whole `resources`, device rules and
@@ -220,7 +330,9 @@ mod tests {
             resources: Some(file.display().to_string()),
             ..Default::default()
         };
-        let (r, warnings) = resources(&opts).unwrap();
+        let Asked {
+            res: r, warnings, ..
+        } = resources(&opts).unwrap();
         assert!(r.devices.is_empty(), "{:?}", r.devices);
         let m = r.memory.unwrap();
         assert_eq!((m.limit, m.kernel, m.kernel_tcp), (Some(4096), None, None));

@@ -86,6 +86,15 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A network of the container's own is given its own /etc/hosts,
+    /// hostname and resolv.conf by bind mounts, which need the file to be
+    /// there in the host's root (read-only to the container).
+    #[error(
+        "the host has no {path} for the container's own to be bound onto (the host's root is \
+         read-only to the container): create it (an empty file will do), or give --rootfs DIR"
+    )]
+    NoEtcFile { path: &'static str },
+
     /// `--name`: not a name nsbox can use as a container id.
     #[error("invalid container name {name:?}: {why}")]
     BadName { name: String, why: &'static str },

@@ -394,6 +394,10 @@ pub fn describe(bundle: &Path) -> (String, Vec<Ipv4Addr>, Vec<String>) {
 /// `resolv.conf` from the host's with loopback name servers left out (they
 /// mean nothing in the container's network namespace); with none left,
 /// Docker's fallback, Google's public servers.
+/// The files a container with a network of its own gets from
+/// [`etc_files`], bound over its root's.
+pub const ETC_FILES: [&str; 3] = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"];
+
 pub fn etc_files(
     bundle: &Path,
     hostname: &str,
@@ -408,12 +412,13 @@ pub fn etc_files(
         Ok(path)
     };
     let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let [hosts_at, hostname_at, resolv_at] = ETC_FILES;
     Ok(vec![
-        (hosts, "/etc/hosts"),
-        (write("hostname", format!("{hostname}\n"))?, "/etc/hostname"),
+        (hosts, hosts_at),
+        (write("hostname", format!("{hostname}\n"))?, hostname_at),
         (
             write("resolv.conf", container_resolv_conf(&host))?,
-            "/etc/resolv.conf",
+            resolv_at,
         ),
     ])
 }

@@ -30,6 +30,14 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         Net::Cni(_) if rootless => return Err(Error::NetNeedsRoot { net: "cni:NAME" }),
         _ => {}
     }
+    if opts.rootfs.is_none() && matches!(opts.net, Net::Bridge(_) | Net::Cni(_)) {
+        // checked before anything is made (see Error::NoEtcFile)
+        for path in crate::network::ETC_FILES {
+            if std::fs::symlink_metadata(path).is_err() {
+                return Err(Error::NoEtcFile { path });
+            }
+        }
+    }
     // removed on every way out unless kept
     let bundle = BundleDir::create(&opts.root, &id)?;
     // a network of its own (bridge or CNI): its namespace file and hosts

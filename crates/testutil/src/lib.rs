@@ -216,3 +216,74 @@ impl Drop for SubIds {
         }
     }
 }
+
+/// A small seedable generator (a 64-bit LCG, Knuth's constants): tests
+/// that draw at random replay exactly from the seed they print.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn draw(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.draw() % n as u64) as usize
+    }
+}
+
+/// The fuzz tests' knobs: `NSBOX_FUZZ_SEED` (a number, or `random`; else
+/// `default`, so CI repeats itself) and `NSBOX_FUZZ_CASES` (else
+/// `cases`).
+pub fn fuzz_knobs(default: u64, cases: usize) -> (u64, usize) {
+    let seed = match std::env::var("NSBOX_FUZZ_SEED").as_deref() {
+        Ok("random") => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+        Ok(s) => s.parse().expect("NSBOX_FUZZ_SEED is a number or `random`"),
+        Err(_) => default,
+    };
+    let cases = std::env::var("NSBOX_FUZZ_CASES")
+        .map(|s| s.parse().expect("NSBOX_FUZZ_CASES is a number"))
+        .unwrap_or(cases);
+    (seed, cases)
+}
+
+/// Runs `cmd` with stdin and stdout on /dev/null and stderr in a file under
+/// `scratch` (a container it starts may hold a pipe open), killing it after
+/// `limit`: its status and stderr, or `None` if it had to be killed.
+pub fn status_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+    scratch: &Path,
+) -> Option<(std::process::ExitStatus, String)> {
+    let err_path = scratch.join("stderr");
+    let err = std::fs::File::create(&err_path).unwrap();
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    Some((
+        status,
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+    ))
+}

@@ -175,3 +175,65 @@ pub fn wait_status(oci: &Oci, id: &str, want: &str) -> Value {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Every cgroup directory whose name matches `pattern` (find(1)'s `-name`:
+/// `nsbox-ID`, `nsbox-PREFIX*`) in every mounted hierarchy: the kernel's
+/// word on what a container left.
+pub fn cgroups_named(pattern: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mi = std::fs::read("/proc/self/mountinfo").unwrap();
+    for (_, entry) in nsbox_ns::mountinfo::entries(&mi) {
+        let entry = entry.unwrap();
+        if matches!(entry.fs_type, b"cgroup" | b"cgroup2") {
+            let found = run(
+                "find",
+                [
+                    entry.mount_point().to_str().unwrap(),
+                    "-type",
+                    "d",
+                    "-name",
+                    pattern,
+                ],
+            );
+            out.extend(found.stdout.lines().map(PathBuf::from));
+        }
+    }
+    out
+}
+
+/// Whether `pid` runs (a zombie waiting for its reaper does not).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s.rsplit_once(") ")?.1.starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+/// Live processes (but us and `except`) whose command line holds `needle`
+/// (a test's unique state root: nsbox's own, and an init cloned from it
+/// before its exec).
+pub fn live_processes_with(needle: &str, except: &[u32]) -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| *p != me && !except.contains(p) && alive(*p))
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// Builds the static C probe `source` (tests/probes/) into the bundle's
+/// rootfs as /bin/probe: a syscall busybox has no applet for, made inside
+/// the container.
+pub fn install_probe(oci: &Oci, source: &str) {
+    let out = oci.bundle.join("rootfs/bin/probe");
+    let built = run("cc", ["-static", "-O", "-o", out.to_str().unwrap(), source]);
+    assert_eq!(
+        built.code, 0,
+        "cc -static failed (packages gcc and libc6-dev): {built:?}"
+    );
+}

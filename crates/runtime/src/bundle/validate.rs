@@ -136,9 +136,47 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
         }
     }
     crate::netdevices::validate(linux).map_err(|(name, why)| field(&name, why))?;
+    intel_rdt(linux)?;
     hook_paths(spec)?;
     super::sched::check(spec)?; // scheduler, I/O priority, memory policy, CPU lists
     Ok(())
+}
+
+/// `linux.intelRdt`: nsbox makes no resctrl groups, so the field is
+/// refused, in one line saying why: where the host has no resctrl file
+/// system mounted, as runc refuses it ("Intel RDT is not enabled"); where
+/// it has one, because nsbox would not apply it (`nsbox features` says
+/// `intelRdt.enabled: false`). Never run without the asked-for isolation.
+fn intel_rdt(linux: &oci_spec::runtime::Linux) -> Result<(), Error> {
+    if linux.intel_rdt().is_none() {
+        return Ok(());
+    }
+    let why = match resctrl_mount() {
+        None => "Intel RDT is not enabled on this host (no resctrl file system is mounted at \
+                 /sys/fs/resctrl or elsewhere), and nsbox does not apply it"
+            .to_string(),
+        Some(at) => format!(
+            "nsbox does not apply Intel RDT (it makes no resctrl groups; the host's \
+             resctrl is mounted at {}); remove the field or use runc or crun",
+            at.display()
+        ),
+    };
+    Err(field("linux.intelRdt", why))
+}
+
+/// Where the resctrl file system is mounted, runc's way: /sys/fs/resctrl
+/// if it is one, else the first resctrl mount in /proc/self/mountinfo.
+fn resctrl_mount() -> Option<std::path::PathBuf> {
+    let default = std::path::Path::new("/sys/fs/resctrl");
+    if rustix::fs::statfs(default).is_ok_and(|st| st.f_type == libc::RDTGROUP_SUPER_MAGIC) {
+        return Some(default.to_path_buf());
+    }
+    let info = std::fs::read("/proc/self/mountinfo").ok()?;
+    let found = nsbox_ns::mountinfo::entries(&info)
+        .filter_map(|(_, entry)| entry.ok())
+        .find(|entry| entry.fs_type == b"resctrl")
+        .map(|entry| entry.mount_point());
+    found
 }
 
 /// A hook's `path` MUST be absolute (config.md, "extends execv's path"):

@@ -112,6 +112,49 @@ pub fn mount_v1(
     links(&dir, &dest_s, &made)
 }
 
+/// A `cgroup` mount on a pure v2 host that the kernel refused to mount
+/// afresh: a user namespace may mount cgroup2 only from a cgroup namespace
+/// of its own (rootless podman runs its runtime in a user namespace and
+/// asks for none), so, as runc and crun do, the container's own cgroup is
+/// bound there instead, with the mount's flags (read-only, nosuid...).
+pub fn bind_v2(dest: &Path, target: &Path, flags: MountFlags) -> Result<(), Failure> {
+    let dest_s = dest.display().to_string();
+    let host_failure = |source: &str| Failure {
+        step: Step::Mount {
+            typ: "cgroup2".into(),
+            source: source.into(),
+            dest: dest_s.clone(),
+        },
+        errno: libc::EIO,
+    };
+    let host = Host::detect().map_err(|_| host_failure("/proc/self/mountinfo"))?;
+    let own = ProcCgroups::own().map_err(|_| host_failure("/proc/self/cgroup"))?;
+    let unified = host
+        .unified
+        .as_ref()
+        .ok_or_else(|| host_failure("/proc/self/mountinfo (no cgroup2 mount)"))?;
+    let source = own
+        .path_in(unified)
+        .and_then(|p| unified.dir_of(p))
+        .map_err(|_| host_failure("/proc/self/cgroup (unified)"))?;
+    rustix::mount::mount_bind(&source, target).step(|| Step::Mount {
+        typ: "bind".into(),
+        source: source.display().to_string(),
+        dest: dest_s.clone(),
+    })?;
+    if !flags.is_empty() {
+        // Flags the kernel locked on the source (user ns) stay.
+        let keep = super::mounts::locked_flags(target);
+        rustix::mount::mount_remount(target, MountFlags::BIND | flags | keep, "").step(|| {
+            Step::Remount {
+                dest: dest_s.clone(),
+                options: format!("{flags:?}"),
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// The name the host gives the hierarchy's directory: the last component
 /// of its first mount point.
 fn dir_name(h: &Hierarchy) -> String {

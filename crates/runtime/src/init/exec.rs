@@ -31,7 +31,9 @@ pub(crate) struct ExecContext<'a> {
     /// The container's `linux.seccomp`, compiled by the parent (as runc,
     /// exec'd processes get the container's filter).
     pub seccomp: super::confine::Seccomp<'a>,
-    /// The container's v1 `cgroup.procs` files, joined first (placement.rs).
+    /// The container's `cgroup.procs` files it was not born in (v1, and
+    /// all of them after an `execCPUAffinity.initial`), joined first
+    /// (placement.rs).
     pub cgroup_procs: &'a [std::path::PathBuf],
     /// The container's id when its init made a session keyring to join.
     pub keyring: Option<&'a str>,

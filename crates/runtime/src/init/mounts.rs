@@ -268,7 +268,14 @@ pub fn mount_one(
     } else if typ == "cgroup" || typ == "cgroup2" {
         if is_cgroup2_host() {
             let flags = options.flags;
-            rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None).step(mount_step)?;
+            match rustix::mount::mount("cgroup2", &target, "cgroup2", flags, None) {
+                Ok(()) => {}
+                // a user namespace without a cgroup namespace of its own
+                Err(rustix::io::Errno::PERM | rustix::io::Errno::BUSY) => {
+                    super::cgroup_mount::bind_v2(dest, &target, flags)?
+                }
+                Err(e) => return Err(e).step(mount_step),
+            }
         } else {
             super::cgroup_mount::mount_v1(root, dest, &target, options.flags, cgroupns)?;
         }
