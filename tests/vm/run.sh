@@ -28,8 +28,9 @@ vm=$target/vm
 timeout_s=${NSBOX_VM_TIMEOUT:-900}
 
 # Modules loaded in the VM, as the build machine has them loaded: BFQ
-# provides blkio.bfq.weight (v1) and io.bfq.weight (v2).
-modules=(kernel/block/bfq.ko)
+# provides blkio.bfq.weight (v1) and io.bfq.weight (v2); fuse, /dev/fuse
+# for the /proc view (proc_view).
+modules=(kernel/block/bfq.ko kernel/fs/fuse/fuse.ko)
 
 # Tests excluded per host kind, by exact name; each needs a comment naming
 # the library bug it waits for. Keep these empty unless such a bug exists.
@@ -115,8 +116,9 @@ kernel_dir() {
 # A runtime test is NAME (run in every mode) or NAME:MODE,MODE (only
 # there). oci_seccomp holds the LSM tests: AppArmor is on in every mode,
 # and the seccomp tests do not depend on the cgroup kind, so one mode
-# proves them.
-runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity)
+# proves them. proc_view: the /proc view reads each kind's files (v2-leaf
+# adds nothing for it: the readers' cgroups are the test's own).
+runtime_tests=(oci_cgroups oci_seccomp:v2 oci_rdt_affinity proc_view:v2,v1,hybrid)
 
 # cargo's JSON messages on stdin -> the executables of the artifacts whose
 # message contains every string given

@@ -90,6 +90,9 @@ exec chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 /// Run inside the fresh root; each result on a line of its own.
 const CHECK: &str = r#"set -u
+# `nsbox run` starts the /proc view, which outlives the run: stop it
+# whatever happens, or it keeps this mount namespace alive.
+trap 'command -v nsbox >/dev/null && nsbox proc-view stop >/dev/null 2>&1' EXIT
 echo "before: $(command -v nsbox || echo none)"
 apt-get update -qq >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 apt-get install -y -qq --no-install-recommends /tmp/nsbox_*.deb man-db >>/tmp/apt.log 2>&1 ||
@@ -100,6 +103,8 @@ echo "which: $(command -v nsbox)"
 nsbox --version | head -1
 nsbox run -- true; echo "run true: $?"
 echo "pid in run: $(nsbox run -- sh -c 'echo $$')"
+echo "cpus in run --cpus 1: $(nsbox run --cpus 1 -- grep -c ^processor /proc/cpuinfo)"
+echo "view: $(nsbox proc-view status | cut -d: -f1)"
 MANPAGER=cat MANWIDTH=200 man nsbox-run 2>&1 | sed 's/^/man-run: /'
 for page in nsbox nsbox-unshare nsbox-enter nsbox-netns nsbox-ns-ls; do echo "man -w: $(man -w $page)"; done
 echo "doc: $(ls /usr/share/doc/nsbox | tr '\n' ' ')"
@@ -121,6 +126,7 @@ nsbox unshare --net -- bash -c '
   "$fn" nsbox web- stop
   echo "complete: ${COMPREPLY[*]}"
 '
+nsbox proc-view stop >/dev/null; echo "view stop: $?"
 echo "end"
 "#;
 
@@ -190,6 +196,10 @@ fn the_package_installs_on_fresh_debian_and_runs() {
     has(&format!("nsbox version {}", env!("CARGO_PKG_VERSION")));
     has("run true: 0");
     has("pid in run: 1");
+    // the /proc view, started by the first run
+    has("cpus in run --cpus 1: 1");
+    has("view: running");
+    has("view stop: 0");
     has("man-run: EXAMPLES");
     assert!(
         text.contains(

@@ -231,23 +231,6 @@ fn read_only_cgroup_mount_is_read_only_all_the_way_down() {
     assert!(out.stdout.contains(" ro,nosuid,nodev,noexec"), "{out:?}");
 }
 
-#[test]
-fn fields_not_applied_yet_are_warned_about() {
-    let oci = Oci::new("oci-warn");
-    let mut c = base_config(&sh("echo home=$HOME"));
-    c["linux"]["intelRdt"] = json!({"closID": "nsbox-test"});
-    oci.write_config(&c);
-    let id = oci.id("warn");
-    let out = oci.run(&id).success();
-    assert_eq!(out.stdout, "home=/root\n");
-    assert_eq!(
-        out.stderr.trim(),
-        format!(
-            "nsbox: run {id}: warning: config.json: linux.intelRdt is not applied yet (ignored)"
-        )
-    );
-}
-
 /// The base config with a new user namespace mapping 0 to `host` and no
 /// sysfs (sysfs needs the network namespace to belong to the user one).
 fn userns_config(script: &str, host: u32) -> serde_json::Value {

@@ -292,6 +292,10 @@ fn fuzzed_run_flags_run_or_fail_in_one_line_and_leave_nothing() {
         "{ran} ran, {refused} refused"
     );
     host.remove_all();
+    // The /proc view the first run started outlives the runs, by design.
+    let stop = ["proc-view".to_string(), "stop".to_string()];
+    let (code, stderr) = host.nsbox(&stop, "stop the view");
+    assert_eq!(code, Some(0), "proc-view stop: {stderr}");
 
     // Nothing left: no container, state, bundle, lease, veth or rule.
     assert_eq!(host.names(), Vec::<String>::new());
@@ -299,7 +303,7 @@ fn fuzzed_run_flags_run_or_fail_in_one_line_and_leave_nothing() {
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != ".seccomp-cache")
+                .filter(|n| n != ".seccomp-cache" && n != "proc-view")
                 .collect()
         })
         .unwrap_or_default();

@@ -81,7 +81,7 @@ impl Drop for Named {
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != ".seccomp-cache")
+                    .filter(|n| n != ".seccomp-cache" && n != "proc-view")
                     .collect()
             })
             .unwrap_or_default();

@@ -52,12 +52,19 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("serve the proc view on {}", path.display())]
-    Serve {
-        path: PathBuf,
+    #[error("/dev/fuse: {step}")]
+    Device {
+        step: &'static str,
+        #[source]
+        source: rustix::io::Errno,
+    },
+    #[error("start the proc view's holder")]
+    Spawn {
         #[source]
         source: io::Error,
     },
+    #[error("the proc view did not come up ({}): {why}", log.display())]
+    NotStarted { log: PathBuf, why: String },
     #[error("unmount the proc view from {}", path.display())]
     Unmount {
         path: PathBuf,
@@ -88,8 +95,18 @@ pub enum Error {
         #[source]
         source: rustix::io::Errno,
     },
-    #[error("the proc view server (pid {pid}) did not end after its mount was removed")]
-    StillRunning { pid: u32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes joined by ": ".
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

@@ -72,8 +72,12 @@ impl Reader {
     /// another) and places the process in `host`'s hierarchies.
     pub fn for_pid(host: &Host, proc: &Path, pid: u32) -> Result<Reader> {
         let path = proc.join(pid.to_string()).join("cgroup");
+        let text = crate::text::read(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
         let cgroups =
-            ProcCgroups::read(&path).map_err(|source| Error::ProcCgroup { pid, source })?;
+            ProcCgroups::parse(&text, &path).map_err(|source| Error::ProcCgroup { pid, source })?;
         let v1 = |c: &str| host.v1_for(c).and_then(|h| Place::find(h, &cgroups));
         Ok(Reader {
             pid,
@@ -88,6 +92,22 @@ impl Reader {
 
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The process's cgroup directories: who it is, for answers kept a
+    /// moment (`cache`); two processes of one container have the same.
+    pub fn key(&self) -> Vec<PathBuf> {
+        [
+            &self.memory_v1,
+            &self.unified,
+            &self.cpuset_v1,
+            &self.cpu_v1,
+            &self.cpuacct_v1,
+            &self.blkio_v1,
+        ]
+        .into_iter()
+        .map(|p| p.as_ref().map(|p| p.dir.clone()).unwrap_or_default())
+        .collect()
     }
 
     /// The unified cgroup when it holds `file` (a v2 controller is enabled
@@ -215,14 +235,14 @@ impl Reader {
 }
 
 fn read(path: &Path) -> Result<String> {
-    cgfs::read(path).map_err(|source| Error::Cgroup {
+    crate::text::read(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })
 }
 
 fn read_u64(path: &Path) -> Result<Option<u64>> {
-    cgfs::read_u64_opt(path).map_err(|source| Error::Cgroup {
+    crate::text::read_u64(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })

@@ -28,7 +28,7 @@ pub struct Loads {
 
 /// Tasks of a cgroup: (runnable or uninterruptible, all).
 pub fn count(tasks: &Path) -> (u64, u64) {
-    let Ok(text) = std::fs::read_to_string(tasks) else {
+    let Ok(text) = crate::text::read(tasks) else {
         return (0, 0);
     };
     let mut active = 0;

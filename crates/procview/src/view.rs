@@ -5,11 +5,13 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use nsbox_cgroups::Host;
 
-use crate::error::{Error, Result};
-use crate::gather::Reader;
+use crate::cache::Cache;
+use crate::error::{chain, Error, Result};
+use crate::gather::{CpuLimits, Reader};
 use crate::load::{self, Loads};
 use crate::render::{cpus, diskstats, loadavg, meminfo, stat, swaps, uptime};
 
@@ -73,6 +75,16 @@ impl File {
     }
 }
 
+/// How long a cgroup's CPU limits (a walk up its tree) and the host's
+/// cpuinfo are kept: a limit changed now shows within a second.
+const LIMITS_VALID: Duration = Duration::from_secs(1);
+/// How long a container's start (a look at each of its processes) is
+/// kept; it changes only when its first process is replaced.
+const START_VALID: Duration = Duration::from_secs(5);
+
+/// A container's processes (its cgroups) in one PID namespace.
+type StartKey = (Vec<PathBuf>, (u64, u64));
+
 /// Where the host's files are read: `/` normally; tests give a fake tree.
 #[derive(Clone)]
 pub struct Source {
@@ -80,6 +92,9 @@ pub struct Source {
     root: PathBuf,
     hz: u64,
     loads: Arc<Loads>,
+    limits: Arc<Cache<Vec<PathBuf>, CpuLimits>>,
+    starts: Arc<Cache<StartKey, u64>>,
+    cpuinfo: Arc<Cache<(), String>>,
 }
 
 impl Source {
@@ -90,6 +105,9 @@ impl Source {
             root: PathBuf::from("/"),
             hz: rustix::param::clock_ticks_per_second(),
             loads: Arc::default(),
+            limits: Arc::new(Cache::new(LIMITS_VALID)),
+            starts: Arc::new(Cache::new(START_VALID)),
+            cpuinfo: Arc::new(Cache::new(LIMITS_VALID)),
         })
     }
 
@@ -114,8 +132,15 @@ impl Source {
     }
 
     fn host_file(&self, file: File) -> Result<String> {
-        let path = self.root.join(file.path());
-        std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
+        let read = || {
+            let path = self.root.join(file.path());
+            crate::text::read(&path).map_err(|source| Error::Read { path, source })
+        };
+        match file {
+            // the costliest host file (a block per CPU), and nearly fixed
+            File::Cpuinfo => self.cpuinfo.get(&(), read),
+            _ => read(),
+        }
     }
 
     /// `file` for the process `pid`, or the error that stopped it.
@@ -157,8 +182,9 @@ impl Source {
             File::PressureCpu | File::PressureMemory | File::PressureIo => {
                 let name = file.cgroup_file().unwrap_or_default();
                 match reader.own_unified_file(name) {
-                    Some(path) => std::fs::read_to_string(&path)
-                        .map_err(|source| Error::Read { path, source })?,
+                    Some(path) => {
+                        crate::text::read(&path).map_err(|source| Error::Read { path, source })?
+                    }
                     None => host,
                 }
             }
@@ -175,7 +201,7 @@ impl Source {
     }
 
     fn cpus(&self, reader: &Reader) -> Result<cpus::Cpus> {
-        let limits = reader.cpus()?;
+        let limits = self.limits.get(&reader.key(), || reader.cpus())?;
         let quota = limits.quota;
         let cpuset = match limits.cpuset {
             Some(set) => set,
@@ -187,7 +213,7 @@ impl Source {
     /// The host's online CPUs.
     fn host_cpus(&self) -> Result<Vec<u32>> {
         let path = self.root.join(File::CpuOnline.path());
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        let text = crate::text::read(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
@@ -198,7 +224,7 @@ impl Source {
     /// host's own uptime (a reader in our own PID namespace is the host's).
     fn uptime_ticks(&self, reader: &Reader) -> Result<(u64, bool)> {
         let path = self.root.join(File::Uptime.path());
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        let text = crate::text::read(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
@@ -209,27 +235,37 @@ impl Source {
         if theirs == ns("self")? {
             return Ok((host_up, true));
         }
-        // The container's init: the oldest process of the reader's cgroup in
-        // the reader's PID namespace (the reader itself at worst).
+        let start = self
+            .starts
+            .get(&(reader.key(), theirs), || self.start(reader, theirs))?;
+        Ok((host_up.saturating_sub(start), false))
+    }
+}
+
+impl Source {
+    /// When the reader's container began: its oldest process in the
+    /// reader's PID namespace `ns` (the reader itself at worst), in ticks
+    /// since boot.
+    fn start(&self, reader: &Reader, ns: (u64, u64)) -> Result<u64> {
+        let proc = self.root.join("proc");
         let mut start = None;
         for pid in reader.procs()? {
-            if ns(&pid.to_string()).ok() != Some(theirs) {
+            if pid_ns(&proc, &pid.to_string()).ok() != Some(ns) {
                 continue;
             }
             if let Ok(Some(s)) = nsbox_ns::procstat::Stat::read(pid) {
                 start = Some(start.map_or(s.start_time, |b: u64| b.min(s.start_time)));
             }
         }
-        let start = match start {
-            Some(s) => s,
-            None => nsbox_ns::procstat::Stat::read(reader.pid())
+        match start {
+            Some(s) => Ok(s),
+            None => Ok(nsbox_ns::procstat::Stat::read(reader.pid())
                 .map_err(|source| Error::ProcStat {
                     pid: reader.pid(),
                     source,
                 })?
-                .map_or(0, |s| s.start_time),
-        };
-        Ok((host_up.saturating_sub(start), false))
+                .map_or(0, |s| s.start_time)),
+        }
     }
 }
 
@@ -247,18 +283,6 @@ fn parse_seconds(text: &str, hz: u64) -> Option<u64> {
     let secs: u64 = secs.parse().ok()?;
     let centis: u64 = format!("{frac:0<2}")[..2].parse().ok()?;
     Some(secs * hz + centis * hz / 100)
-}
-
-/// An error and its causes joined by ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 #[cfg(test)]

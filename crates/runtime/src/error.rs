@@ -222,10 +222,6 @@ pub enum Error {
         source: HookFailure,
     },
 
-    /// A config field nsbox reads but does not act on yet.
-    #[error("config.json: {field} is not applied yet (ignored)")]
-    NotApplied { field: &'static str },
-
     /// `exec`: nsbox itself on the initial CPUs, before the clone.
     #[error("set initial CPU affinity {cpus} (process.execCPUAffinity.initial)")]
     ExecAffinity {

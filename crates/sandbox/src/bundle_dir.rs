@@ -33,16 +33,24 @@ impl BundleDir {
                 .mode(0o700)
                 .create(p)
         };
-        made(&bundles, true).map_err(|source| Error::CreateBundle {
-            path: bundles.clone(),
-            source,
-        })?;
-        match made(&path, false) {
-            Ok(()) => Ok(BundleDir { path }),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::NameTaken {
-                name: id.to_owned(),
-            }),
-            Err(source) => Err(Error::CreateBundle { path, source }),
+        // Another run's drop removes `.bundles` when it finds it empty,
+        // possibly between our two mkdirs: then make it again.
+        let mut tries = 0;
+        loop {
+            made(&bundles, true).map_err(|source| Error::CreateBundle {
+                path: bundles.clone(),
+                source,
+            })?;
+            match made(&path, false) {
+                Ok(()) => return Ok(BundleDir { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(Error::NameTaken {
+                        name: id.to_owned(),
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 100 => tries += 1,
+                Err(source) => return Err(Error::CreateBundle { path, source }),
+            }
         }
     }
 
@@ -136,6 +144,25 @@ mod tests {
             dir.write(&spec).unwrap();
             assert!(dir.host_root_mount_point().is_dir());
         }
+        assert!(!root.join(".bundles").exists());
+        std::fs::remove_dir(&root).unwrap();
+    }
+
+    #[test]
+    fn creates_racing_the_removal_of_the_empty_bundles_dir_all_succeed() {
+        // Seen in churn: a run's drop removed `.bundles` between another's
+        // two mkdirs, which failed with ENOENT.
+        let root = std::env::temp_dir().join(format!("nsbox-bundle-race-{}", std::process::id()));
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let root = &root;
+                s.spawn(move || {
+                    for i in 0..500 {
+                        BundleDir::create(root, &format!("c{t}-{i}")).unwrap();
+                    }
+                });
+            }
+        });
         assert!(!root.join(".bundles").exists());
         std::fs::remove_dir(&root).unwrap();
     }

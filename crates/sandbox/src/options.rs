@@ -105,4 +105,8 @@ pub struct RunOptions {
     /// `-d`: leave it running; its output goes to `output.log` in its
     /// bundle directory, and `nsbox rm` removes it.
     pub detach: bool,
+    /// The per-container /proc view bound over its /proc files (see
+    /// [`crate::proc_view::View`]); `None` (`--no-proc-view`, and the
+    /// default here): none.
+    pub proc_view: Option<crate::proc_view::View>,
 }

@@ -275,7 +275,7 @@ fn mounts(opts: &RunOptions, net: &NetNs) -> Result<Vec<Mount>, Error> {
             )?);
         }
     }
-    for (source, dest) in crate::proc_view::binds(&opts.root)? {
+    for (source, dest) in crate::proc_view::binds(&opts.root, opts.proc_view.as_ref())? {
         let source = source.to_str().ok_or_else(|| Error::NotUtf8 {
             path: source.clone(),
         })?;

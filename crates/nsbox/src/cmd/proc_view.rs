@@ -1,33 +1,41 @@
-//! `nsbox proc-view start|stop|status`: the per-container /proc view server
-//! (nsbox-procview). `start` runs the server as a detached child of its own
-//! (`start --foreground` is that child, and what a service manager runs),
-//! waits for its mount, and returns; its state lives in `--root`.
+//! `nsbox proc-view start|stop|status`: the per-container /proc view
+//! (nsbox-procview). `start` runs the view's holder as a detached process
+//! (`start --foreground` is the holder itself, and what a service manager
+//! runs), which mounts the view and runs its server (`serve`, hidden: the
+//! holder's child, on the connection it inherits); `start` returns once the
+//! server answers. Their state lives in `--root`.
 
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use nsbox_procview::server;
+use nsbox_procview::{control, device, holder, server, Program};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ProcViewCommand {
     /// Mount the view and serve it in the background.
     Start {
-        /// Where to mount it.
-        #[arg(long, value_name = "DIR", default_value = nsbox_procview::DEFAULT_MOUNT_POINT)]
-        mount_point: PathBuf,
-        /// Serve in this process until the mount is removed.
+        /// Where to mount it [default: /var/lib/nsbox/proc-view; with
+        /// --root R, R/proc-view/mnt].
+        #[arg(long, value_name = "DIR")]
+        mount_point: Option<PathBuf>,
+        /// Hold the view in this process (its servers are its children)
+        /// until it is stopped.
         #[arg(long)]
         foreground: bool,
     },
-    /// Unmount the view and end its server.
+    /// Unmount the view and end its processes.
     Stop,
-    /// Whether it runs: its pid and mount point.
+    /// Whether it runs: its server's pid, its holder's, its mount point.
     Status {
         #[arg(long)]
         json: bool,
+    },
+    /// A server on the connection descriptor FD its holder passed.
+    #[command(hide = true)]
+    Serve {
+        #[arg(long, value_name = "FD")]
+        fd: i32,
+        #[arg(long, value_name = "DIR")]
+        mount_point: PathBuf,
     },
 }
 
@@ -37,74 +45,97 @@ impl ProcViewCommand {
             ProcViewCommand::Start { .. } => "proc-view start",
             ProcViewCommand::Stop => "proc-view stop",
             ProcViewCommand::Status { .. } => "proc-view status",
+            ProcViewCommand::Serve { .. } => "proc-view serve",
         }
     }
 }
-
-/// How long `start` waits for the server's mount, and `stop` for its end.
-const WAIT: Duration = Duration::from_secs(10);
 
 pub fn run(c: ProcViewCommand) -> anyhow::Result<u8> {
     let root = &crate::global::root()?;
     match c {
         ProcViewCommand::Start {
             mount_point,
-            foreground: true,
-        } => server::serve(root, &mount_point)?,
-        ProcViewCommand::Start { mount_point, .. } => start(root, &mount_point)?,
-        ProcViewCommand::Stop => {
-            server::stop(root, WAIT)?;
+            foreground,
+        } => {
+            let mount_point = mount_point.unwrap_or_else(|| default_mount_point(root));
+            let program = program(root)?;
+            if foreground {
+                holder::hold(root, &mount_point, &program)?;
+            } else {
+                control::start(root, &mount_point, &program)?;
+            }
         }
-        ProcViewCommand::Status { json } => match server::status(root)? {
-            Some(s) if json => println!(
-                "{}",
-                serde_json::json!({"running": true, "pid": s.pid, "mount_point": s.mount_point})
-            ),
-            None if json => println!("{}", serde_json::json!({"running": false})),
-            Some(s) => println!(
-                "running: pid {}, mounted on {}",
-                s.pid,
-                s.mount_point.display()
-            ),
-            None => println!("not running"),
-        },
+        ProcViewCommand::Serve { fd, mount_point } => {
+            server::serve(root, device::inherited(fd)?, &mount_point)?
+        }
+        ProcViewCommand::Stop => {
+            control::stop(root, control::WAIT)?;
+        }
+        ProcViewCommand::Status { json } => status(root, json)?,
     }
     Ok(0)
 }
 
-/// Starts `nsbox proc-view start --foreground` in a process group of its own
-/// (a terminal's ^C does not reach it), its errors in ROOT/proc-view.log.
-fn start(root: &std::path::Path, mount_point: &std::path::Path) -> anyhow::Result<()> {
-    if let Some(s) = server::status(root)? {
-        bail!(nsbox_procview::Error::Running {
-            pid: s.pid,
-            mount_point: s.mount_point,
-        });
+fn status(root: &Path, json: bool) -> anyhow::Result<()> {
+    let server = control::status(root)?;
+    let holder = control::holder(root)?;
+    match (server, holder) {
+        (Some(s), h) if json => println!(
+            "{}",
+            serde_json::json!({"running": true, "pid": s.pid,
+                "holder": h.map(|h| h.pid), "mount_point": s.mount_point})
+        ),
+        (None, Some(h)) if json => println!(
+            "{}",
+            serde_json::json!({"running": false, "holder": h.pid, "mount_point": h.mount_point})
+        ),
+        (None, None) if json => println!("{}", serde_json::json!({"running": false})),
+        (Some(s), _) => println!(
+            "running: pid {}, mounted on {}",
+            s.pid,
+            s.mount_point.display()
+        ),
+        (None, Some(h)) => println!(
+            "restarting: holder pid {} keeps {} mounted, its server is starting",
+            h.pid,
+            h.mount_point.display()
+        ),
+        (None, None) => println!("not running"),
     }
-    std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
-    let log_path = root.join("proc-view.log");
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("create {}", log_path.display()))?;
-    let mount_point = std::path::absolute(mount_point)
-        .with_context(|| format!("resolve {}", mount_point.display()))?;
+    Ok(())
+}
+
+/// Where the view is mounted for state root `root` unless told: the
+/// documented place for the default root, inside the root for another
+/// (two roots' views must not meet on one mount point).
+pub fn default_mount_point(root: &Path) -> PathBuf {
+    match crate::global::global().root {
+        Some(_) => nsbox_procview::state::dir(root).join("mnt"),
+        None => PathBuf::from(nsbox_procview::DEFAULT_MOUNT_POINT),
+    }
+}
+
+/// This nsbox, with the same `--root`, for the view's own processes.
+pub fn program(root: &Path) -> anyhow::Result<Program> {
+    use anyhow::Context;
     let exe = std::env::current_exe().context("find nsbox's own executable")?;
-    let mut child = Command::new(exe)
-        .arg("--root")
-        .arg(root)
-        .args(["proc-view", "start", "--foreground", "--mount-point"])
-        .arg(&mount_point)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .context("start the proc view server")?;
-    if server::wait_ready(root, child.id(), WAIT)? {
-        return Ok(());
+    Ok(Program {
+        exe,
+        args: vec!["--root".into(), root.into(), "proc-view".into()],
+    })
+}
+
+/// Where `nsbox run`'s view comes from. Root: the one under `root`,
+/// started when none runs (`None` when nsbox cannot find its own program;
+/// then runs go without). Without root, which cannot mount FUSE: the one
+/// root serves on the default mount point, as LXCFS serves every user.
+pub fn view(root: &Path) -> Option<nsbox_sandbox::proc_view::View> {
+    use nsbox_sandbox::proc_view::{Autostart, View};
+    if !rustix::process::geteuid().is_root() {
+        return Some(View::System(nsbox_procview::DEFAULT_MOUNT_POINT.into()));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let why = std::fs::read_to_string(&log_path).unwrap_or_default();
-    let why = why.trim().strip_prefix("nsbox: ").unwrap_or(why.trim());
-    bail!("the server did not come up: {why}")
+    Some(View::Own(Autostart {
+        program: program(root).ok()?,
+        mount_point: default_mount_point(root),
+    }))
 }

@@ -12,7 +12,7 @@ use super::create::ContainerFlags;
 #[derive(clap::Args, Debug)]
 #[group(skip)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|bridge|pasta|container:NAME|ns:PATH] [-p [IP:]HPORT:CPORT]...\n                 [--userns] [--init] [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]...\n                 [-w DIR] [--hostname NAME] -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|bridge|pasta|container:NAME|ns:PATH] [-p [IP:]HPORT:CPORT]...\n                 [--userns] [--init] [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]...\n                 [-w DIR] [--hostname NAME] [--no-proc-view] -- <CMD> [ARGS]..."
 )]
 pub struct Args {
     /// Do not wait: leave the container running (with `-- CMD`: its output
@@ -103,6 +103,10 @@ pub struct SandboxFlags {
     /// With `-- CMD`: its hostname (else the generated container id).
     #[arg(long, value_name = "NAME", value_parser = flags::parse_hostname)]
     pub hostname: Option<String>,
+    /// With `-- CMD`: leave its /proc files the host's (no per-container
+    /// view, which is otherwise started when none runs: nsbox proc-view).
+    #[arg(long)]
+    pub no_proc_view: bool,
 }
 
 impl SandboxFlags {
@@ -122,6 +126,7 @@ impl SandboxFlags {
             (!self.env.is_empty(), "--env"),
             (self.cwd.is_some(), "--cwd"),
             (self.hostname.is_some(), "--hostname"),
+            (self.no_proc_view, "--no-proc-view"),
         ]
         .into_iter()
         .find_map(|(set, flag)| set.then_some(flag))
@@ -131,7 +136,6 @@ impl SandboxFlags {
     /// working directory and terminal.
     fn options(self, root: PathBuf, command: Vec<String>, detach: bool) -> RunOptions {
         RunOptions {
-            root,
             command,
             rootfs: self.rootfs,
             // a named container's default is a network of its own, as
@@ -177,6 +181,10 @@ impl SandboxFlags {
                 cpuset_cpus: self.cpuset_cpus,
             },
             hostname: self.hostname,
+            proc_view: (!self.no_proc_view)
+                .then(|| super::proc_view::view(&root))
+                .flatten(),
+            root,
         }
     }
 }
