@@ -109,7 +109,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
     let outcome = outcome.map_err(|failed| match failed {
         Failed::Runtime(source) => Error::Container {
             id: id.clone(),
-            source: Box::new(source),
+            source,
         },
         Failed::Sandbox(e) => e,
     })?;
@@ -123,15 +123,15 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
 }
 
 /// A run's failure: the runtime's, or a step of ours between its create
-/// and start.
+/// and start (boxed: the runtime's error is large, and moved around).
 enum Failed {
-    Runtime(nsbox_runtime::Error),
+    Runtime(Box<nsbox_runtime::Error>),
     Sandbox(Error),
 }
 
 impl From<nsbox_runtime::Error> for Failed {
     fn from(e: nsbox_runtime::Error) -> Failed {
-        Failed::Runtime(e)
+        Failed::Runtime(Box::new(e))
     }
 }
 
