@@ -178,11 +178,23 @@ fn start(program: &Path, bundle: &Path, net: &PastaNet, target: Target) -> Resul
     }
     let said = fs::read_to_string(&log_path).unwrap_or_default();
     let _ = fs::remove_file(&log_path);
-    Err(Error::PastaFailed {
-        status,
-        said: reason(&said),
-    })
+    let mut said = reason(&said);
+    // pasta says only "Failed to open tun socket": say why when it is the
+    // device's mode (0600 where no udev rule made it 0666)
+    let tun = rustix::fs::access(
+        TUN,
+        rustix::fs::Access::READ_OK | rustix::fs::Access::WRITE_OK,
+    );
+    if said.contains("tun") && tun.is_err() {
+        said.push_str(&format!(
+            "; {TUN} is not open to this user (Debian's udev rule makes it mode 0666)"
+        ));
+    }
+    Err(Error::PastaFailed { status, said })
 }
+
+/// The device pasta opens in the container's namespace, as the caller.
+const TUN: &str = "/dev/net/tun";
 
 /// pasta's reason for failing: its last line that is not a note about
 /// the system logger or a missing IPv6 route.
