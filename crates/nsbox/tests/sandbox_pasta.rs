@@ -153,7 +153,9 @@ impl Outside {
         assert_eq!(self.pastas(), Vec::<u32>::new(), "pasta left running");
     }
 
-    /// No pasta, no state (but the seccomp cache), no bundle, no mount.
+    /// No pasta, no state (but the seccomp cache and the /proc view's
+    /// directory: the view a root `run` starts lives on, in the outside
+    /// namespace, until the test ends), no bundle, no mount but the view's.
     fn assert_clean(&self) {
         self.assert_no_pasta();
         for state in [self.root.clone(), self.xdg.join("nsbox")] {
@@ -161,7 +163,7 @@ impl Outside {
                 .map(|d| {
                     d.flatten()
                         .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n != ".seccomp-cache")
+                        .filter(|n| n != ".seccomp-cache" && n != "proc-view")
                         .collect()
                 })
                 .unwrap_or_default();
@@ -169,7 +171,13 @@ impl Outside {
         }
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let dir = self.dir.path().to_string_lossy().into_owned();
-        assert!(!mounts.contains(&dir), "mount left under {dir}");
+        assert!(
+            !mounts
+                .lines()
+                .filter(|l| !l.contains(" - fuse.nsbox-proc-view "))
+                .any(|l| l.contains(&dir)),
+            "mount left under {dir}"
+        );
     }
 }
 
@@ -182,7 +190,8 @@ impl Drop for Outside {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
         // what the test's scripts left in its namespace (a server a failed
-        // check did not reach)
+        // check did not reach) and the /proc view root's runs started
+        // there (its mount goes with the test's directory)
         let pids = run(NSBOX, ["netns", "pids", &self.netns]).stdout;
         for pid in pids.split_whitespace() {
             let _ = Command::new("kill").args(["-9", pid]).status();
@@ -426,7 +435,18 @@ fn bad_input_gets_one_line_and_leaves_nothing() {
     let outside = Outside::new("bad", true);
     let out = outside.nsbox(
         false,
-        &["run", "--net", "pasta", "-p", "80:80", "--", "true"],
+        // (without the /proc view, which without root says once that
+        // root serves none here)
+        &[
+            "run",
+            "--no-proc-view",
+            "--net",
+            "pasta",
+            "-p",
+            "80:80",
+            "--",
+            "true",
+        ],
     );
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
@@ -436,7 +456,7 @@ fn bad_input_gets_one_line_and_leaves_nothing() {
     );
     outside.assert_clean();
     let out = outside.sh(&format!(
-        "exec $AS_USER PATH=/nonexistent {NSBOX} run --net pasta -- /bin/true"
+        "exec $AS_USER PATH=/nonexistent {NSBOX} run --no-proc-view --net pasta -- /bin/true"
     ));
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
@@ -449,7 +469,10 @@ fn bad_input_gets_one_line_and_leaves_nothing() {
     let out = outside.sh("exec env PATH=/nonexistent $NSBOX run --net pasta -- /bin/true");
     assert_eq!(out.code, 1, "{out:?}");
     outside.assert_clean(); // --net bridge without root: refused, naming pasta
-    let out = outside.nsbox(false, &["run", "--net", "bridge", "--", "true"]);
+    let out = outside.nsbox(
+        false,
+        &["run", "--no-proc-view", "--net", "bridge", "--", "true"],
+    );
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(
