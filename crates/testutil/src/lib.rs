@@ -25,7 +25,8 @@ pub fn require_root() {
 /// Ends a test that cannot check anything on this kind of host, saying so:
 /// one line on stderr (past libtest's capture, so it shows on a pass) names
 /// the test, why, and the tests/vm modes (`v2`, `v1`, `v2-leaf`, `hybrid`)
-/// where it runs instead. Inside tests/vm, whose init exports
+/// where it runs instead (none: tests/vm cannot run it, the build machine
+/// does). Inside tests/vm, whose init exports
 /// `NSBOX_VM_MODE`, skipping in one of `runs_in` fails the test: there it
 /// must run. Call as `return skip_here(...)`.
 pub fn skip_here(why: &str, runs_in: &[&str]) {
@@ -37,10 +38,13 @@ pub fn skip_here(why: &str, runs_in: &[&str]) {
             "{test}: skipped in tests/vm mode {mode}, where it must run ({why})"
         );
     }
+    let where_ = match runs_in {
+        [] => "runs on the build machine (scripts/test.sh's host tests)".to_owned(),
+        modes => format!("runs in tests/vm mode {}", modes.join(", ")),
+    };
     let _ = writeln!(
         io::stderr(),
-        "{test}: skipped on this host ({why}); runs in tests/vm mode {}",
-        runs_in.join(", ")
+        "{test}: skipped on this host ({why}); {where_}"
     );
 }
 
