@@ -38,6 +38,11 @@ apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 # compares with. Without recommends: podman's pull in dbus-user-session,
 # buildah, slirp4netns and fuse-overlayfs, none needed (no systemd here).
 apt-get install -y -qq --no-install-recommends podman containerd runc crun >/dev/null
+# passt: pasta, the user-mode network of `nsbox run --net pasta` (the default
+# of a named container without root; crates/nsbox/tests/sandbox_pasta.rs).
+apt-get install -y -qq --no-install-recommends passt >/dev/null
+# (pasta opens /dev/net/tun as the user: sandbox_pasta.rs makes it 0666,
+# Debian's udev mode, while it runs, and puts back the mode it found.)
 # docker.io (dockerd 20.10, Debian's; pulls tini for docker-init and
 # iptables): crates/nsbox/tests/engine_docker.rs starts a private dockerd per
 # test, in network and mount namespaces of its own, with nsbox as runtime

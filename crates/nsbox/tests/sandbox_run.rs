@@ -716,9 +716,10 @@ fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
 }
 
 /// Without root, `--net bridge` and `--net cni:NAME` (which make links and
-/// rules in the host's network) are refused in one line naming what works,
-/// leaving nothing; a named container then shares the caller's network
-/// (as an unnamed one does) instead of failing on the bridge.
+/// rules in the host's network) are refused in one line naming what works
+/// (--net pasta first), leaving nothing; a named container with `--net
+/// host` shares the caller's network (its default without root, pasta, is
+/// sandbox_pasta.rs's).
 #[test]
 fn an_unprivileged_user_is_told_what_network_works() {
     nsbox_testutil::require_root();
@@ -750,12 +751,22 @@ fn an_unprivileged_user_is_told_what_network_works() {
             out.stderr,
             format!(
                 "nsbox: run true: --net {said} needs root (it makes links, addresses and firewall \
-                 rules in the host's network); without root use --net host (the default), none, \
-                 container:NAME or ns:PATH\n"
+                 rules in the host's network); without root use --net pasta (a network of its own, \
+                 with -p; the default for a named container), host, none, container:NAME or \
+                 ns:PATH\n"
             )
         );
     }
-    let out = as_user(&["run", "--name", "web", "--", "cat", "/proc/net/dev"]);
+    let out = as_user(&[
+        "run",
+        "--name",
+        "web",
+        "--net",
+        "host",
+        "--",
+        "cat",
+        "/proc/net/dev",
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     let host = std::fs::read_to_string("/proc/net/dev").unwrap();
     let devices = |t: &str| -> Vec<String> {

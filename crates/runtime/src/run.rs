@@ -30,6 +30,22 @@ pub struct Outcome {
 /// Through [`create::create`]'s clone: it fails with
 /// [`Error::Threaded`] instead of forking when other threads exist.
 pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
+    run_created(opts, detach, |_| Ok(()))
+}
+
+/// [`run`], calling `between` with the init's pid between create and
+/// start: where an engine sets up what needs the container's namespaces
+/// (a user-mode network in its user namespace). The container is deleted
+/// when `between` fails.
+///
+/// # Forks
+///
+/// As [`run`].
+pub fn run_created<E: From<Error>>(
+    opts: &CreateOptions,
+    detach: bool,
+    between: impl FnOnce(u32) -> Result<(), E>,
+) -> Result<Outcome, E> {
     let signals = if detach {
         None
     } else {
@@ -37,9 +53,13 @@ pub fn run(opts: &CreateOptions, detach: bool) -> Result<Outcome, Error> {
     };
     let mut created = create::create_with_console(opts, !detach)?;
     let mut warnings = std::mem::take(&mut created.warnings);
-    if let Err(e) = crate::start::start(&opts.root, &opts.id) {
+    if let Err(e) = between(created.pid) {
         let _ = crate::delete::delete(&opts.root, &opts.id, true);
         return Err(e);
+    }
+    if let Err(e) = crate::start::start(&opts.root, &opts.id) {
+        let _ = crate::delete::delete(&opts.root, &opts.id, true);
+        return Err(e.into());
     }
     let Some(signals) = signals else {
         return Ok(Outcome { code: 0, warnings });

@@ -1,16 +1,17 @@
 //! A container's networks, whatever their kind (bridge: `network`, CNI:
-//! `cni_net`): taken apart by what its bundle records, on every way out of
+//! `cni_net`, pasta: `pasta`): taken apart by what its bundle records, on every way out of
 //! a run (the guard) and by `rm`.
 
 use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-/// Takes container `id`'s networks apart, bridge and CNI, by what its
+/// Takes container `id`'s networks apart, bridge, CNI and pasta, by what its
 /// bundle records (nothing recorded: nothing to do).
 pub fn detach(root: &Path, bundle: &Path, id: &str) -> Result<(), Error> {
     crate::network::detach(root, bundle, id)?;
-    crate::cni_net::detach(root, bundle, id)
+    crate::cni_net::detach(root, bundle, id)?;
+    crate::pasta::detach(bundle)
 }
 
 /// Detaches the container when dropped, unless [`NetworkGuard::keep`]:

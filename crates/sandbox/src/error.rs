@@ -49,9 +49,42 @@ pub enum Error {
     /// and firewall rules in the host's network namespace.
     #[error(
         "--net {net} needs root (it makes links, addresses and firewall rules in the host's \
-         network); without root use --net host (the default), none, container:NAME or ns:PATH"
+         network); without root use --net pasta (a network of its own, with -p; the default \
+         for a named container), host, none, container:NAME or ns:PATH"
     )]
     NetNeedsRoot { net: &'static str },
+
+    /// `--net pasta`: no `pasta` in PATH.
+    #[error("--net pasta needs pasta in PATH (Debian package passt)")]
+    PastaMissing,
+
+    /// `--net pasta`: pasta could not be started (or its log made).
+    #[error("start {program}")]
+    PastaSpawn {
+        program: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// `--net pasta`: pasta refused (a port it cannot bind, no tap device
+    /// it may open); what it said.
+    #[error("pasta: {said} ({status})")]
+    PastaFailed {
+        status: std::process::ExitStatus,
+        said: String,
+    },
+
+    /// `--net pasta`: pasta did not end after SIGKILL.
+    #[error("pasta (pid {pid}) did not exit after SIGKILL")]
+    PastaStop { pid: u32 },
+
+    /// `--net pasta`: a file of pasta's in the bundle could not be removed.
+    #[error("remove {path}")]
+    PastaCleanup {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 
     /// A network of the container's own is given its own /etc/hosts,
     /// hostname and resolv.conf by bind mounts, which need the file to be

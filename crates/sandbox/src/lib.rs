@@ -11,6 +11,7 @@
 //! - [`spec`]: the OCI spec built from the request;
 //! - [`bundle_dir`]: `ROOT/.bundles/ID`, made exclusively, written and removed;
 //! - [`named`]: named containers: find, stop, remove;
+//! - [`pasta`]: `--net pasta`, a user-mode network (also without root);
 //! - [`detach`]: a detached container's stdio (`output.log`);
 //! - [`run`](mod@run): the orchestration: bundle, runtime create/start/wait, clean up.
 
@@ -24,6 +25,7 @@ pub mod limits;
 pub mod named;
 pub mod network;
 pub mod options;
+pub mod pasta;
 pub mod proc_view;
 pub mod run;
 pub mod spec;

@@ -369,6 +369,9 @@ pub fn describe(bundle: &Path) -> (String, Vec<Ipv4Addr>, Vec<String>) {
             ports,
         );
     }
+    if let Some(ports) = crate::pasta::describe(bundle) {
+        return ("pasta".to_owned(), Vec::new(), ports);
+    }
     let net = read("config.json").and_then(|c| {
         c["linux"]["namespaces"]
             .as_array()?

@@ -25,6 +25,9 @@ pub enum Net {
     /// `cni:NAME`: a namespace of its own, set up by the plugins of the
     /// CNI network configuration NAME.
     Cni(crate::cni_net::CniNet),
+    /// `pasta`: a namespace of its own with a user-mode network (pasta),
+    /// also without root; the default of a named container without root.
+    Pasta(crate::pasta::PastaNet),
 }
 
 impl Net {
@@ -35,6 +38,7 @@ impl Net {
             "host" => Ok(Net::Host),
             "none" => Ok(Net::None),
             "bridge" => Ok(Net::Bridge(Default::default())),
+            "pasta" => Ok(Net::Pasta(Default::default())),
             _ => {
                 if let Some(name) = text.strip_prefix("container:") {
                     if name.is_empty() {
@@ -55,7 +59,7 @@ impl Net {
                         .map_err(|e| format!("ns:{path}: {e}"))
                 } else {
                     Err(format!(
-                        "unknown network {text:?} (host, none, bridge, cni:NAME, container:NAME or ns:PATH)"
+                        "unknown network {text:?} (host, none, bridge, pasta, cni:NAME, container:NAME or ns:PATH)"
                     ))
                 }
             }

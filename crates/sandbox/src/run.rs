@@ -53,9 +53,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         }
         _ => None,
     };
+    // a user-mode network (pasta), as root already running here
+    let pasta = match &opts.net {
+        Net::Pasta(p) => Some(crate::pasta::Pasta::prepare(bundle.path(), p, rootless)?),
+        _ => None,
+    };
     // declared after the bundle: dropped, so detached, before it goes
-    let network = own_net
-        .is_some()
+    let network = (own_net.is_some() || pasta.is_some())
         .then(|| crate::attached::NetworkGuard::new(&opts.root, bundle.path(), &id));
     let net = match (own_net, &opts.net) {
         (Some((netns, hosts)), _) => NetNs::Attached {
@@ -66,6 +70,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         (None, Net::None) => NetNs::New,
         (None, Net::Path(p)) => joined(p.clone()),
         (None, Net::Container(name)) => joined(crate::named::net_of(&opts.root, name)?),
+        (None, Net::Pasta(_)) => match pasta.as_ref().and_then(|p| p.netns()) {
+            Some(netns) => NetNs::Join(netns.to_path_buf()),
+            None => NetNs::New, // the runtime's, in the container's user namespace
+        },
         (None, Net::Bridge(_) | Net::Cni(_)) => unreachable!("attached above"),
     };
     let rootfs = match &opts.rootfs {
@@ -92,11 +100,19 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         .detach
         .then(|| crate::detach::Redirected::to_log(&bundle.path().join("output.log")))
         .transpose()?;
-    let outcome = nsbox_runtime::run::run(&create, opts.detach);
+    // without root, pasta joins the namespaces the runtime made, before
+    // the command runs
+    let outcome = nsbox_runtime::run::run_created(&create, opts.detach, |pid| match &pasta {
+        Some(p) => p.created(pid).map_err(Failed::Sandbox),
+        None => Ok(()),
+    });
     drop(output); // our own stdio back before anything is said
-    let outcome = outcome.map_err(|source| Error::Container {
-        id: id.clone(),
-        source: Box::new(source),
+    let outcome = outcome.map_err(|failed| match failed {
+        Failed::Runtime(source) => Error::Container {
+            id: id.clone(),
+            source,
+        },
+        Failed::Sandbox(e) => e,
     })?;
     if opts.detach {
         if let Some(n) = network {
@@ -105,6 +121,19 @@ pub fn run(opts: &RunOptions) -> Result<Outcome, Error> {
         bundle.keep();
     }
     Ok(outcome)
+}
+
+/// A run's failure: the runtime's, or a step of ours between its create
+/// and start (boxed: the runtime's error is large, and moved around).
+enum Failed {
+    Runtime(Box<nsbox_runtime::Error>),
+    Sandbox(Error),
+}
+
+impl From<nsbox_runtime::Error> for Failed {
+    fn from(e: nsbox_runtime::Error) -> Failed {
+        Failed::Runtime(Box::new(e))
+    }
 }
 
 /// Joining a network namespace file; the host's own (a container that

@@ -12,7 +12,7 @@ use super::create::ContainerFlags;
 #[derive(clap::Args, Debug)]
 #[group(skip)]
 #[command(
-    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|bridge|container:NAME|ns:PATH] [-p [IP:]HPORT:CPORT]...\n                 [--userns] [--init] [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]...\n                 [-w DIR] [--hostname NAME] [--no-proc-view] -- <CMD> [ARGS]..."
+    override_usage = "nsbox run [OPTIONS] <ID>\n       nsbox run [-d] [--name NAME] [--rootfs DIR] [--net none|host|bridge|pasta|container:NAME|ns:PATH] [-p [IP:]HPORT:CPORT]...\n                 [--userns] [--init] [--memory SIZE] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-e KEY=VALUE]...\n                 [-w DIR] [--hostname NAME] [--no-proc-view] -- <CMD> [ARGS]..."
 )]
 pub struct Args {
     /// Do not wait: leave the container running (with `-- CMD`: its output
@@ -42,15 +42,16 @@ pub struct SandboxFlags {
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
     /// With `-- CMD`: `host` shares the host's network (the default;
-    /// `bridge` with --name), `none` gives a network namespace with only lo, `bridge` one on the
+    /// with --name `bridge` as root, `pasta` without), `none` gives a network namespace with only lo, `bridge` one on the
     /// host's bridge (--bridge, --subnet) with an address, a default
-    /// route and the other containers there by name, `cni:NAME` one made
+    /// route and the other containers there by name, `pasta` one with a
+    /// user-mode network (pasta, also without root), `cni:NAME` one made
     /// by the CNI network NAME's plugins ($NETCONFPATH, $CNI_PATH), `container:NAME`
     /// joins the network namespace of the running container NAME (and
     /// only that one), `ns:PATH` the namespace at PATH (`/run/netns/X`).
     #[arg(long, value_name = "MODE", value_parser = Net::parse)]
     pub net: Option<Net>,
-    /// With `--net bridge`: publish the container's port on the host's
+    /// With `--net bridge` or `pasta`: publish the container's port on the host's
     /// addresses (or IP only), its 127.0.0.1 included (repeatable); with
     /// `--net cni:NAME`: given to plugins with the portMappings capability.
     #[arg(
@@ -137,16 +138,14 @@ impl SandboxFlags {
         RunOptions {
             command,
             rootfs: self.rootfs,
-            // a named container's default is the bridge network, as
-            // docker's (as root: it is made in the host's network); an
-            // unnamed run, and any run without root, shares the host's
-            net: match self.net.unwrap_or(
-                if self.name.is_some() && rustix::process::geteuid().is_root() {
-                    Net::Bridge(Default::default())
-                } else {
-                    Net::Host
-                },
-            ) {
+            // a named container's default is a network of its own, as
+            // docker's and podman's: the bridge as root, pasta without
+            // root (as podman's rootless); an unnamed run shares the host's
+            net: match self.net.unwrap_or(match self.name {
+                None => Net::Host,
+                Some(_) if rustix::process::geteuid().is_root() => Net::Bridge(Default::default()),
+                Some(_) => Net::Pasta(Default::default()),
+            }) {
                 Net::Bridge(mut b) => {
                     b.bridge = self.bridge.unwrap_or(b.bridge);
                     b.subnet = self.subnet.unwrap_or(b.subnet);
@@ -156,6 +155,10 @@ impl SandboxFlags {
                 Net::Cni(mut c) => {
                     c.ports = self.publish;
                     Net::Cni(c)
+                }
+                Net::Pasta(mut p) => {
+                    p.ports = self.publish;
+                    Net::Pasta(p)
                 }
                 other => other,
             },
@@ -227,18 +230,21 @@ fn sandboxed(args: Args) -> anyhow::Result<u8> {
             "{flag} is for a bundle's container, not with -- CMD"
         ));
     }
-    let (bridge, cni) = match &args.sandbox.net {
-        Some(net) => (matches!(net, Net::Bridge(_)), matches!(net, Net::Cni(_))),
-        // a named container's default, as root
-        None => (
-            args.sandbox.name.is_some() && rustix::process::geteuid().is_root(),
-            false,
+    let root = rustix::process::geteuid().is_root();
+    let named = args.sandbox.name.is_some();
+    let (bridge, cni, pasta) = match &args.sandbox.net {
+        Some(net) => (
+            matches!(net, Net::Bridge(_)),
+            matches!(net, Net::Cni(_)),
+            matches!(net, Net::Pasta(_)),
         ),
+        // a named container's default
+        None => (named && root, false, named && !root),
     };
     let misplaced = [
         (
-            !args.sandbox.publish.is_empty() && !bridge && !cni,
-            "--publish needs --net bridge or cni:NAME",
+            !args.sandbox.publish.is_empty() && !bridge && !cni && !pasta,
+            "--publish needs --net bridge, pasta or cni:NAME",
         ),
         (
             args.sandbox.bridge.is_some() && !bridge,
