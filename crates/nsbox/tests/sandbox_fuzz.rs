@@ -109,6 +109,10 @@ impl Host {
 impl Drop for Host {
     fn drop(&mut self) {
         self.remove_all();
+        // the view the runs started lives in the namespace (a failed test
+        // did not reach its stop): stopped first, or the netns stays busy
+        let root = self.root.to_str().unwrap();
+        let _ = run(NSBOX, ["--root", root, "proc-view", "stop"]);
         let _ = run(NSBOX, ["netns", "delete", &self.netns]);
     }
 }
