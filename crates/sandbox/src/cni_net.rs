@@ -19,7 +19,8 @@ use nsbox_net::netns;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::network::{failed, net_dir, write_hosts};
+use crate::error::failed;
+use crate::network::{net_dir, write_hosts};
 use crate::Error;
 
 /// The interface the plugins make in the container.

@@ -181,3 +181,11 @@ impl Error {
 pub(crate) fn build<T>(r: Result<T, oci_spec::OciSpecError>) -> Result<T, Error> {
     r.map_err(|source| Error::BuildSpec { source })
 }
+
+/// The error of network step `what` (`map_err(failed("add the veth"))`).
+pub(crate) fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
+    move |source| Error::Network {
+        what,
+        source: Box::new(source),
+    }
+}

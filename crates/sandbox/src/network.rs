@@ -28,6 +28,7 @@ use nsbox_net::rtnl::Rtnl;
 use nsbox_net::{bridge, firewall, netns};
 use serde::{Deserialize, Serialize};
 
+use crate::error::failed;
 use crate::Error;
 
 /// Docker's bridge, nsbox's name and subnet (`--bridge`, `--subnet`).
@@ -321,13 +322,6 @@ pub(crate) fn write_hosts(path: &Path, leases: &Leases) -> Result<(), Error> {
         .open(path)
         .map_err(err)?;
     f.write_all(text.as_bytes()).map_err(err)
-}
-
-pub(crate) fn failed(what: &'static str) -> impl Fn(nsbox_net::Error) -> Error {
-    move |source| Error::Network {
-        what,
-        source: Box::new(source),
-    }
 }
 
 /// What network the container of `bundle` is on, its addresses and

@@ -80,7 +80,7 @@ impl Pasta {
         if !rootless {
             let netns = bundle.join("netns");
             let made = nsbox_net::netns::create_at(&netns)
-                .map_err(crate::network::failed("make the network namespace"))
+                .map_err(crate::error::failed("make the network namespace"))
                 .and_then(|()| start(&program, bundle, net, Target::File(&netns)));
             if let Err(e) = made {
                 let _ = detach(bundle);
@@ -230,7 +230,7 @@ pub fn detach(bundle: &Path) -> Result<(), Error> {
     let netns = bundle.join("netns");
     if netns.exists() {
         nsbox_net::netns::release(&netns)
-            .map_err(crate::network::failed("release the network namespace"))?;
+            .map_err(crate::error::failed("release the network namespace"))?;
     }
     for file in [pid_file, bundle.join(LOG), mark] {
         match fs::remove_file(&file) {
