@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use engine_support::{
-    busybox_tarball, cgroup_parent, host_netns, on_pty, remove_cgroup, require_tool, run_timed,
-    scratch, snippets, wait_for, NSBOX, NSBOX_DEFAULT_ROOT,
+    busybox_tarball, cgroup_parent, host_netns, on_pty, podman_storage, remove_cgroup,
+    require_tool, run_timed, scratch, snippets, wait_for, NSBOX, NSBOX_DEFAULT_ROOT,
 };
 use nsbox_testutil::{Output, TempDir};
 
@@ -76,17 +76,7 @@ image_copy_tmp_dir = "{d}/tmp"
             snippets::merge_toml(&own, "podman-containers.conf"),
         )
         .unwrap();
-        fs::write(
-            dir.join("storage.conf"),
-            format!("[storage]\ndriver = \"vfs\"\nrunroot = \"{d}/runroot\"\ngraphroot = \"{d}/graph\"\n"),
-        )
-        .unwrap();
-        fs::write(
-            dir.join("registries.conf"),
-            "unqualified-search-registries = []\n",
-        )
-        .unwrap();
-        fs::create_dir_all(dir.join("tmp")).unwrap();
+        podman_storage(dir.path());
         fs::create_dir_all(dir.join("cni")).unwrap();
         let p = Podman {
             podman,

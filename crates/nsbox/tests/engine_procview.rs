@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use engine_support::docker::{Dockerd, IMAGE};
-use engine_support::{busybox_tarball, cgroup_parent, remove_cgroup, require_tool, run_timed};
+use engine_support::{
+    busybox_tarball, cgroup_parent, podman_storage, remove_cgroup, require_tool, run_timed,
+};
 use engine_support::{scratch, NSBOX};
 use nsbox_testutil::{Output, TempDir};
 
@@ -182,17 +184,7 @@ image_copy_tmp_dir = "{d}/tmp"
             ),
         )
         .unwrap();
-        fs::write(
-            dir.join("storage.conf"),
-            format!("[storage]\ndriver = \"vfs\"\nrunroot = \"{d}/runroot\"\ngraphroot = \"{d}/graph\"\n"),
-        )
-        .unwrap();
-        fs::write(
-            dir.join("registries.conf"),
-            "unqualified-search-registries = []\n",
-        )
-        .unwrap();
-        fs::create_dir_all(dir.join("tmp")).unwrap();
+        podman_storage(dir.path());
         fs::create_dir_all(dir.join("cni")).unwrap();
         let p = Podman {
             podman,

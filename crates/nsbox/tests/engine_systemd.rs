@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use engine_support::{
-    busybox_oci_archive, busybox_tarball, require_tool, run_timed, scratch, NSBOX,
+    busybox_oci_archive, busybox_tarball, podman_storage, require_tool, run_timed, scratch, NSBOX,
 };
 use nsbox_testutil::{Output, TempDir};
 
@@ -75,17 +75,7 @@ image_copy_tmp_dir = "{d}/tmp"
             ),
         )
         .unwrap();
-        fs::write(
-            dir.join("storage.conf"),
-            format!("[storage]\ndriver = \"vfs\"\nrunroot = \"{d}/runroot\"\ngraphroot = \"{d}/graph\"\n"),
-        )
-        .unwrap();
-        fs::write(
-            dir.join("registries.conf"),
-            "unqualified-search-registries = []\n",
-        )
-        .unwrap();
-        fs::create_dir_all(dir.join("tmp")).unwrap();
+        podman_storage(dir.path());
         let p = Podman { dir };
         let tar = busybox_tarball(p.dir.path());
         let out = p.podman(&["import", tar.to_str().unwrap(), IMAGE]);

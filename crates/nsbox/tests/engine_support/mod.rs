@@ -336,6 +336,26 @@ pub fn scratch(tag: &str) -> TempDir {
     TempDir::new(tag)
 }
 
+/// A private podman's storage in `dir` (vfs: no overlay needed, the
+/// run and graph roots inside it), no registry to search, and its `tmp`;
+/// its containers.conf is the test's own.
+pub fn podman_storage(dir: &Path) {
+    let d = dir.display();
+    fs::write(
+        dir.join("storage.conf"),
+        format!(
+            "[storage]\ndriver = \"vfs\"\nrunroot = \"{d}/runroot\"\ngraphroot = \"{d}/graph\"\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("registries.conf"),
+        "unqualified-search-registries = []\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.join("tmp")).unwrap();
+}
+
 /// Pids of the processes whose namespace of `kind` (`mnt`, `net`, ...) is
 /// `ns` (as `readlink /proc/PID/ns/KIND` prints it).
 pub fn pids_in_ns(kind: &str, ns: &str) -> Vec<i32> {
