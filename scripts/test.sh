@@ -76,6 +76,20 @@ for c in fmt clippy; do
     { echo "scripts/test.sh: cargo $c is missing (rustup component add ${c/fmt/rustfmt})" >&2; exit 1; }
 done
 
+# Tests run the built nsbox as ordinary users too (rootless runs, rootless
+# podman), who must reach the binary. A checkout they cannot reach (the
+# fresh-machine layout: /root/project, /root 0700) builds into a directory
+# of its own under /var/tmp instead, kept between runs as target/ is; the
+# host's permissions stay as they are.
+if [ -z "${CARGO_TARGET_DIR:-}" ] &&
+  ! setpriv --reuid 65534 --regid 65534 --clear-groups test -r "$PWD/Cargo.toml"; then
+  CARGO_TARGET_DIR=/var/tmp/nsbox-target-$(printf %s "$PWD" | sha256sum | cut -c1-12)
+  export CARGO_TARGET_DIR
+  mkdir -p "$CARGO_TARGET_DIR"
+  chmod 755 "$CARGO_TARGET_DIR"
+  echo "scripts/test.sh: $PWD is closed to other users: building in $CARGO_TARGET_DIR" >&2
+fi
+
 # The habits, enforced before any test: one formatting, no clippy warning
 # (the workspace's [workspace.lints] deny undocumented unsafe blocks and
 # more than one unsafe operation per block).

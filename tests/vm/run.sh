@@ -364,7 +364,7 @@ UNIT
         # the host's tools (Debian 12, as the image) with their libraries
         mkdir -p "$root/bench"
         cp "$repo/bench/runtime.sh" "$repo/bench/lib.sh" "$root/bench/"
-        install_binary "$repo/target/release/nsbox" "$root/bench/nsbox"
+        install_binary "$target/release/nsbox" "$root/bench/nsbox"
         # Debian's, from /usr (a python3.11 earlier in PATH may be a shim)
         for t in hyperfine runc crun python3.11 time; do
             t=$(PATH=/usr/sbin:/usr/bin type -P "$t")
