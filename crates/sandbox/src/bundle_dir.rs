@@ -114,6 +114,12 @@ impl Drop for BundleDir {
     }
 }
 
+/// Removes `ROOT/.bundles` when it is empty: a run killed between making
+/// it and its bundle directory leaves it so (`nsbox rm` tidies it).
+pub fn remove_if_empty(root: &Path) {
+    let _ = std::fs::remove_dir(root.join(nsbox_runtime::extensions::BUNDLES));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

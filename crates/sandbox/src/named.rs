@@ -91,6 +91,7 @@ pub fn stop(root: &Path, name: &str, grace: Duration) -> Result<Stopped, Error> 
 /// too. Returns the runtime's warnings (poststop hooks).
 pub fn remove(root: &Path, name: &str, force: bool) -> Result<Vec<nsbox_runtime::Error>, Error> {
     check_name(name)?;
+    crate::bundle_dir::remove_if_empty(root);
     // looked at, not held: a BundleDir removes its directory when dropped,
     // and a refusal below must leave it
     let has_bundle = BundleDir::path_of(root, name).is_dir();
