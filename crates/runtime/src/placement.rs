@@ -60,7 +60,6 @@ impl Placement {
     }
 
     /// True when the child must be added to v1 hierarchies at sync 1
-    /// (pure v1 and hybrid hosts).
     /// (pure v1 and hybrid hosts), or a systemd unit started with it.
     pub fn join_at_sync(&self) -> bool {
         matches!(
