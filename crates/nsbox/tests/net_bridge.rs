@@ -420,13 +420,7 @@ fn bridge_runs_killed_at_random_moments_leave_nothing_after_rm() {
     h.assert_clean();
     // no container state, and no container process (each one's cgroup
     // would hold it): none of the cgroups is left
-    let left: Vec<_> = std::fs::read_dir(&h.root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-        .collect();
+    let left = nsbox_testutil::state_left(&h.root);
     assert!(left.is_empty(), "{left:?}");
     for i in 0..runs {
         let found = run("find", ["/sys/fs/cgroup", "-name", &format!("nsbox-k{i}")]);

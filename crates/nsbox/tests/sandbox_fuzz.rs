@@ -303,14 +303,7 @@ fn fuzzed_run_flags_run_or_fail_in_one_line_and_leave_nothing() {
 
     // Nothing left: no container, state, bundle, lease, veth or rule.
     assert_eq!(host.names(), Vec::<String>::new());
-    let left: Vec<_> = std::fs::read_dir(&host.root)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-                .collect()
-        })
-        .unwrap_or_default();
+    let left = nsbox_testutil::state_left(&host.root);
     assert!(left.is_empty(), "left in the state root: {left:?}");
     let links = host.sh("ip -o link").success();
     assert!(

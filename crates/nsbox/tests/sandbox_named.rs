@@ -77,14 +77,7 @@ impl Drop for Named {
             return;
         }
         // nothing left: no state, no bundle, no cgroup of ours
-        let left: Vec<String> = std::fs::read_dir(&self.root)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-                    .collect()
-            })
-            .unwrap_or_default();
+        let left = nsbox_testutil::state_left(&self.root);
         assert!(left.is_empty(), "left in {}: {left:?}", self.root.display());
         let cgroups = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         for n in &self.names {

@@ -159,14 +159,7 @@ impl Outside {
     fn assert_clean(&self) {
         self.assert_no_pasta();
         for state in [self.root.clone(), self.xdg.join("nsbox")] {
-            let left: Vec<String> = std::fs::read_dir(&state)
-                .map(|d| {
-                    d.flatten()
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-                        .collect()
-                })
-                .unwrap_or_default();
+            let left = nsbox_testutil::state_left(&state);
             assert!(left.is_empty(), "left in {}: {left:?}", state.display());
         }
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();

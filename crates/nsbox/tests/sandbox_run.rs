@@ -56,14 +56,7 @@ impl Sandboxed {
 
     /// Nothing of the run is left: no state or bundle directory, no mount.
     fn assert_clean(&self) {
-        let left: Vec<String> = std::fs::read_dir(&self.root)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-                    .collect()
-            })
-            .unwrap_or_default();
+        let left = nsbox_testutil::state_left(&self.root);
         assert!(left.is_empty(), "left in {}: {left:?}", self.root.display());
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         // the /proc view `run` started under the root lives on until the
@@ -706,12 +699,8 @@ fn an_unprivileged_user_gets_a_state_directory_or_told_what_to_set() {
         ),
         "{out:?}"
     );
-    let left: Vec<String> = std::fs::read_dir(xdg.join("nsbox"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-        .collect();
+    assert!(xdg.join("nsbox").is_dir(), "state under XDG_RUNTIME_DIR");
+    let left = nsbox_testutil::state_left(&xdg.join("nsbox"));
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -776,12 +765,8 @@ fn an_unprivileged_user_is_told_what_network_works() {
             .collect()
     };
     assert_eq!(devices(&out.stdout), devices(&host), "the caller's network");
-    let left: Vec<String> = std::fs::read_dir(xdg.join("nsbox"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".seccomp-cache" && n != "proc-view")
-        .collect();
+    assert!(xdg.join("nsbox").is_dir(), "state under XDG_RUNTIME_DIR");
+    let left = nsbox_testutil::state_left(&xdg.join("nsbox"));
     assert!(left.is_empty(), "{left:?}");
 }
 

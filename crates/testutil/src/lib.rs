@@ -91,6 +91,20 @@ impl Drop for TempDir {
     }
 }
 
+/// What is left in nsbox's state root `root` besides what it keeps by
+/// design (compiled seccomp filters, the /proc view's state and log): the
+/// entries' names; none when `root` does not exist.
+pub fn state_left(root: &Path) -> Vec<String> {
+    fs::read_dir(root)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != ".seccomp-cache" && n != "proc-view")
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Lazily unmounts every mount point at or below `dir`, deepest first.
 pub fn unmount_beneath(dir: &Path) {
     let Ok(info) = fs::read("/proc/self/mountinfo") else {
